@@ -1,0 +1,3 @@
+"""omz-mobilenet: MobileNet catalogue, OpenVINO conversion, verification, benchmarking and accuracy."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from omz_mobilenet.cli import main
+
+raise SystemExit(main())

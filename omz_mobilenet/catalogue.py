@@ -1,0 +1,293 @@
+"""The model catalogue (`models.yml`): schema, loading with clear errors, and name lookup.
+
+Only light imports here: `omz-mobilenet list` must start fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from omz_mobilenet.errors import ToolError, UsageError
+
+CATALOGUE_ENV = "OMZ_MOBILENET_CATALOGUE"
+HEX_LENGTHS = {"sha1": 40, "sha256": 64, "sha384": 96}
+ElementType = Literal["f32", "u8", "i8"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Checksum(Strict):
+    algorithm: Literal["sha1", "sha256", "sha384"]
+    value: str
+
+    @model_validator(mode="after")
+    def _hex_of_right_length(self) -> "Checksum":
+        want = HEX_LENGTHS[self.algorithm]
+        if not re.fullmatch(r"[0-9a-f]+", self.value) or len(self.value) != want:
+            raise ValueError(f"{self.algorithm} must be {want} lowercase hex digits")
+        return self
+
+
+class SourceFile(Strict):
+    name: str = Field(description="local file name; also the key a mirror is searched by")
+    size: Optional[int] = Field(default=None, gt=0)
+    checksum: Optional[Checksum] = None
+    checksum_note: Optional[str] = Field(default=None, description="why there is no checksum")
+    sources: list[str] = Field(min_length=1, description="official URL first, then alternatives")
+    unpack: bool = Field(default=False, description="a .tgz/.tar.gz to extract next to it")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_file_name(cls, value: str) -> str:
+        if not value or "/" in value or "\\" in value or value in {".", ".."}:
+            raise ValueError("must be a plain file name without directories")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^https?://[^/\s]+/\S*$", url):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return urls
+
+    @model_validator(mode="after")
+    def _checksum_or_note(self) -> "SourceFile":
+        if self.checksum is None and not self.checksum_note:
+            raise ValueError("needs a checksum, or a checksum_note saying why none is published")
+        return self
+
+
+class ModelFile(Strict):
+    file: str = Field(description="name of an entry of `files`")
+    member: Optional[str] = Field(default=None, description="path inside the unpacked archive")
+
+
+class Quantization(Strict):
+    dtype: Literal["u8", "i8"]
+    scale: float = Field(gt=0)
+    zero_point: int
+
+
+class OriginalInput(Strict):
+    name: str
+    shape: list[int] = Field(min_length=4, max_length=4)
+    layout: Literal["NHWC", "NCHW"]
+    color: Literal["RGB", "BGR"]
+    element_type: ElementType
+    mean: Optional[list[float]] = Field(default=None, min_length=3, max_length=3)
+    scale: Optional[list[float]] = Field(default=None, min_length=3, max_length=3)
+    quantization: Optional[Quantization] = None
+    normalization_note: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "OriginalInput":
+        if self.element_type == "f32" and self.quantization is not None:
+            raise ValueError("a float input takes mean/scale, not quantization")
+        if self.element_type != "f32" and (self.mean or self.scale) and self.quantization is None:
+            raise ValueError("a quantized input needs its quantization (scale, zero_point)")
+        if self.scale is not None and any(s == 0 for s in self.scale):
+            raise ValueError("scale values must be non-zero")
+        return self
+
+    @property
+    def height_width(self) -> tuple[int, int]:
+        if self.layout == "NHWC":
+            return self.shape[1], self.shape[2]
+        return self.shape[2], self.shape[3]
+
+
+class ConvertedInput(Strict):
+    name: str
+    shape: list[int] = Field(min_length=4, max_length=4)
+    layout: Literal["NCHW"]
+    color: Literal["BGR"]
+    element_type: Literal["u8", "f32"] = "u8"
+
+
+class Output(Strict):
+    name: str
+    converted_name: Optional[str] = None
+    classes: Literal[1000, 1001]
+    kind: Literal["probabilities", "logits"]
+    quantization: Optional[Quantization] = None
+
+    @property
+    def has_background(self) -> bool:
+        return self.classes == 1001
+
+
+class Geometry(Strict):
+    """How an image becomes the network's square input (shared by original and IR)."""
+
+    kind: Literal["central_crop", "resize_short_crop"]
+    central_fraction: float = Field(default=0.875, gt=0, le=1)
+    resize_short: int = Field(default=256, gt=0)
+    interpolation: Literal["bilinear", "area", "cubic"] = "bilinear"
+
+
+class PublishedAccuracy(Strict):
+    top1: float = Field(ge=0, le=100)
+    top5: Optional[float] = Field(default=None, ge=0, le=100)
+    source: str
+
+
+class License(Strict):
+    name: str
+    url: str
+
+
+class ModelEntry(Strict):
+    name: str
+    description: str
+    family: Literal["mobilenet-v1", "mobilenet-v2"]
+    framework: Literal["tf", "tflite", "onnx"]
+    format: Literal["tf_frozen", "tf_savedmodel", "tflite", "onnx"]
+    files: list[SourceFile] = Field(min_length=1)
+    model_file: ModelFile
+    labels_file: str = Field(description="entry of `files` with the 1000 ImageNet synsets, one per line")
+    original_input: OriginalInput
+    converted_input: ConvertedInput
+    output: Output
+    preprocessing: Geometry
+    source_precision: Literal["FP32", "INT8"]
+    gflops: float = Field(gt=0)
+    mparams: float = Field(gt=0)
+    accuracy: Optional[PublishedAccuracy] = None
+    license: License
+    notes: Optional[str] = None
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.\-]*", value):
+            raise ValueError("must be lowercase letters, digits, '.' and '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "ModelEntry":
+        names = [f.name for f in self.files]
+        if self.model_file.file not in names:
+            raise ValueError(f"model_file.file {self.model_file.file!r} is not one of files {names}")
+        if self.labels_file not in names:
+            raise ValueError(f"labels_file {self.labels_file!r} is not one of files {names}")
+        source = next(f for f in self.files if f.name == self.model_file.file)
+        if source.unpack and not self.model_file.member:
+            raise ValueError("model_file.member is required when the file is an archive")
+        expected = {"tf_frozen": "tf", "tf_savedmodel": "tf", "tflite": "tflite", "onnx": "onnx"}
+        if expected[self.format] != self.framework:
+            raise ValueError(f"format {self.format} does not belong to framework {self.framework}")
+        h, w = self.original_input.height_width
+        if self.converted_input.shape != [1, 3, h, w]:
+            raise ValueError(f"converted_input.shape must be [1, 3, {h}, {w}] to match the original input")
+        return self
+
+    @property
+    def resolution(self) -> int:
+        return self.original_input.height_width[0]
+
+    @property
+    def model_source(self) -> SourceFile:
+        return next(f for f in self.files if f.name == self.model_file.file)
+
+
+class Catalogue(Strict):
+    models: list[ModelEntry]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "Catalogue":
+        seen: set[str] = set()
+        for entry in self.models:
+            if entry.name in seen:
+                raise ValueError(f"duplicate model name {entry.name!r}")
+            seen.add(entry.name)
+        return self
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    def get(self, name: str) -> ModelEntry:
+        for entry in self.models:
+            if entry.name == name:
+                return entry
+        close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.6)
+        hint = f" Did you mean: {', '.join(close)}?" if close else " Run `omz-mobilenet list` to see the models."
+        raise UsageError(f"unknown model {name!r}.{hint}")
+
+    def select(self, names: list[str], all_models: bool) -> list[ModelEntry]:
+        if all_models:
+            return list(self.models)
+        if not names:
+            raise UsageError("name at least one model, or pass --all")
+        return [self.get(n) for n in names]
+
+
+def default_catalogue_path() -> Path:
+    override = os.environ.get(CATALOGUE_ENV)
+    if override:
+        return Path(override)
+    return Path(str(resources.files("omz_mobilenet.data").joinpath("models.yml")))
+
+
+def _model_lines(text: str) -> list[int]:
+    """1-based line of each `models:` item, so schema errors can point into the file."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if key.value == "models" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _describe(error: dict, raw: object, lines: list[int], path: Path) -> str:
+    loc = list(error["loc"])
+    where = f"{path}"
+    if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], int):
+        index = loc[1]
+        name = "?"
+        if isinstance(raw, dict) and isinstance(raw.get("models"), list) and index < len(raw["models"]):
+            item = raw["models"][index]
+            name = item.get("name", "?") if isinstance(item, dict) else "?"
+        if index < len(lines):
+            where += f":{lines[index]}"
+        field = ".".join(str(p) for p in loc[2:]) or "(entry)"
+        return f"{where}: model {name!r}: {field}: {error['msg']}"
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    return f"{where}: {field}: {error['msg']}"
+
+
+def load_catalogue(path: Optional[Path] = None) -> Catalogue:
+    path = Path(path) if path is not None else default_catalogue_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ToolError(f"cannot read catalogue {path}: {exc}. Set {CATALOGUE_ENV} to a readable models.yml.", 2)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ToolError(f"{path}{line}: YAML syntax error: {problem}", 2)
+    if not isinstance(raw, dict):
+        raise ToolError(f"{path}: the catalogue must be a mapping with a `models:` list", 2)
+    try:
+        return Catalogue.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise ToolError(_describe(first, raw, _model_lines(text), path) + more, 2)

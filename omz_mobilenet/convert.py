@@ -1,0 +1,121 @@
+"""catalogue entry -> downloaded file -> driver -> baked preprocessing -> IR on disk (+ stats)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from omz_mobilenet import __version__
+from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.download import FetchedModel, fetch_model
+from omz_mobilenet.errors import UsageError
+from omz_mobilenet.ir_store import ir_xml, write_ir
+from omz_mobilenet.settings import Settings
+
+FLOAT_PRECISIONS = ("FP32", "FP16")
+RT_KEY = "omz_mobilenet"
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    model: str
+    precision: str
+    xml: str
+    gflops: float
+    mparams: float
+    source_sha256: str
+    openvino: str
+
+
+def parse_precisions(text: str) -> list[str]:
+    wanted = [p.strip().upper() for p in text.split(",") if p.strip()]
+    for precision in wanted:
+        if precision not in FLOAT_PRECISIONS:
+            raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(FLOAT_PRECISIONS)}")
+    if not wanted:
+        raise UsageError("--precisions needs at least one of FP32, FP16")
+    return wanted
+
+
+def read_labels(fetched: FetchedModel) -> list[str]:
+    words = [line.split(" ", 1)[-1].strip() for line in (fetched.folder / fetched.entry.labels_file).read_text().splitlines() if line.strip()]
+    return (["background"] if fetched.entry.output.has_background else []) + words
+
+
+def preprocessing_summary(entry: ModelEntry) -> dict:
+    return {
+        "ir_input": f"{entry.converted_input.name} {entry.converted_input.shape} NCHW BGR {entry.converted_input.element_type}",
+        "original_input": entry.original_input.model_dump(exclude_none=True),
+        "geometry": entry.preprocessing.model_dump(),
+        "output_dequantized": entry.output.quantization is not None,
+    }
+
+
+def _attach_info(model, fetched: FetchedModel, precision: str, cost) -> None:
+    import openvino as ov
+
+    entry = fetched.entry
+    labels = read_labels(fetched)
+    info = {
+        "model_name": entry.name,
+        "precision": precision,
+        "source_file": entry.model_file.file,
+        "source_sha256": fetched.source_sha256,
+        "source_precision": entry.source_precision,
+        "classes": str(entry.output.classes),
+        "output_kind": entry.output.kind,
+        "preprocessing": json.dumps(preprocessing_summary(entry), sort_keys=True),
+        "gflops": f"{cost.gflops:.4f}",
+        "mparams": f"{cost.mparams:.4f}",
+        "toolkit_version": __version__,
+        "openvino_version": ov.get_version(),
+    }
+    for key, value in info.items():
+        model.set_rt_info(value, [RT_KEY, key])
+    model.set_rt_info("\n".join(labels), [RT_KEY, "labels"])
+    # Open Model Zoo / Model API readers look here for the task and label names.
+    model.set_rt_info("Classification", ["model_info", "model_type"])
+    model.set_rt_info(" ".join(label.replace(" ", "_") for label in labels), ["model_info", "labels"])
+
+
+def build_ir_model(fetched: FetchedModel):
+    """The baked, in-memory IR and the cost of the original graph (before preprocessing)."""
+    from omz_mobilenet.converters import read_original
+    from omz_mobilenet.converters.preprocessing import bake_preprocessing
+    from omz_mobilenet.ir_stats import count_cost
+
+    original = read_original(fetched.entry, fetched.model_path)
+    cost = count_cost(original)
+    return bake_preprocessing(original, fetched.entry), cost
+
+
+def convert_model(
+    entry: ModelEntry, precisions: list[str], settings: Settings, log: Callable[[str], None] = lambda _m: None
+) -> list[ConvertResult]:
+    import openvino as ov
+
+    fetched = fetch_model(entry, settings, log)
+    model, cost = build_ir_model(fetched)
+    results = []
+    for precision in precisions:
+        _attach_info(model, fetched, precision, cost)
+        xml = write_ir(model, settings.out_dir, entry.name, precision, compress_to_fp16=precision == "FP16")
+        log(f"wrote {xml}")
+        results.append(
+            ConvertResult(entry.name, precision, str(xml), round(cost.gflops, 4), round(cost.mparams, 4), fetched.source_sha256, ov.get_version())
+        )
+    return results
+
+
+def ensure_ir(entry: ModelEntry, precision: str, settings: Settings, log: Callable[[str], None] = lambda _m: None) -> Path:
+    """The IR's .xml, converting first when it is not on disk yet (used by bench, accuracy, verify)."""
+    xml = ir_xml(settings.out_dir, entry.name, precision)
+    if not xml.is_file():
+        convert_model(entry, [precision], settings, log)
+    return xml
+
+
+def result_rows(results: list[ConvertResult]) -> list[dict]:
+    return [asdict(r) for r in results]

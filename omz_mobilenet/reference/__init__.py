@@ -1,0 +1,1 @@
+"""Reference runtimes that `omz-mobilenet verify` compares OpenVINO results against."""
