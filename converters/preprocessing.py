@@ -11,7 +11,11 @@ from __future__ import annotations
 from omz_mobilenet.catalogue import ModelEntry, Quantization
 from omz_mobilenet.converters.common import input_port
 
-OV_TYPES = {"f32": "f32", "u8": "u8", "i8": "i8"}
+
+
+def _ov_type(name: str, ov):
+    # ov.Type("u8") would be read as a numpy dtype string (uint64), so map names explicitly.
+    return {"f32": ov.Type.f32, "u8": ov.Type.u8, "i8": ov.Type.i8}[name]
 
 
 def _input_steps(entry: ModelEntry, steps, ov) -> None:
@@ -27,7 +31,7 @@ def _input_steps(entry: ModelEntry, steps, ov) -> None:
     if original.scale is not None:
         steps.scale(list(original.scale))
     if original.element_type != "f32" and (needs_math or entry.converted_input.element_type == "f32"):
-        steps.convert_element_type(ov.Type(OV_TYPES[original.element_type]))
+        steps.convert_element_type(_ov_type(original.element_type, ov))
 
 
 def _dequantize(quant: Quantization):
@@ -48,7 +52,7 @@ def bake_preprocessing(model, entry: ModelEntry):
     port = input_port(model, entry.original_input.name)
     ppp = PrePostProcessor(model)
     info = ppp.input(port.get_any_name())
-    info.tensor().set_element_type(ov.Type(OV_TYPES[entry.converted_input.element_type]))
+    info.tensor().set_element_type(_ov_type(entry.converted_input.element_type, ov))
     info.tensor().set_layout(ov.Layout("NCHW"))
     # Without the model layout PPP "succeeds" and reverses the wrong axis (FACTS 3).
     info.model().set_layout(ov.Layout(entry.original_input.layout))

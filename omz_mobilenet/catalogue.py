@@ -142,6 +142,13 @@ class PublishedAccuracy(Strict):
     source: str
 
 
+class VerifyTolerance(Strict):
+    """A per-model exception to verify's default thresholds, with the measurement that justifies it."""
+
+    min_agreement: float = Field(gt=0, le=1)
+    reason: str
+
+
 class License(Strict):
     name: str
     url: str
@@ -165,6 +172,7 @@ class ModelEntry(Strict):
     mparams: float = Field(gt=0)
     accuracy: Optional[PublishedAccuracy] = None
     license: License
+    verify_tolerance: Optional[VerifyTolerance] = None
     notes: Optional[str] = None
 
     @field_validator("name")

@@ -53,7 +53,7 @@ class FrozenGraphRunner(_BatchedRunner):
         from google.protobuf.message import DecodeError
 
         self._path = Path(pb_path)
-        tf = _import_tensorflow(self._path)
+        tf = self._tf = _import_tensorflow(self._path)
         graph_def = tf.compat.v1.GraphDef()
         try:
             graph_def.ParseFromString(self._path.read_bytes())
@@ -81,7 +81,7 @@ class FrozenGraphRunner(_BatchedRunner):
             raise ToolError(f"{self._path} has no node named {_node_name(name)!r}; check the model's input/output names", exit_code=2) from None
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        return self._fn(batch).numpy()
+        return self._fn(self._tf.constant(batch)).numpy()
 
 
 class SavedModelRunner(_BatchedRunner):
@@ -91,7 +91,7 @@ class SavedModelRunner(_BatchedRunner):
         from google.protobuf.message import DecodeError
 
         self._path = Path(saved_model_dir)
-        tf = _import_tensorflow(self._path)
+        tf = self._tf = _import_tensorflow(self._path)
         try:
             self._loaded = tf.saved_model.load(str(self._path))  # keeps the variables alive
         except (OSError, ValueError, DecodeError, tf.errors.OpError) as exc:
@@ -109,7 +109,7 @@ class SavedModelRunner(_BatchedRunner):
         self._fixed_batch = inputs[self._input].shape[0] if inputs[self._input].shape.rank else None
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        return self._signature(**{self._input: batch})[self._output].numpy()
+        return self._signature(**{self._input: self._tf.constant(batch)})[self._output].numpy()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,300 @@
+"""The accuracy pipeline: decode images in a thread pool while OpenVINO's AsyncInferQueue infers.
+
+Decoding (OpenCV releases the GIL) and inference overlap, so on 2 cores the CPU is never idle
+waiting for JPEGs. The same decoded pixels (the model's crop/resize, BGR u8) feed the IR, whose
+mean/scale/channel order are baked in; nothing is normalised here. `--original` runs the model
+file in its own runtime on the same images, converted with the catalogue's own normalisation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+
+from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.dataset import ImageSet, to_model_label
+from omz_mobilenet.errors import ToolError, UsageError
+from omz_mobilenet.images import ir_input, load_for_model, original_input
+from omz_mobilenet.metrics import TopKCounter, accuracy_summary, agreement, top_k
+
+DECODE_WORKERS = 2
+LOOKAHEAD = 16  # decoded images waiting for inference; bounds memory, keeps the queue fed
+PRECISIONS = ("FP32", "FP16", "INT8")
+# bf16 is the CPU default here (FACTS 3); a result called FP32/FP16 computes in f32 and says so.
+INFER_PRECISION = "f32"
+
+
+@dataclass(frozen=True)
+class Options:
+    device: str = "CPU"
+    batch: int = 1
+    skip_bad: bool = False
+    progress: bool = True
+    decode_workers: int = DECODE_WORKERS
+
+
+@dataclass
+class Prediction:
+    image: Path
+    label: int  # in the model's label space
+    top5: list[int]
+    scores: list[float]
+
+
+@dataclass
+class RunResult:
+    runtime: str
+    predictions: list[Prediction] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> dict:
+        counter = TopKCounter()
+        for p in self.predictions:
+            counter.add(np.asarray(p.top5), p.label)
+        return counter.summary()
+
+    @property
+    def images_per_second(self) -> float:
+        return len(self.predictions) / self.seconds if self.seconds > 0 else 0.0
+
+
+def ir_precision(entry: ModelEntry, precision: str) -> str:
+    """INT8 means the FP32 IR of an already-quantized source (INT8 IRs of float models come later)."""
+    precision = precision.upper()
+    if precision not in PRECISIONS:
+        raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if precision != "INT8":
+        return precision
+    if entry.source_precision != "INT8":
+        raise UsageError(f"{entry.name} is a float model: INT8 IRs of float models are not supported yet; use FP32 or FP16")
+    return "FP32"
+
+
+def parse_precisions(text: str) -> list[str]:
+    wanted = [p.strip().upper() for p in text.split(",") if p.strip()]
+    for precision in wanted:
+        if precision not in PRECISIONS:
+            raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if not wanted:
+        raise UsageError("--precision needs at least one of FP32, FP16, INT8")
+    return list(dict.fromkeys(wanted))
+
+
+def decoded(items: list[tuple[Path, int]], entry: ModelEntry, options: Options) -> Iterator[tuple[int, Optional[np.ndarray], Optional[str]]]:
+    """(index, pixels or None, problem or None) in order; decoding runs ahead in a thread pool.
+
+    A bad image (missing, corrupt, truncated) stops the run unless --skip-bad-images is given.
+    """
+    with ThreadPoolExecutor(max(1, options.decode_workers), thread_name_prefix="decode") as pool:
+        pending: deque = deque()
+        upcoming = iter(enumerate(items))
+        for index, (path, _label) in upcoming:
+            pending.append((index, pool.submit(load_for_model, path, entry)))
+            if len(pending) >= LOOKAHEAD:
+                break
+        while pending:
+            index, future = pending.popleft()
+            for next_index, (path, _label) in upcoming:
+                pending.append((next_index, pool.submit(load_for_model, path, entry)))
+                break
+            try:
+                yield index, future.result(), None
+            except ToolError as exc:
+                if not options.skip_bad:
+                    raise ToolError(f"{exc.message}; pass --skip-bad-images to skip such images", 2) from None
+                yield index, None, exc.message
+
+
+def batches(stream: Iterator, size: int, skipped: list[str]) -> Iterator[tuple[list[int], list[np.ndarray]]]:
+    indices, images = [], []
+    for index, pixels, problem in stream:
+        if problem is not None:
+            skipped.append(problem)
+            continue
+        indices.append(index)
+        images.append(pixels)
+        if len(images) == size:
+            yield indices, images
+            indices, images = [], []
+    if images:
+        yield indices, images
+
+
+def _prediction(item: tuple[Path, int], scores: np.ndarray, classes: int) -> Prediction:
+    if scores.shape[-1] != classes:
+        raise ToolError(f"the model returned {scores.shape[-1]} scores, the catalogue says {classes} classes", 1)
+    best = top_k(scores, 5)
+    return Prediction(item[0], to_model_label(item[1], classes), [int(i) for i in best], [float(scores[i]) for i in best])
+
+
+def compile_for_accuracy(xml: Path, device: str, batch: int, hint: str = "THROUGHPUT"):
+    """Compiled IR taking `batch` images; the IR on disk has batch 1, so larger batches reshape it."""
+    from omz_mobilenet.ov_runtime import check_device, compile_ir, new_core, precision_config, read_ir
+
+    core = new_core()
+    extra = {"PERFORMANCE_HINT": hint}
+    if batch == 1:
+        return compile_ir(core, xml, device, INFER_PRECISION, extra)
+    check_device(core, device)
+    model = read_ir(core, xml)
+    shape = list(model.inputs[0].get_partial_shape().to_shape())
+    try:
+        model.reshape([batch, *shape[1:]])
+        return core.compile_model(model, device, {**precision_config(device, INFER_PRECISION), **extra})
+    except Exception as exc:  # OpenVINO raises RuntimeError subclasses with C++ traces
+        raise ToolError(f"{xml}: cannot run with --batch {batch} ({str(exc).splitlines()[0][:200]}); use --batch 1", 2) from None
+
+
+def _padded(images: list[np.ndarray], batch: int) -> np.ndarray:
+    """The last batch is filled up with copies of its last image; their outputs are ignored."""
+    return ir_input(images + [images[-1]] * (batch - len(images)))
+
+
+def run_ir(compiled, entry: ModelEntry, image_set: ImageSet, options: Options, advance: Callable[[int], None]) -> RunResult:
+    """Top-5 per image from the baked IR: decode pool -> AsyncInferQueue -> callback keeps top-5 only."""
+    import openvino as ov
+
+    items, classes = image_set.items, entry.output.classes
+    slots: list[Optional[Prediction]] = [None] * len(items)
+    failures: list[BaseException] = []
+
+    def done(request, indices: list[int]) -> None:
+        try:  # an exception escaping a callback would be lost in OpenVINO's thread
+            scores = request.get_output_tensor(0).data
+            for row, index in enumerate(indices):
+                slots[index] = _prediction(items[index], scores[row], classes)
+        except BaseException as exc:
+            failures.append(exc)
+        advance(len(indices))
+
+    jobs = max(2, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+    queue = ov.AsyncInferQueue(compiled, jobs)
+    queue.set_callback(done)
+    result = RunResult(runtime=f"OpenVINO {ov.get_version().split('-')[0]} {options.device} {INFER_PRECISION}")
+    start = time.perf_counter()
+    try:
+        for indices, images in batches(decoded(items, entry, options), options.batch, result.skipped):
+            queue.start_async({0: _padded(images, options.batch)}, userdata=indices)
+    finally:
+        queue.wait_all()  # never leave requests writing into `slots` after an error
+    result.seconds = time.perf_counter() - start
+    if failures:
+        raise failures[0]
+    result.predictions = [p for p in slots if p is not None]
+    return result
+
+
+def run_original(entry: ModelEntry, model_path: Path, image_set: ImageSet, options: Options, advance: Callable[[int], None]) -> RunResult:
+    """The original file in its own runtime (LiteRT / ONNX Runtime / TF), on the same decoded pixels."""
+    from omz_mobilenet.reference.runners import open_original
+
+    runtime = open_original(entry, model_path)
+    result = RunResult(runtime=f"{runtime.name} {runtime.version}")
+    start = time.perf_counter()
+    for indices, images in batches(decoded(image_set.items, entry, options), 1, result.skipped):
+        scores = runtime.run(original_input(images, entry))
+        result.predictions.append(_prediction(image_set.items[indices[0]], scores[0], entry.output.classes))
+        advance(1)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+# ---- one model: every precision x image set --------------------------------------------------
+
+@dataclass
+class Evaluation:
+    """One (model, precision, device, image set): the IR's result and, with --original, the original's."""
+
+    model: str
+    precision: str
+    device: str
+    image_set: ImageSet
+    ir: RunResult
+    original: Optional[RunResult] = None
+
+    def row(self) -> dict:
+        row = {"model": self.model, "precision": self.precision, "device": self.device, "image_set": self.image_set.name}
+        row.update(self.ir.summary())
+        row.update(images_per_s=round(self.ir.images_per_second, 1), runtime=self.ir.runtime, skipped=len(self.ir.skipped))
+        if self.original is not None:
+            summary = self.original.summary()
+            row.update(original_runtime=self.original.runtime, original_top1=summary["top1"], original_top5=summary["top5"],
+                       top1_agreement=round(100.0 * agreement(_top1s(self.ir), _top1s(self.original, self.ir)), 2))
+        note = biased_note(self.image_set.name)
+        if note:
+            row["note"] = note
+        return row
+
+
+def _top1s(run: RunResult, align: Optional[RunResult] = None) -> list[int]:
+    """Top-1 per image, in the image order of `align` (runs may skip different images)."""
+    by_image = {p.image: p.top5[0] for p in run.predictions}
+    order = align.predictions if align is not None else run.predictions
+    return [by_image.get(p.image, -1) for p in order]
+
+
+def biased_note(image_set: str) -> Optional[str]:
+    from omz_mobilenet.dataset import BIASED_SETS
+
+    return BIASED_SETS.get(image_set)
+
+
+def model_for_accuracy(entry: ModelEntry) -> ModelEntry:
+    """The entry with its preprocessing taken from its accuracy_checker config (the config rules)."""
+    from omz_mobilenet.ac_config import config_for
+
+    return entry.model_copy(update={"preprocessing": config_for(entry).geometry})
+
+
+def _progress_runner(progress, label: str, total: int) -> Callable[[int], None]:
+    task = progress.add_task(label, total=total)
+    return lambda n: progress.update(task, advance=n)
+
+
+def evaluate_model(entry: ModelEntry, precisions: list[str], image_sets: list[ImageSet], settings, options: Options,
+                   with_original: bool = False, log: Callable[[str], None] = lambda _m: None) -> list[Evaluation]:
+    from omz_mobilenet.convert import ensure_ir
+    from omz_mobilenet.progress import item_progress
+
+    entry = model_for_accuracy(entry)
+    evaluations = []
+    with item_progress(options.progress) as progress:
+        originals = _originals(entry, image_sets, settings, options, progress, log) if with_original else {}
+        for precision in precisions:
+            xml = ensure_ir(entry, ir_precision(entry, precision), settings, log)
+            compiled = compile_for_accuracy(xml, options.device, options.batch)
+            for image_set in image_sets:
+                advance = _progress_runner(progress, f"{entry.name} {precision} {image_set.name}", len(image_set.items))
+                result = run_ir(compiled, entry, image_set, options, advance)
+                evaluations.append(Evaluation(entry.name, precision, options.device, image_set, result, originals.get(image_set.name)))
+    return evaluations
+
+
+def _originals(entry, image_sets, settings, options, progress, log) -> dict[str, RunResult]:
+    from omz_mobilenet.download import fetch_model
+
+    model_path = fetch_model(entry, settings, log).model_path
+    results = {}
+    for image_set in image_sets:
+        advance = _progress_runner(progress, f"{entry.name} original {image_set.name}", len(image_set.items))
+        results[image_set.name] = run_original(entry, model_path, image_set, options, advance)
+    return results
+
+
+def prediction_rows(evaluation: Evaluation) -> list[dict]:
+    rows = []
+    runs = [("ir", evaluation.ir)] + ([("original", evaluation.original)] if evaluation.original else [])
+    for source, run in runs:
+        for p in run.predictions:
+            rows.append({"model": evaluation.model, "precision": evaluation.precision, "device": evaluation.device,
+                         "image_set": evaluation.image_set.name, "runtime": source, "image": p.image.name, "label": p.label,
+                         "top5": p.top5, "scores": [round(s, 6) for s in p.scores],
+                         "top1_correct": p.top5[0] == p.label, "top5_correct": p.label in p.top5})
+    return rows

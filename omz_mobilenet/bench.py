@@ -1,0 +1,428 @@
+"""The measurement core of `omz-mobilenet bench`.
+
+What is timed and why:
+- compile time: `core.compile_model` on the (possibly batch-reshaped) model, read from disk before.
+- first inference: one synchronous inference right after compiling (kernel JIT, memory set-up).
+- warm-up: `warmup` asynchronous inferences, not recorded.
+- the run: an `AsyncInferQueue` of `nireq` requests kept busy; every request gets the next input of
+  a pool of distinct inputs (not benchmark_app's one reused tensor), set as a zero-copy tensor;
+  latency per request is OpenVINO's own `InferRequest.latency` (start to completion), throughput is
+  images / wall time of the run.
+Everything that decided a number (hint, streams, threads, requests, precision read back from the
+compiled model) is stored next to it in a `BenchRecord`.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from omz_mobilenet.bench_profile import LayerProfile
+from omz_mobilenet.bench_stats import summarize
+from omz_mobilenet.catalogue import Geometry, ModelEntry
+from omz_mobilenet.errors import ToolError, UsageError
+
+HINTS = ("latency", "throughput", "none")
+DEFAULT_TIME_S = 10.0
+POOL_SIZE = 16  # distinct inputs; more than any sensible nireq so in-flight requests never share one
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    device: str = "CPU"
+    infer_precision: Optional[str] = "f32"  # None: leave the device's default (bf16 on some CPUs)
+    hint: str = "latency"
+    batch: int = 1
+    nireq: Optional[int] = None  # None: the compiled model's OPTIMAL_NUMBER_OF_INFER_REQUESTS
+    nstreams: Optional[int] = None
+    nthreads: Optional[int] = None
+    time_s: Optional[float] = DEFAULT_TIME_S
+    niter: Optional[int] = None  # when set, overrides time_s
+    warmup: int = 10
+    dataset: Optional[Path] = None  # None: random pixels
+    profile: bool = False
+
+    def validate(self) -> "BenchOptions":
+        if self.batch < 1:
+            raise UsageError(f"--batch must be at least 1 (got {self.batch})")
+        if self.niter is None and (self.time_s is None or self.time_s <= 0):
+            raise UsageError(f"--time must be more than 0 seconds (got {self.time_s})")
+        if self.niter is not None and self.niter < 1:
+            raise UsageError(f"--niter must be at least 1 (got {self.niter})")
+        for name in ("nireq", "nstreams", "nthreads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UsageError(f"--{name} must be at least 1 (got {value})")
+        if self.warmup < 0:
+            raise UsageError(f"--warmup cannot be negative (got {self.warmup})")
+        if self.hint not in HINTS:
+            raise UsageError(f"unknown --hint {self.hint!r}; choose from {', '.join(HINTS)}")
+        return self
+
+    @property
+    def input_policy(self) -> str:
+        return f"dataset {self.dataset}" if self.dataset else "random"
+
+
+@dataclass(frozen=True)
+class BenchTarget:
+    """One IR to bench. `precision` is what the user asked for (INT8 may bench the FP32 IR of an
+    already-quantized source), `ir_precision` is the IR folder actually used."""
+
+    model: str
+    precision: str
+    ir_precision: str
+    xml: Path
+    entry: Optional[ModelEntry] = None
+
+
+@dataclass
+class BenchRecord:
+    model: str
+    precision: str
+    ir_precision: str
+    source_precision: Optional[str]
+    device: str
+    device_used: str
+    device_full_name: str
+    infer_precision_hint: str
+    compiled_precision: str
+    runtime_precisions: str
+    performance_hint: str
+    batch: int
+    inputs: str
+    gflops: Optional[float]
+    mparams: Optional[float]
+    compile_ms: float
+    first_inference_ms: float
+    latency_median_ms: float
+    latency_mean_ms: float
+    latency_min_ms: float
+    latency_max_ms: float
+    latency_p90_ms: float
+    latency_p99_ms: float
+    throughput_fps: float
+    iterations: int
+    duration_s: float
+    streams: Optional[int]
+    threads: Optional[int]
+    requests: int
+    openvino: str
+    peak_rss_mb: float
+    xml: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RunResult:
+    latencies_ms: list = field(default_factory=list)
+    duration_s: float = 0.0
+    iterations: int = 0
+    profile: Optional[LayerProfile] = None
+
+
+def compile_config(opts: BenchOptions) -> dict:
+    from omz_mobilenet.ov_runtime import PERFORMANCE_HINTS, precision_config
+
+    config = precision_config(opts.device, opts.infer_precision)
+    if opts.hint in PERFORMANCE_HINTS:
+        config["PERFORMANCE_HINT"] = PERFORMANCE_HINTS[opts.hint]
+    if opts.nstreams is not None:
+        config["NUM_STREAMS"] = opts.nstreams
+    if opts.nthreads is not None:
+        config["INFERENCE_NUM_THREADS"] = opts.nthreads
+    if opts.profile:
+        config["PERF_COUNT"] = True
+    return config
+
+
+def load_model(core, xml: Path, batch: int):
+    """Read the IR; reshape its input to `batch` so one request carries N images."""
+    from omz_mobilenet.ov_runtime import read_ir
+
+    model = read_ir(core, xml)
+    if batch == 1:
+        return model
+    try:
+        _reshape_batch(model, batch)
+    except Exception:
+        # TFLite graphs end in Reshape(x, [1, 1001]); free that 1 and try once more.
+        if not _free_batch_in_reshapes(model):
+            _reshape_error(xml, batch)
+        try:
+            _reshape_batch(model, batch)
+        except Exception:
+            _reshape_error(xml, batch)
+    return model
+
+
+def _reshape_batch(model, batch: int) -> None:
+    shape = list(model.input(0).get_partial_shape().to_shape())
+    shape[0] = batch
+    model.reshape({model.input(0).get_any_name(): shape})
+
+
+def _free_batch_in_reshapes(model) -> int:
+    """Replace constant Reshape targets [1, ...] by [-1, ...]; returns how many were changed.
+    Only targets without a -1 already (two -1 are invalid) and of rank >= 2 are touched."""
+    import openvino.opset13 as ops
+
+    changed = 0
+    for op in model.get_ops():
+        if op.get_type_name() != "Reshape" or op.input_value(1).get_node().get_type_name() != "Constant":
+            continue
+        target = op.input_value(1).get_node().get_data()
+        if target.ndim == 1 and target.size >= 2 and target[0] == 1 and -1 not in target:
+            freed = np.concatenate([[-1], target[1:]]).astype(target.dtype)
+            op.input(1).replace_source_output(ops.constant(freed).output(0))
+            changed += 1
+    return changed
+
+
+def _reshape_error(xml: Path, batch: int) -> None:
+    raise ToolError(f"IR {xml} cannot be reshaped to batch {batch} (its graph fixes the batch size); use --batch 1", 2)
+
+
+def model_cost(model) -> tuple[Optional[float], Optional[float]]:
+    """GFlops and MParams per image: what `convert` stored in the IR, else counted from the graph."""
+    from omz_mobilenet.convert import RT_KEY
+
+    try:
+        if model.has_rt_info([RT_KEY, "gflops"]):
+            gflops = float(model.get_rt_info([RT_KEY, "gflops"]).astype(str))
+            mparams = float(model.get_rt_info([RT_KEY, "mparams"]).astype(str))
+            return gflops, mparams
+    except (RuntimeError, ValueError):
+        pass  # an IR from elsewhere: count below
+    try:
+        from omz_mobilenet.ir_stats import count_cost
+
+        cost = count_cost(model)
+        batch = int(model.input(0).get_partial_shape()[0].get_length())
+        return round(cost.gflops / batch, 4), round(cost.mparams, 4)
+    except Exception:
+        return None, None
+
+
+def _images_for_pool(opts: BenchOptions, entry: Optional[ModelEntry], size: tuple[int, int], count: int) -> list[np.ndarray]:
+    """`count` HxWx3 BGR u8 images: decoded through the model's preprocessing, or random pixels."""
+    height, width = size
+    if opts.dataset is None:
+        rng = np.random.default_rng(0)
+        return [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(count)]
+    from omz_mobilenet.images import apply_geometry, decode_bgr, list_images, load_for_model
+
+    files = list_images(opts.dataset, count)
+    if entry is not None and entry.resolution == height:
+        images = [load_for_model(path, entry) for path in files]
+    else:  # an IR without a catalogue entry: the catalogue's usual central crop
+        images = [apply_geometry(decode_bgr(path), Geometry(kind="central_crop"), height) for path in files]
+    return [images[i % len(images)] for i in range(count)]  # few images: cycle them
+
+
+def input_pool(compiled, opts: BenchOptions, entry: Optional[ModelEntry]) -> list:
+    """POOL_SIZE distinct NCHW tensors in the compiled input's element type, batch `opts.batch`."""
+    import openvino as ov
+
+    port = compiled.input(0)
+    shape = list(port.get_shape())
+    dtype = port.get_element_type().to_dtype()
+    images = _images_for_pool(opts, entry, (shape[2], shape[3]), POOL_SIZE * opts.batch)
+    pool = []
+    for i in range(POOL_SIZE):
+        batch = np.stack(images[i * opts.batch : (i + 1) * opts.batch]).transpose(0, 3, 1, 2)
+        pool.append(ov.Tensor(np.ascontiguousarray(batch.astype(dtype))))
+    return pool
+
+
+def _keep_going(opts: BenchOptions, iteration: int, started: float) -> bool:
+    if opts.niter is not None:
+        return iteration < opts.niter
+    return time.perf_counter() - started < opts.time_s
+
+
+def _infer_error(exc: Exception) -> ToolError:
+    from omz_mobilenet.converters.common import first_line
+
+    return ToolError(f"inference failed: {first_line(exc)}")
+
+
+def run_queue(queue, pool: list, opts: BenchOptions, record: bool = True) -> RunResult:
+    """Keep every request busy until niter/time is reached; benchmark_app's loop, fresh inputs.
+
+    A request's latency is read when it is idle again (before it is restarted) and once more for
+    each request after wait_all(), so every started inference is counted exactly once.
+    """
+    result = RunResult(profile=LayerProfile() if opts.profile and record else None)
+    in_flight: set[int] = set()
+
+    def collect(index: int) -> None:
+        if record:
+            result.latencies_ms.append(queue[index].latency)
+            if result.profile is not None:
+                result.profile.add(queue[index].profiling_info)
+
+    started = time.perf_counter()
+    try:
+        while _keep_going(opts, result.iterations, started):
+            index = queue.get_idle_request_id()
+            if index in in_flight:
+                collect(index)
+            in_flight.add(index)
+            queue[index].set_input_tensor(pool[result.iterations % len(pool)])
+            queue.start_async()
+            result.iterations += 1
+        queue.wait_all()
+    except RuntimeError as exc:
+        raise _infer_error(exc) from None
+    result.duration_s = time.perf_counter() - started
+    for index in in_flight:
+        collect(index)
+    return result
+
+
+def warm_up(queue, pool: list, opts: BenchOptions) -> None:
+    if opts.warmup:
+        run_queue(queue, pool, replace(opts, niter=opts.warmup, profile=False), record=False)
+
+
+def first_inference_ms(request, tensor) -> float:
+    request.set_input_tensor(tensor)
+    started = time.perf_counter()
+    try:
+        request.infer()
+    except RuntimeError as exc:
+        raise _infer_error(exc) from None
+    return (time.perf_counter() - started) * 1e3
+
+
+def runtime_precisions(compiled) -> str:
+    """Kernel precisions of the compute layers as executed (e.g. "i8:53 f32:1"): the hint alone
+    does not show that a quantized model runs int8 convolutions."""
+    from collections import Counter
+
+    counts: Counter = Counter()
+    try:
+        for op in compiled.get_runtime_model().get_ops():
+            info = op.get_rt_info()
+            if "layerType" not in info or "runtimePrecision" not in info:
+                continue
+            if info["layerType"].astype(str) in {"Convolution", "GroupConvolution", "FullyConnected", "MatMul"}:
+                counts[info["runtimePrecision"].astype(str)] += 1
+    except Exception:  # devices without a runtime model (some virtual devices)
+        return "?"
+    return " ".join(f"{k}:{v}" for k, v in counts.most_common()) or "?"
+
+
+def compiled_facts(core, compiled, opts: BenchOptions) -> dict:
+    """What the compiled model says it does; requested values are marked when it will not say."""
+    from omz_mobilenet.ov_runtime import compiled_property, full_device_name, type_name
+
+    used = compiled_property(compiled, "EXECUTION_DEVICES") or opts.device
+    precision = type_name(compiled_property(compiled, "INFERENCE_PRECISION_HINT"))
+    if precision is None:
+        precision = f"{opts.infer_precision or 'default'} (requested; not reported by {opts.device})"
+    hint = compiled_property(compiled, "PERFORMANCE_HINT")
+    return {
+        "device_used": str(used),
+        "device_full_name": ", ".join(full_device_name(core, d) for d in str(used).split(",")),
+        "compiled_precision": precision,
+        "runtime_precisions": runtime_precisions(compiled),
+        "performance_hint": str(hint).rsplit(".", 1)[-1].split(":")[0].lower() if hint is not None else opts.hint,
+        "streams": _int_or_none(compiled_property(compiled, "NUM_STREAMS")),
+        "threads": _int_or_none(compiled_property(compiled, "INFERENCE_NUM_THREADS")),
+        "optimal_requests": _int_or_none(compiled_property(compiled, "OPTIMAL_NUMBER_OF_INFER_REQUESTS")),
+    }
+
+
+def _int_or_none(value) -> Optional[int]:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+@dataclass
+class Compiled:
+    """A compiled IR plus what bench needs to know about it; `compare` reuses it."""
+
+    model: object
+    compiled: object
+    compile_ms: float
+    gflops: Optional[float]
+    mparams: Optional[float]
+    facts: dict
+
+
+def compile_target(core, target: BenchTarget, opts: BenchOptions) -> Compiled:
+    from omz_mobilenet.ov_runtime import compile_model
+
+    model = load_model(core, target.xml, opts.batch)
+    gflops, mparams = model_cost(model)
+    started = time.perf_counter()
+    compiled = compile_model(core, model, opts.device, compile_config(opts), str(target.xml))
+    compile_ms = (time.perf_counter() - started) * 1e3
+    return Compiled(model, compiled, compile_ms, gflops, mparams, compiled_facts(core, compiled, opts))
+
+
+def bench_target(core, target: BenchTarget, opts: BenchOptions, log: Callable[[str], None] = lambda _m: None):
+    """Compile, first inference, warm up and measure one IR. Returns (record, profile or None, Compiled)."""
+    import openvino as ov
+
+    prepared = compile_target(core, target, opts)
+    facts = prepared.facts
+    nireq = opts.nireq or facts["optimal_requests"] or 1
+    pool = input_pool(prepared.compiled, opts, target.entry)
+    queue = ov.AsyncInferQueue(prepared.compiled, nireq)
+    first_ms = first_inference_ms(queue[0], pool[0])
+    warm_up(queue, pool, opts)
+    log(f"measuring {target.model} {target.precision} on {opts.device} ({nireq} requests)")
+    run = run_queue(queue, pool, opts)
+    stats = summarize(run.latencies_ms)
+    record = BenchRecord(
+        model=target.model,
+        precision=target.precision,
+        ir_precision=target.ir_precision,
+        source_precision=target.entry.source_precision if target.entry else None,
+        device=opts.device,
+        device_used=facts["device_used"],
+        device_full_name=facts["device_full_name"],
+        infer_precision_hint=opts.infer_precision or "device default",
+        compiled_precision=facts["compiled_precision"],
+        runtime_precisions=facts["runtime_precisions"],
+        performance_hint=facts["performance_hint"],
+        batch=opts.batch,
+        inputs=opts.input_policy,
+        gflops=prepared.gflops,
+        mparams=prepared.mparams,
+        compile_ms=prepared.compile_ms,
+        first_inference_ms=first_ms,
+        latency_median_ms=stats.median_ms,
+        latency_mean_ms=stats.mean_ms,
+        latency_min_ms=stats.min_ms,
+        latency_max_ms=stats.max_ms,
+        latency_p90_ms=stats.p90_ms,
+        latency_p99_ms=stats.p99_ms,
+        throughput_fps=run.iterations * opts.batch / run.duration_s,
+        iterations=run.iterations,
+        duration_s=run.duration_s,
+        streams=facts["streams"],
+        threads=facts["threads"],
+        requests=nireq,
+        openvino=ov.get_version(),
+        peak_rss_mb=peak_rss_mb(),
+        xml=str(target.xml),
+    )
+    return record, run.profile, prepared

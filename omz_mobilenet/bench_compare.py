@@ -1,0 +1,146 @@
+"""`bench --compare`: the IR against the original model file in its own runtime, in one run.
+
+The machine is shared and noisy (FACTS 5), so the two are measured in alternation: several rounds,
+each timing OpenVINO then the original (order swapped every round so a slow drift hits both),
+on the same pixels. Both sides are timed the same way: wall time of one synchronous call from
+Python, batch by batch, so the ratio compares like with like. The original gets the same thread
+count as the compiled IR (LiteRT `num_threads`, ONNX Runtime `intra_op_num_threads`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Optional
+
+from omz_mobilenet.bench import POOL_SIZE, BenchOptions, BenchTarget, Compiled, _images_for_pool
+from omz_mobilenet.bench_stats import median, ratio
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.settings import Settings
+
+DEFAULT_ROUNDS = 6
+
+
+@dataclass
+class CompareRecord:
+    model: str
+    precision: str
+    device: str
+    infer_precision_hint: str
+    batch: int
+    inputs: str
+    runtime: str
+    runtime_version: Optional[str]
+    threads: Optional[int]
+    rounds: int
+    openvino_runs: int
+    original_runs: int
+    openvino_median_ms: Optional[float]
+    original_median_ms: Optional[float]
+    ratio_original_to_openvino: Optional[float]
+    openvino: str
+    note: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _timed_calls(call: Callable, inputs: list, iterations: Optional[int], seconds: Optional[float]) -> list[float]:
+    """Latency (ms) of each call, cycling through `inputs`, for `iterations` calls or `seconds`."""
+    times: list[float] = []
+    started = time.perf_counter()
+    while (iterations is not None and len(times) < iterations) or (
+        iterations is None and (not times or time.perf_counter() - started < seconds)
+    ):
+        item = inputs[len(times) % len(inputs)]
+        t0 = time.perf_counter()
+        call(item)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
+def _ir_call(compiled) -> Callable:
+    request = compiled.create_infer_request()
+
+    def call(tensor) -> None:
+        request.set_input_tensor(tensor)
+        request.infer()
+
+    return call
+
+
+def _inputs(compiled, opts: BenchOptions, entry) -> tuple[list, list]:
+    """The same pixels twice: as IR tensors and in the original's own input form."""
+    import numpy as np
+    import openvino as ov
+
+    from omz_mobilenet.images import ir_input, original_input
+
+    port = compiled.input(0)
+    shape = list(port.get_shape())
+    dtype = port.get_element_type().to_dtype()
+    images = _images_for_pool(opts, entry, (shape[2], shape[3]), POOL_SIZE * opts.batch)
+    chunks = [images[i * opts.batch : (i + 1) * opts.batch] for i in range(POOL_SIZE)]
+    ir = [ov.Tensor(np.ascontiguousarray(ir_input(c).astype(dtype))) for c in chunks]
+    return ir, [original_input(c, entry) for c in chunks]
+
+
+def _skipped(target: BenchTarget, opts: BenchOptions, runtime: str, note: str, threads=None) -> CompareRecord:
+    import openvino as ov
+
+    return CompareRecord(
+        target.model, target.precision, opts.device, opts.infer_precision or "device default", opts.batch,
+        opts.input_policy, runtime, None, threads, 0, 0, 0, None, None, None, ov.get_version(), note,
+    )
+
+
+def _runtime_label(entry) -> str:
+    return {"tflite": "LiteRT", "onnx": "ONNX Runtime"}.get(entry.format, "TensorFlow") if entry else "?"
+
+
+def _budget(opts: BenchOptions, rounds: int) -> tuple[Optional[int], Optional[float]]:
+    """Per round and per side: a share of --niter, or of --time split over both sides."""
+    if opts.niter is not None:
+        return max(1, math.ceil(opts.niter / rounds)), None
+    return None, opts.time_s / (2 * rounds)
+
+
+def compare_target(
+    target: BenchTarget, prepared: Compiled, opts: BenchOptions, settings: Settings,
+    rounds: int = DEFAULT_ROUNDS, log: Callable[[str], None] = lambda _m: None,
+) -> CompareRecord:
+    """Alternate the compiled IR and the original runtime; a missing runtime is a note, not a crash."""
+    import openvino as ov
+
+    from omz_mobilenet.download import fetch_model
+    from omz_mobilenet.reference.runners import open_original
+
+    entry = target.entry
+    if entry is None:
+        return _skipped(target, opts, "?", "not in the catalogue: no original model file to compare with")
+    threads = opts.nthreads or prepared.facts.get("threads") or os.cpu_count()
+    try:
+        original = open_original(entry, fetch_model(entry, settings, log).model_path, threads)
+    except ToolError as exc:
+        log(f"--compare skipped for {target.model}: {exc.message}")
+        return _skipped(target, opts, _runtime_label(entry), f"skipped: {exc.message}", threads)
+    ir_inputs, original_inputs = _inputs(prepared.compiled, opts, entry)
+    sides = {"openvino": (_ir_call(prepared.compiled), ir_inputs), "original": (original.run, original_inputs)}
+    times: dict[str, list[float]] = {"openvino": [], "original": []}
+    for name, (call, inputs) in sides.items():
+        _timed_calls(call, inputs, 3, None)  # warm-up: first calls allocate and JIT
+    iterations, seconds = _budget(opts, rounds)
+    for round_index in range(rounds):
+        order = ["openvino", "original"] if round_index % 2 == 0 else ["original", "openvino"]
+        for name in order:
+            call, inputs = sides[name]
+            times[name] += _timed_calls(call, inputs, iterations, seconds)
+    ov_median, original_median = median(times["openvino"]), median(times["original"])
+    return CompareRecord(
+        target.model, target.precision, opts.device, opts.infer_precision or "device default", opts.batch,
+        opts.input_policy, original.name, original.version, threads, rounds, len(times["openvino"]),
+        len(times["original"]), ov_median, original_median, ratio(original_median, ov_median), ov.get_version(),
+        "",
+    )

@@ -1,0 +1,286 @@
+"""`bench` (alias `benchmark`) and `devices`.
+
+Only argparse and the catalogue helpers are imported here; OpenVINO, numpy and the runtimes load
+inside the functions, so `omz-mobilenet list` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Optional
+
+from omz_mobilenet.commands.common import add_location_args, add_model_args, settings_from
+from omz_mobilenet.errors import ToolError, UsageError
+
+BENCH_PRECISIONS = ("FP32", "FP16", "INT8")
+INT8_FOLDERS = ("INT8", "FP32-INT8", "FP16-INT8")  # where a future `convert --precisions INT8` writes
+HINT_NOTE = (
+    "FP32 and FP16 IRs run with INFERENCE_PRECISION_HINT=f32 unless --infer-precision says otherwise "
+    "(bf16/f16 only on request; 'default' lets the device choose)"
+)
+# record field -> short terminal header (JSON/CSV keep the full field names)
+MAIN_COLUMNS = {
+    "model": "model", "precision": "prec", "device_used": "device", "infer_precision_hint": "hint",
+    "compiled_precision": "compiled", "batch": "batch", "gflops": "GFlops", "mparams": "MParams",
+    "compile_ms": "compile", "first_inference_ms": "first", "latency_median_ms": "median", "latency_mean_ms": "mean",
+    "latency_min_ms": "min", "latency_max_ms": "max", "latency_p90_ms": "p90", "latency_p99_ms": "p99",
+    "throughput_fps": "FPS",
+}
+DETAIL_COLUMNS = {
+    "model": "model", "precision": "prec", "performance_hint": "perf hint", "streams": "streams", "threads": "threads",
+    "requests": "nireq", "iterations": "iters", "inputs": "inputs", "runtime_precisions": "kernels",
+    "device_full_name": "device name", "openvino": "OpenVINO", "peak_rss_mb": "peak RSS MB",
+}
+COMPARE_COLUMNS = {
+    "model": "model", "precision": "prec", "device": "device", "infer_precision_hint": "hint", "runtime": "original runtime",
+    "runtime_version": "version", "threads": "threads", "openvino_median_ms": "OpenVINO median",
+    "original_median_ms": "original median", "ratio_original_to_openvino": "original / OpenVINO", "note": "note",
+}
+
+
+def _log(message: str) -> None:
+    from omz_mobilenet.progress import stderr_console
+
+    stderr_console().print(message, highlight=False)
+
+
+def parse_bench_precisions(text: Optional[str]) -> list[str]:
+    wanted = [p.strip().upper() for p in (text or "FP32").split(",") if p.strip()]
+    for precision in wanted:
+        if precision not in BENCH_PRECISIONS:
+            raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(BENCH_PRECISIONS)}")
+    if not wanted:
+        raise UsageError("--precision needs at least one of FP32, FP16, INT8")
+    return wanted
+
+
+def _int8_ir(entry, settings) -> tuple[str, Path]:
+    """INT8 for an already-quantized source is its FP32 IR (the graph keeps the source's int8 ops);
+    for a float source only an IR quantized by `convert` will do."""
+    from omz_mobilenet.ir_store import ir_xml
+
+    if entry.source_precision == "INT8":
+        return "FP32", ir_xml(settings.out_dir, entry.name, "FP32")
+    for folder in INT8_FOLDERS:
+        xml = ir_xml(settings.out_dir, entry.name, folder)
+        if xml.is_file():
+            return folder, xml
+    raise UsageError(
+        f"{entry.name} is a float model and has no INT8 IR; INT8 IRs come with `omz-mobilenet convert "
+        f"--precisions INT8` (not yet available). Quantized sources (source precision INT8) bench as INT8 directly."
+    )
+
+
+def named_target(entry, precision: str, settings):
+    from omz_mobilenet.bench import BenchTarget
+    from omz_mobilenet.convert import ensure_ir
+
+    if precision == "INT8":
+        ir_precision, _xml = _int8_ir(entry, settings)
+    else:
+        ir_precision = precision
+    xml = ensure_ir(entry, ir_precision, settings, _log)  # converts when missing
+    return BenchTarget(entry.name, precision, ir_precision, xml, entry)
+
+
+def found_targets(settings, precisions: Optional[list[str]]) -> list:
+    """Every IR already in the output folder (filtered by --precision when it was given)."""
+    from omz_mobilenet.bench import BenchTarget
+    from omz_mobilenet.catalogue import load_catalogue
+    from omz_mobilenet.ir_store import find_irs
+
+    catalogue = load_catalogue()
+    known = {m.name: m for m in catalogue.models}
+    targets = []
+    for model, folder, xml in find_irs(settings.out_dir):
+        entry = known.get(model)
+        quantized_source = entry is not None and entry.source_precision == "INT8" and folder == "FP32"
+        label = "INT8" if folder in INT8_FOLDERS else folder
+        if precisions is None:
+            targets.append(BenchTarget(model, label, folder, xml, entry))
+            continue
+        if label in precisions:
+            targets.append(BenchTarget(model, label, folder, xml, entry))
+        if quantized_source and "INT8" in precisions:
+            targets.append(BenchTarget(model, "INT8", folder, xml, entry))
+    if not targets:
+        which = f" at {', '.join(precisions)}" if precisions else ""
+        raise ToolError(
+            f"no IRs{which} in {settings.out_dir}; convert one first, e.g. `omz-mobilenet convert "
+            f"mobilenet-v2-1.0-224-quant -o {settings.out_dir}`, or name models: `omz-mobilenet bench MODEL`",
+            2,
+        )
+    return targets
+
+
+def _inputs_dataset(args: argparse.Namespace) -> Optional[Path]:
+    """`--inputs random` or `--inputs dataset DIR`; nargs="+" also swallows model names typed
+    after it (`--inputs random mobilenet-v2-...`), so those go back to the model list."""
+    values = list(args.inputs)
+    if values and values[0] == "random":
+        args.models = list(args.models) + values[1:]
+        return None
+    if len(values) >= 2 and values[0] == "dataset":
+        args.models = list(args.models) + values[2:]
+        return Path(values[1])
+    raise UsageError("--inputs takes `random` or `dataset DIR`")
+
+
+def options_from(args: argparse.Namespace):
+    from omz_mobilenet.bench import DEFAULT_TIME_S, BenchOptions
+
+    infer_precision = None if args.infer_precision == "default" else args.infer_precision
+    time_s = args.time if args.time is not None else (None if args.niter is not None else DEFAULT_TIME_S)
+    return BenchOptions(
+        device=args.device, infer_precision=infer_precision, hint=args.hint, batch=args.batch, nireq=args.nireq,
+        nstreams=args.nstreams, nthreads=args.nthreads, time_s=time_s, niter=args.niter, warmup=args.warmup,
+        dataset=_inputs_dataset(args), profile=args.profile is not None,
+    ).validate()
+
+
+def _plan(args, settings, precisions):
+    """(label, callable giving a BenchTarget) pairs; named models convert lazily, one by one."""
+    from omz_mobilenet.catalogue import load_catalogue
+
+    if not args.models and not args.all:
+        explicit = parse_bench_precisions(args.precision) if args.precision else None
+        return [(f"{t.model} {t.precision}", lambda t=t: t) for t in found_targets(settings, explicit)]
+    entries = load_catalogue().select(args.models, args.all)
+    return [(f"{e.name} {p}", lambda e=e, p=p: named_target(e, p, settings)) for e in entries for p in precisions]
+
+
+def _bench_one(core, make_target, args, opts, settings, out: dict) -> None:
+    from omz_mobilenet.bench import bench_target
+
+    target = make_target()
+    record, profile, prepared = bench_target(core, target, opts, _log)
+    out["records"].append(record.as_dict())
+    if profile is not None:
+        out["profile"].append({"model": target.model, "precision": target.precision, **profile.summary(args.profile)})
+    if args.compare:
+        from omz_mobilenet.bench_compare import compare_target
+
+        out["compare"].append(compare_target(target, prepared, opts, settings, args.rounds, _log).as_dict())
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from omz_mobilenet.ov_runtime import check_device, new_core
+
+    opts = options_from(args)
+    if args.rounds < 1:
+        raise UsageError(f"--rounds must be at least 1 (got {args.rounds})")
+    precisions = parse_bench_precisions(args.precision)
+    settings = settings_from(args)
+    core = new_core()
+    check_device(core, opts.device)  # before any conversion: an absent GPU fails in one line, at once
+    if opts.dataset is not None:
+        from omz_mobilenet.images import list_images
+
+        list_images(opts.dataset)  # an empty or missing folder fails before compiling anything
+    plan = _plan(args, settings, precisions)
+    out: dict = {"records": [], "profile": [], "compare": []}
+    failures = 0
+    for label, make_target in plan:
+        try:
+            _bench_one(core, make_target, args, opts, settings, out)
+        except ToolError as exc:
+            if len(plan) == 1 or not (args.all or not args.models):
+                raise
+            failures += 1
+            _log(f"[red]{label}: {exc.message}[/]")
+    _report(out, args)
+    return 1 if failures else 0
+
+
+def _report(out: dict, args: argparse.Namespace) -> None:
+    from omz_mobilenet.report import print_table, write_csv, write_json
+
+    records = out["records"]
+    if records:
+        print(HINT_NOTE)
+        version = records[0]["openvino"]
+        title = f"omz-mobilenet bench on {args.device} (OpenVINO {version.split('-')[0]}; times in ms, FPS = images/s)"
+        print_table(title, _renamed(records, MAIN_COLUMNS))
+        print_table("how the numbers were made", _renamed(records, DETAIL_COLUMNS))
+    for profile in out["profile"]:
+        title = f"{profile['model']} {profile['precision']}: layer times over {profile['inferences']} inferences"
+        print_table(f"{title} (sum {profile['layers_per_inference_ms']:.3f} ms per inference)", profile["top_layers"])
+        print_table(f"{profile['model']} {profile['precision']}: per op type", profile["by_op_type"])
+    if out["compare"]:
+        title = "OpenVINO vs the original runtime (medians in ms, alternating rounds, synchronous calls, same inputs)"
+        print_table(title, _renamed(out["compare"], COMPARE_COLUMNS))
+    if args.json:
+        payload = {"records": records}
+        payload.update({k: out[k] for k in ("profile", "compare") if out[k]})
+        write_json(Path(args.json), payload)
+    if args.csv:
+        write_csv(Path(args.csv), records)
+
+
+def _renamed(records: list[dict], columns: dict) -> list[dict]:
+    return [{header: record.get(field) for field, header in columns.items()} for record in records]
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    from omz_mobilenet.ov_runtime import device_rows, new_core
+    from omz_mobilenet.report import print_table
+
+    import openvino as ov
+
+    rows = device_rows(new_core())
+    if args.json:
+        print(json.dumps({"openvino": ov.get_version(), "devices": rows}, indent=2))
+        return 0
+    print_table(f"OpenVINO {ov.get_version()} devices", rows, ["device", "full_name", "capabilities"])
+    print("also accepted: AUTO, AUTO:<devices>, HETERO:<devices>, MULTI:<devices>, BATCH:<device>")
+    return 0
+
+
+def _positive_profile(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--profile takes a number of layers, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("--profile needs at least 1 layer")
+    return value
+
+
+def _add_bench_args(p: argparse.ArgumentParser) -> None:
+    add_model_args(p)
+    add_location_args(p)
+    p.add_argument("-d", "--device", default="CPU", help="CPU, GPU, NPU, AUTO or any OpenVINO device string (default CPU)")
+    p.add_argument("--precision", help="comma list of FP32, FP16, INT8 (default FP32)")
+    p.add_argument("--infer-precision", default="f32", choices=["f32", "bf16", "f16", "default"],
+                   help="INFERENCE_PRECISION_HINT (default f32; 'default' lets the device choose)")
+    p.add_argument("--hint", default="latency", choices=["latency", "throughput", "none"], help="PERFORMANCE_HINT (default latency)")
+    p.add_argument("--batch", type=int, default=1, help="images per request; the IR is reshaped (default 1)")
+    p.add_argument("--nireq", type=int, help="infer requests in flight (default: the device's optimal number)")
+    p.add_argument("--nstreams", type=int, help="NUM_STREAMS (default: from the hint)")
+    p.add_argument("--nthreads", type=int, help="INFERENCE_NUM_THREADS (default: from the hint)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--time", type=float, help="seconds to measure per model and precision (default 10)")
+    length.add_argument("--niter", type=int, help="number of inferences to measure instead of --time")
+    p.add_argument("--warmup", type=int, default=10, help="inferences before measuring (default 10)")
+    p.add_argument("--inputs", nargs="+", default=["random"], metavar="POLICY",
+                   help="`random` (default) or `dataset DIR`: real images through the model's preprocessing")
+    p.add_argument("--profile", nargs="?", const=10, type=_positive_profile, metavar="TOP",
+                   help="per-layer times from performance counters; show the TOP layers (default 10)")
+    p.add_argument("--compare", action="store_true", help="also time the original model in its own runtime, alternating")
+    p.add_argument("--rounds", type=int, default=6, help="alternation rounds for --compare (default 6)")
+    p.add_argument("--json", metavar="FILE", help="write the records (and profile/compare) as JSON")
+    p.add_argument("--csv", metavar="FILE", help="write the records as CSV")
+    p.set_defaults(func=run_bench)
+
+
+def register(subparsers) -> None:
+    for name in ("bench", "benchmark"):
+        p = subparsers.add_parser(
+            name, help="latency, throughput and GFlops of IRs on a device" + (" (same as bench)" if name == "benchmark" else "")
+        )
+        _add_bench_args(p)
+    p = subparsers.add_parser("devices", help="OpenVINO devices on this machine, with full names")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=run_devices)

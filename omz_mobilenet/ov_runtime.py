@@ -1,0 +1,136 @@
+"""Compiling IRs on a device, with device checks that fail in one line instead of a C++ trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from omz_mobilenet.converters.common import first_line
+from omz_mobilenet.errors import ToolError
+
+VIRTUAL_PREFIXES = ("AUTO", "HETERO", "MULTI", "BATCH")
+INFER_PRECISIONS = ("f32", "bf16", "f16")
+PERFORMANCE_HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
+
+
+def new_core():
+    import openvino as ov
+
+    return ov.Core()
+
+
+def device_names(core) -> list[str]:
+    return list(core.available_devices)
+
+
+def full_device_name(core, device: str) -> str:
+    """The device's marketing name ("AMD EPYC", "Intel(R) Arc(TM) ..."), or the name itself."""
+    try:
+        return str(core.get_property(device, "FULL_DEVICE_NAME"))
+    except Exception:  # virtual devices (AUTO, HETERO) have no full name of their own
+        return device
+
+
+def device_rows(core) -> list[dict]:
+    """One row per physical device this machine has, for `omz-mobilenet devices`."""
+    rows = []
+    for device in device_names(core):
+        try:
+            capabilities = ", ".join(str(c) for c in core.get_property(device, "OPTIMIZATION_CAPABILITIES"))
+        except Exception:
+            capabilities = ""
+        rows.append({"device": device, "full_name": full_device_name(core, device), "capabilities": capabilities})
+    return rows
+
+
+def _available_text(core, available: list[str]) -> str:
+    named = [f"{d} ({full_device_name(core, d)})" for d in available]
+    return ", ".join(named) or "none"
+
+
+def check_device(core, device: str) -> None:
+    """Fail early for a physical device this machine does not have (GPU/NPU compile would crash)."""
+    available = device_names(core)
+    base = device.split(":", 1)[0].split(".", 1)[0]
+    if base in VIRTUAL_PREFIXES:
+        targets = device.split(":", 1)[1].split(",") if ":" in device else []
+        for target in targets:
+            check_device(core, target.lstrip("-"))  # AUTO:-CPU excludes a device; it still must exist
+        return
+    if device not in available and base not in available:
+        raise ToolError(
+            f"device {device!r} is not available here; available: {_available_text(core, available)}"
+            f" (or AUTO, HETERO:<devices>); see `omz-mobilenet devices`",
+            2,
+        )
+
+
+def precision_config(device: str, infer_precision: Optional[str]) -> dict:
+    if infer_precision is None:
+        return {}
+    if infer_precision not in INFER_PRECISIONS:
+        raise ToolError(f"unknown inference precision {infer_precision!r}; choose from {', '.join(INFER_PRECISIONS)}", 2)
+    return {"INFERENCE_PRECISION_HINT": infer_precision}
+
+
+def _looks_like_ir(xml: Path) -> bool:
+    """A well-formed XML document whose root is <net>. Checked first because, on a broken .xml,
+    read_model falls through to the TensorFlow frontend, which prints C++ parse errors to stderr."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        return ET.parse(str(xml)).getroot().tag == "net"  # an IR .xml is a few hundred KB: milliseconds
+    except (ET.ParseError, OSError):
+        return False
+
+
+def read_ir(core, xml: Path):
+    if not Path(xml).is_file() or not Path(xml).with_suffix(".bin").is_file():
+        raise ToolError(f"IR {xml} (or its .bin) is missing; run `omz-mobilenet convert` first", 2)
+    if not _looks_like_ir(Path(xml)):
+        raise ToolError(f"IR {xml} is not an OpenVINO IR (corrupt or truncated .xml); delete it and convert again")
+    try:
+        return core.read_model(str(xml))
+    except Exception as exc:
+        raise ToolError(f"IR {xml} cannot be read ({first_line(exc)}); delete it and convert again") from None
+
+
+def compile_model(core, model, device: str, config: dict, label: str = "the model"):
+    """Compile an in-memory model (e.g. reshaped to a batch) with one-line errors."""
+    check_device(core, device)
+    try:
+        return core.compile_model(model, device, config)
+    except Exception as exc:
+        raise ToolError(f"cannot compile {label} on {device} with {config}: {first_line(exc)}", 2) from None
+
+
+def compile_ir(core, xml: Path, device: str = "CPU", infer_precision: Optional[str] = "f32", extra: Optional[dict] = None):
+    """Compile with an explicit precision hint: FP32 results must say f32, not the CPU's bf16 default."""
+    check_device(core, device)
+    model = read_ir(core, xml)
+    config = precision_config(device, infer_precision)
+    config.update(extra or {})
+    return compile_model(core, model, device, config, str(xml))
+
+
+def compiled_property(compiled, key: str) -> Optional[Any]:
+    """A property read back from the compiled model, or None when the device does not report it
+    (AUTO and HETERO hide most of their target's properties)."""
+    try:
+        value = compiled.get_property(key)
+    except Exception:
+        return None
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return value
+
+
+def type_name(value: Any) -> Optional[str]:
+    """OpenVINO element types read back as `<Type: 'float32'>`; users pass f32/bf16/f16."""
+    if value is None:
+        return None
+    import openvino as ov
+
+    if isinstance(value, ov.Type):
+        return value.get_type_name()
+    return str(value)

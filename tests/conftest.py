@@ -1,0 +1,101 @@
+"""Shared fixtures: the offline assets, a real HTTP server on 127.0.0.1, isolated cache/output dirs."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
+
+ASSETS = Path(os.environ.get("OMZ_MOBILENET_ASSETS", TESTS.parents[1] / "shared" / "assets")).resolve()
+IMAGES = ASSETS / "imagenet"
+OFFLINE_TFLITE = [
+    "mobilenet-v2-1.0-224-int8",
+    "mobilenet-v2-1.0-224-quant",
+    "mobilenet-v1-0.25-224-quant",
+    "mobilenet-v1-0.50-160-quant",
+    "mobilenet-v1-0.25-128-quant",
+    "mobilenet-v1-0.75-192-quant",
+    "mobilenet-v1-0.25-224-tflite",
+]
+
+
+def pytest_sessionstart(session):
+    if not (ASSETS / "MANIFEST.md").is_file():
+        raise pytest.UsageError(f"offline assets not found at {ASSETS}; set OMZ_MOBILENET_ASSETS")
+
+
+class FlatMirrorHandler(http.server.BaseHTTPRequestHandler):
+    """Serves files by base name from a folder tree (like a flat mirror); `routes` overrides paths."""
+
+    index: dict[str, Path] = {}
+    routes: dict[str, tuple[int, bytes]] = {}
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        self.hits.append(self.path)
+        if self.path in self.routes:
+            status, body = self.routes[self.path]
+            return self._send(status, body)
+        path = self.index.get(self.path.rsplit("/", 1)[-1])
+        if path is None:
+            return self._send(404, b"not found")
+        return self._send(200, path.read_bytes())
+
+    def _send(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _index(root: Path) -> dict[str, Path]:
+    return {p.name: p for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture()
+def http_mirror():
+    """A real HTTP server on 127.0.0.1 serving ../shared/assets by file name; yields (base_url, handler)."""
+    handler = type("Handler", (FlatMirrorHandler,), {"index": _index(ASSETS), "routes": {}, "hits": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture()
+def workdirs(tmp_path, monkeypatch):
+    """Isolated cache and IR folders through the same environment variables users set."""
+    cache, out = tmp_path / "cache", tmp_path / "ir"
+    monkeypatch.setenv("OMZ_MOBILENET_CACHE", str(cache))
+    monkeypatch.setenv("OMZ_MOBILENET_OUT", str(out))
+    monkeypatch.delenv("OMZ_MOBILENET_MIRROR", raising=False)
+    monkeypatch.delenv("OMZ_MOBILENET_CATALOGUE", raising=False)
+    monkeypatch.setenv("OMZ_MOBILENET_TIMEOUT", "5")
+    return cache, out
+
+
+@pytest.fixture()
+def cli(capsys):
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    from omz_mobilenet.cli import main
+
+    def run(*args: str):
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
