@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from omz_mobilenet.bench_profile import LayerProfile
+from omz_mobilenet.bench_profile import LayerProfile, snapshot
 from omz_mobilenet.bench_stats import summarize
 from omz_mobilenet.catalogue import Geometry, ModelEntry
 from omz_mobilenet.errors import ToolError, UsageError
@@ -260,14 +260,12 @@ def run_queue(queue, pool: list, opts: BenchOptions, record: bool = True) -> Run
     A request's latency is read when it is idle again (before it is restarted) and once more for
     each request after wait_all(), so every started inference is counted exactly once.
     """
-    result = RunResult(profile=LayerProfile() if opts.profile and record else None)
+    result = RunResult()
     in_flight: set[int] = set()
 
     def collect(index: int) -> None:
         if record:
             result.latencies_ms.append(queue[index].latency)
-            if result.profile is not None:
-                result.profile.add(queue[index].profiling_info)
 
     started = time.perf_counter()
     try:
@@ -389,7 +387,13 @@ def bench_target(core, target: BenchTarget, opts: BenchOptions, log: Callable[[s
     first_ms = first_inference_ms(queue[0], pool[0])
     warm_up(queue, pool, opts)
     log(f"measuring {target.model} {target.precision} on {opts.device} ({nireq} requests)")
+    before = snapshot(queue[0].profiling_info) if opts.profile else {}
     run = run_queue(queue, pool, opts)
+    if opts.profile:
+        done_before = 1 + opts.warmup  # first inference + warm-up ran on the same graph
+        run.profile = LayerProfile.from_running_averages(
+            before, snapshot(queue[0].profiling_info), done_before, done_before + run.iterations, facts["streams"] == 1
+        )
     stats = summarize(run.latencies_ms)
     record = BenchRecord(
         model=target.model,

@@ -1,7 +1,12 @@
-"""Per-layer times from OpenVINO performance counters, summed over every inference of a run.
+"""Per-layer times from OpenVINO performance counters, summed over the inferences of a run.
 
-A request's `profiling_info` only holds its last inference, so the bench loop hands each
-finished request's counters to `LayerProfile.add` before the request is started again.
+The CPU plugin's counters are not per inference: each layer reports its running *average* over
+every inference its stream's graph has executed since compiling (first inference and warm-up
+included; measured here: the sum settles instead of following each request's latency). So the
+run's totals are taken from two snapshots, before and after the run:
+    run total = average_after x inferences_after - average_before x inferences_before.
+That is exact with one stream (all requests share one graph). With several streams the inference
+count per graph is unknown; then average_after x run inferences is used and `method` says so.
 """
 
 from __future__ import annotations
@@ -18,22 +23,48 @@ class LayerTotal:
     total_us: float = 0.0
 
 
+def _executed(item) -> bool:
+    return str(item.status).rsplit(".", 1)[-1] == "EXECUTED"
+
+
+def snapshot(profiling_info) -> dict:
+    """{(layer, op type, kernel): microseconds} of the executed layers."""
+    return {
+        (item.node_name, item.node_type, item.exec_type): item.real_time.total_seconds() * 1e6
+        for item in profiling_info
+        if _executed(item)
+    }
+
+
 @dataclass
 class LayerProfile:
     inferences: int = 0
     layers: dict = field(default_factory=dict)
+    method: str = "sum of per-inference counters"
+
+    @classmethod
+    def from_running_averages(cls, before: dict, after: dict, n_before: int, n_after: int, exact: bool) -> "LayerProfile":
+        profile = cls(inferences=n_after - n_before)
+        for key, average_us in after.items():
+            if exact:
+                total = average_us * n_after - before.get(key, 0.0) * n_before
+            else:
+                total = average_us * profile.inferences
+            profile.layers[key] = LayerTotal(*key, total_us=max(total, 0.0))
+        profile.method = (
+            "running averages before/after the run (one stream: exact)" if exact
+            else "average since compiling x run inferences (several streams: includes warm-up)"
+        )
+        return profile
 
     def add(self, profiling_info) -> None:
         """Add one inference's counters. Layers that were optimized out or not run add nothing."""
         self.inferences += 1
-        for item in profiling_info:
-            if str(item.status).rsplit(".", 1)[-1] != "EXECUTED":
-                continue
-            key = (item.node_name, item.node_type, item.exec_type)
+        for key, us in snapshot(profiling_info).items():
             total = self.layers.get(key)
             if total is None:
                 total = self.layers[key] = LayerTotal(*key)
-            total.total_us += item.real_time.total_seconds() * 1e6
+            total.total_us += us
 
     def total_ms(self) -> float:
         return sum(t.total_us for t in self.layers.values()) / 1e3
@@ -67,6 +98,7 @@ class LayerProfile:
     def summary(self, top: int) -> dict:
         return {
             "inferences": self.inferences,
+            "method": self.method,
             "layers_per_inference_ms": self.per_inference_ms(),
             "top_layers": self.top_layers(top),
             "by_op_type": self.by_type(),

@@ -18,7 +18,7 @@ from rich.progress import (
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)
 
 
 class ByteProgress:

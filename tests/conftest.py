@@ -88,6 +88,10 @@ def workdirs(tmp_path, monkeypatch):
     return cache, out
 
 
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("omz-mobilenet: error:")]
+
+
 @pytest.fixture()
 def cli(capsys):
     """Run the CLI in-process; returns (exit code, stdout, stderr)."""

@@ -9,7 +9,7 @@ import tarfile
 import pytest
 
 from catalogue_edit import edited_catalogue
-from conftest import ASSETS
+from conftest import ASSETS, error_lines
 from omz_mobilenet.archive import extract_tgz
 from omz_mobilenet.errors import ToolError
 
@@ -91,7 +91,7 @@ def test_checksum_mismatch_leaves_clean_cache(workdirs, http_mirror, cli):
     base, handler = http_mirror
     handler.routes[f"/{FILE}"] = (200, b"not the model you are looking for")
     code, out, err = cli("download", MODEL, "--mirror", base)
-    assert code == 1 and "checksum mismatch" in err and len(err.strip().splitlines()) == 1
+    assert code == 1 and "checksum mismatch" in err and len(error_lines(err)) == 1
     assert not _cached(cache).exists() and _leftovers(cache) == []
 
 
@@ -99,7 +99,7 @@ def test_not_in_mirror_and_no_network(workdirs, tmp_path, cli):
     empty = tmp_path / "empty-mirror"
     empty.mkdir()
     code, _out, err = cli("download", "mobilenet-v2-1.0-224", "--mirror", str(empty))
-    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert code == 1 and len(error_lines(err)) == 1
     assert "cannot download mobilenet_v2_1.0_224.tgz" in err and "mobilenet-v2-1.0-224" in err
 
 

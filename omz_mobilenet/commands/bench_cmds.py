@@ -181,12 +181,14 @@ def run_bench(args: argparse.Namespace) -> int:
         list_images(opts.dataset)  # an empty or missing folder fails before compiling anything
     plan = _plan(args, settings, precisions)
     out: dict = {"records": [], "profile": [], "compare": []}
+    # --all or every IR found: report a failing model and go on, like `convert --all`
+    many = (args.all or not args.models) and len(plan) > 1
     failures = 0
     for label, make_target in plan:
         try:
             _bench_one(core, make_target, args, opts, settings, out)
         except ToolError as exc:
-            if len(plan) == 1 or not (args.all or not args.models):
+            if not many:
                 raise
             failures += 1
             _log(f"[red]{label}: {exc.message}[/]")

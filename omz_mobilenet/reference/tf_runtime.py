@@ -50,10 +50,9 @@ class FrozenGraphRunner(_BatchedRunner):
     """Runs a frozen GraphDef (.pb) from `input_name` to `output_name` (node names, `:0` optional)."""
 
     def __init__(self, pb_path: Path, input_name: str, output_name: str) -> None:
-        from google.protobuf.message import DecodeError
-
         self._path = Path(pb_path)
         tf = self._tf = _import_tensorflow(self._path)
+        from google.protobuf.message import DecodeError  # protobuf comes with TensorFlow
         graph_def = tf.compat.v1.GraphDef()
         try:
             graph_def.ParseFromString(self._path.read_bytes())
@@ -88,10 +87,9 @@ class SavedModelRunner(_BatchedRunner):
     """Runs the `serving_default` signature of a SavedModel; names are the signature's keys."""
 
     def __init__(self, saved_model_dir: Path, input_name: str, output_name: str) -> None:
-        from google.protobuf.message import DecodeError
-
         self._path = Path(saved_model_dir)
         tf = self._tf = _import_tensorflow(self._path)
+        from google.protobuf.message import DecodeError
         try:
             self._loaded = tf.saved_model.load(str(self._path))  # keeps the variables alive
         except (OSError, ValueError, DecodeError, tf.errors.OpError) as exc:

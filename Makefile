@@ -1,0 +1,56 @@
+# omz-mobilenet: `make` runs the main job for MODEL (download from the mirror, convert, verify,
+# bench, accuracy); `make test` runs the test suite. Both create .venv and install on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CLI := $(VENV)/bin/omz-mobilenet
+MODEL ?= mobilenet-v2-1.0-224-quant
+DEVICE ?= CPU
+PRECISIONS ?= FP32,FP16
+ASSETS ?= $(abspath ../shared/assets)
+DATASET ?= $(ASSETS)/imagenet
+VERIFY_IMAGES ?= $(DATASET)/val_100_cropped_reencoded
+RESULTS ?= results
+
+# The offline copy of the official download URLs, when it is there.
+ifneq ($(wildcard $(ASSETS)/MANIFEST.md),)
+export OMZ_MOBILENET_MIRROR ?= $(ASSETS)
+endif
+export OMZ_MOBILENET_ASSETS ?= $(ASSETS)
+
+.PHONY: all setup download convert verify bench accuracy gate test clean
+
+all: setup download convert verify bench accuracy
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+download: setup
+	$(CLI) download $(MODEL)
+
+convert: setup
+	$(CLI) convert $(MODEL) --precisions $(PRECISIONS)
+
+verify: setup
+	$(CLI) verify $(MODEL) --dataset $(VERIFY_IMAGES)
+
+bench: setup
+	$(CLI) bench $(MODEL) --device $(DEVICE) --precision $(PRECISIONS) --json $(RESULTS)/bench.json --csv $(RESULTS)/bench.csv
+
+accuracy: setup
+	$(CLI) accuracy $(MODEL) --dataset $(DATASET) --precision $(PRECISIONS) --json $(RESULTS)/accuracy.json --csv $(RESULTS)/accuracy.csv
+
+gate: setup
+	$(CLI) gate --all --dataset $(DATASET) --precision $(PRECISIONS)
+
+test: setup
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf ir $(RESULTS) .pytest_cache
