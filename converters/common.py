@@ -33,3 +33,29 @@ def input_port(model, name: str):
     if len(model.inputs) == 1:
         return model.inputs[0]
     raise ToolError(f"input {name!r} not found; the model has {[sorted(p.get_names()) for p in model.inputs]}")
+
+
+def _has_name(port, name: str) -> bool:
+    names = port.get_names()
+    return name in names or f"{name}:0" in names
+
+
+def keep_output(model, name: str, path: Path):
+    """The model reduced to the output the catalogue names (graphs may expose several)."""
+    import openvino as ov
+
+    matches = [port for port in model.outputs if _has_name(port, name)]
+    if not matches:
+        found = sorted(n for port in model.outputs for n in port.get_names())
+        raise ToolError(f"{path}: output {name!r} not found (outputs: {', '.join(found)[:200]}); check the catalogue entry", 2)
+    if len(model.outputs) == 1:
+        return model
+    result = ov.opset13.result(matches[0])
+    return ov.Model([result], model.get_parameters(), model.get_friendly_name())
+
+
+def set_input_shape(model, entry) -> None:
+    """Fix a dynamic batch (frozen graphs often have `?`) to the catalogue's static shape."""
+    port = input_port(model, entry.original_input.name)
+    if not port.get_partial_shape().is_static:
+        model.reshape({port: entry.original_input.shape})

@@ -5,15 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from omz_mobilenet.catalogue import ModelEntry
-from omz_mobilenet.converters.common import convert
+from omz_mobilenet.converters.common import convert, keep_output, set_input_shape
 
 
 def read(entry: ModelEntry, path: Path):
-    shape = entry.original_input.shape
-    # A frozen pb names tensors `node:0`; passing the bare node name for the output fails (FACTS 3).
-    return convert(
-        path,
-        "TensorFlow frozen graph",
-        input=[(entry.original_input.name, shape)],
-        output=[f"{entry.output.name}:0"],
-    )
+    # OpenVINO 2026's `output=` only picks among the graph's existing outputs and wants `node:0`
+    # names, so convert whole and select the catalogue's output afterwards.
+    model = convert(path, "TensorFlow frozen graph")
+    set_input_shape(model, entry)
+    return keep_output(model, entry.output.name, path)

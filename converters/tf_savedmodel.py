@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from omz_mobilenet.catalogue import ModelEntry
-from omz_mobilenet.converters.common import convert
+from omz_mobilenet.converters.common import convert, keep_output, set_input_shape
 
 
 def read(entry: ModelEntry, path: Path):
-    return convert(path, "TensorFlow SavedModel", input=[entry.original_input.shape])
+    model = convert(path, "TensorFlow SavedModel")
+    set_input_shape(model, entry)
+    return keep_output(model, entry.output.name, path)

@@ -158,35 +158,42 @@ def _padded(images: list[np.ndarray], batch: int) -> np.ndarray:
 
 
 def run_ir(compiled, entry: ModelEntry, image_set: ImageSet, options: Options, advance: Callable[[int], None]) -> RunResult:
-    """Top-5 per image from the baked IR: decode pool -> AsyncInferQueue -> callback keeps top-5 only."""
+    """Top-5 per image from the baked IR: decode pool -> AsyncInferQueue, results read on reuse.
+
+    No Python callback: a callback runs in OpenVINO's threads and needs the GIL, and destroying the
+    compiled model afterwards deadlocked here (its executor thread waiting for the GIL we held).
+    Instead, before a request is reused (the one `get_idle_request_id` names is the one
+    `start_async` takes next), its finished output is read in this thread.
+    """
     import openvino as ov
 
     items, classes = image_set.items, entry.output.classes
     slots: list[Optional[Prediction]] = [None] * len(items)
-    failures: list[BaseException] = []
-
-    def done(request, indices: list[int]) -> None:
-        try:  # an exception escaping a callback would be lost in OpenVINO's thread
-            scores = request.get_output_tensor(0).data
-            for row, index in enumerate(indices):
-                slots[index] = _prediction(items[index], scores[row], classes)
-        except BaseException as exc:
-            failures.append(exc)
-        advance(len(indices))
-
     jobs = max(2, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
     queue = ov.AsyncInferQueue(compiled, jobs)
-    queue.set_callback(done)
+    pending: dict[int, list[int]] = {}
+
+    def collect(request_id: int) -> None:
+        scores = queue[request_id].get_output_tensor(0).data
+        indices = pending.pop(request_id)
+        for row, index in enumerate(indices):
+            slots[index] = _prediction(items[index], scores[row], classes)
+        advance(len(indices))
+
     result = RunResult(runtime=f"OpenVINO {ov.get_version().split('-')[0]} {options.device} {INFER_PRECISION}")
     start = time.perf_counter()
     try:
         for indices, images in batches(decoded(items, entry, options), options.batch, result.skipped):
-            queue.start_async({0: _padded(images, options.batch)}, userdata=indices)
+            request_id = queue.get_idle_request_id()  # waits, GIL released, until one is free
+            if request_id in pending:
+                collect(request_id)
+            queue.start_async({0: _padded(images, options.batch)})
+            pending[request_id] = indices
     finally:
-        queue.wait_all()  # never leave requests writing into `slots` after an error
+        queue.wait_all()  # never leave requests running after an error
+    for request_id in list(pending):
+        collect(request_id)
     result.seconds = time.perf_counter() - start
-    if failures:
-        raise failures[0]
     result.predictions = [p for p in slots if p is not None]
     return result
 

@@ -82,7 +82,7 @@ def test_channel_swap_changes_predictions(v1_model, v1_pb, images):
     logit_change = np.abs(logits.predict(images, verbose=0) - logits.predict(swapped, verbose=0))
     assert logit_change.mean() > 1.0
     # Peaked enough that the top-1 means something: uniform would be 1/1001.
-    assert np.median(probs.max(axis=1)) > 20 / 1001
+    assert np.median(probs.max(axis=1)) > 10 / 1001
 
 
 def test_build_is_deterministic(v1_pb, tmp_path):
@@ -102,6 +102,7 @@ def test_tgz_has_official_layout(v1_pb, tmp_path):
     assert hashlib.sha256(repacked.read_bytes()).digest() == hashlib.sha256(archive.read_bytes()).digest()
 
 
+@pytest.mark.slow
 def test_savedmodel_runner_agrees_with_frozen_graph(v1_model, v1_pb, images, tmp_path):
     saved = tf_fixtures.write_savedmodel(v1_model, "v1", tmp_path / "saved")
     frozen = FrozenGraphRunner(v1_pb, "input", V1_OUTPUT)(images)

@@ -34,8 +34,8 @@ class _BatchedRunner:
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         batch = np.asarray(batch, dtype=np.float32)
-        if batch.ndim != 4:
-            raise ToolError(f"expected an NHWC batch with 4 dimensions, got shape {batch.shape}", exit_code=2)
+        if batch.ndim != 4 or not len(batch):
+            raise ToolError(f"expected a non-empty NHWC batch with 4 dimensions, got shape {batch.shape}", exit_code=2)
         step = self._fixed_batch or len(batch)
         if len(batch) % step:
             raise ToolError(f"{self._path} needs batches of exactly {step} images, got {len(batch)}", exit_code=2)
@@ -53,6 +53,7 @@ class FrozenGraphRunner(_BatchedRunner):
         self._path = Path(pb_path)
         tf = self._tf = _import_tensorflow(self._path)
         from google.protobuf.message import DecodeError  # protobuf comes with TensorFlow
+
         graph_def = tf.compat.v1.GraphDef()
         try:
             graph_def.ParseFromString(self._path.read_bytes())
@@ -90,6 +91,7 @@ class SavedModelRunner(_BatchedRunner):
         self._path = Path(saved_model_dir)
         tf = self._tf = _import_tensorflow(self._path)
         from google.protobuf.message import DecodeError
+
         try:
             self._loaded = tf.saved_model.load(str(self._path))  # keeps the variables alive
         except (OSError, ValueError, DecodeError, tf.errors.OpError) as exc:

@@ -1,0 +1,82 @@
+"""Images/s of the accuracy pipeline (decode thread pool + AsyncInferQueue) vs a plain sequential loop.
+
+The sequential loop is what one writes first: decode one image, infer it synchronously, repeat
+(the IR compiled with the latency hint, which is best for one request at a time). Both use the
+same IR, images and f32 precision hint and give the same predictions. The machine is shared and
+noisy (FACTS 5), so the two take turns within one run and the medians of the rounds are compared.
+
+    python benchmarks/accuracy_throughput.py --dataset ../shared/assets/imagenet/val_100_cropped_reencoded \
+        --mirror ../shared/assets [--model mobilenet-v2-1.0-224-quant] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from omz_mobilenet.accuracy import INFER_PRECISION, Options, compile_for_accuracy, model_for_accuracy, run_ir
+from omz_mobilenet.catalogue import load_catalogue
+from omz_mobilenet.convert import ensure_ir
+from omz_mobilenet.dataset import load_image_set, to_model_label
+from omz_mobilenet.images import ir_input, load_for_model
+from omz_mobilenet.metrics import top_k
+from omz_mobilenet.settings import Settings
+
+
+def sequential(compiled, entry, image_set) -> tuple[float, int]:
+    """Decode, infer, next: nothing overlaps. Returns (images/s, top-1 hits)."""
+    request = compiled.create_infer_request()
+    hits = 0
+    start = time.perf_counter()
+    for path, label in image_set.items:
+        scores = request.infer({0: ir_input([load_for_model(path, entry)])})[0][0]
+        hits += int(top_k(scores, 1)[0] == to_model_label(label, entry.output.classes))
+    return len(image_set.items) / (time.perf_counter() - start), hits
+
+
+def pipelined(compiled, entry, image_set) -> tuple[float, int]:
+    result = run_ir(compiled, entry, image_set, Options(progress=False), lambda _n: None)
+    return result.images_per_second, result.summary()["top1_hits"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path, required=True, help="one image folder")
+    parser.add_argument("--model", default="mobilenet-v2-1.0-224-quant")
+    parser.add_argument("--mirror")
+    parser.add_argument("--cache-dir")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    entry = model_for_accuracy(load_catalogue().get(args.model))
+    image_set = load_image_set(args.dataset)
+    with tempfile.TemporaryDirectory(prefix="omz-acc-bench-") as out:
+        settings = Settings.resolve(cache_dir=args.cache_dir, out_dir=out, mirror=args.mirror, progress=False)
+        xml = ensure_ir(entry, "FP32", settings)
+        plain = compile_for_accuracy(xml, "CPU", 1, hint="LATENCY")
+        fast = compile_for_accuracy(xml, "CPU", 1, hint="THROUGHPUT")
+        sequential(plain, entry, image_set)  # warm-up: page cache, first-inference allocations
+        rounds = []
+        for _ in range(args.rounds):
+            rounds.append((sequential(plain, entry, image_set), pipelined(fast, entry, image_set)))
+    return report(args, entry, image_set, rounds)
+
+
+def report(args, entry, image_set, rounds) -> int:
+    seq = statistics.median(r[0][0] for r in rounds)
+    pipe = statistics.median(r[1][0] for r in rounds)
+    same = all(r[0][1] == r[1][1] for r in rounds)
+    print(f"model {entry.name}, {len(image_set.items)} images of {image_set.name}, FP32 IR, {INFER_PRECISION} hint, "
+          f"{args.rounds} alternating rounds, {platform.machine()} x{__import__('os').cpu_count()}")
+    print(f"sequential decode-then-infer: median {seq:.1f} images/s  (rounds: {', '.join(f'{r[0][0]:.0f}' for r in rounds)})")
+    print(f"thread-pool decode + AsyncInferQueue: median {pipe:.1f} images/s  (rounds: {', '.join(f'{r[1][0]:.0f}' for r in rounds)})")
+    print(f"speed-up {pipe / seq:.2f}x; same top-1 hits in both: {same}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

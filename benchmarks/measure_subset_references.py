@@ -1,0 +1,119 @@
+"""Measure per-image-set references and write `accuracy_checker_configs/<model>.subsets.yml`.
+
+For each model whose original file is available (mirror/cache) and each image set under --dataset:
+run the ORIGINAL file in its own framework (LiteRT / ONNX Runtime) on the same OpenCV-decoded,
+cropped and resized pixels the IR gets, and store its top-1/top-5 hit counts as the reference.
+
+The gate's tolerance (images the IR may lose against that reference) is
+    tolerance = observed IR drop + max(1, ceil(1 % of the images))
+where the observed drop is how far the FP32/FP16 IRs scored below the original when the reference
+was measured (0 for float models; a few images for quantized ones, whose integer arithmetic differs
+between OpenVINO and LiteRT). The gate thus catches changes of the conversion, while a channel swap
+or wrong mean (10-20 points on these sets) stays far outside. The drop is recorded in `how`.
+
+    python benchmarks/measure_subset_references.py --dataset ../shared/assets/imagenet \
+        --mirror ../shared/assets MODEL... (default: every model whose files are available)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+from omz_mobilenet.accuracy import Options, evaluate_model, model_for_accuracy, run_original
+from omz_mobilenet.ac_config import write_subsets
+from omz_mobilenet.catalogue import load_catalogue
+from omz_mobilenet.dataset import load_image_sets
+from omz_mobilenet.download import fetch_model
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.settings import Settings
+
+BASE_FRACTION = 0.01
+HOW = ("original file in {runtime}, batch 1, on OpenCV-decoded BGR images cropped/resized per the accuracy "
+       "config and normalised per the catalogue; IR (f32 hint) top1/top5 hits then: {ir}")
+
+
+def base_tolerance(images: int) -> int:
+    return max(1, math.ceil(BASE_FRACTION * images))
+
+
+def ir_hits(entry, image_sets, settings) -> dict[str, dict[str, list[int]]]:
+    """{set: {"top1": [FP32, FP16], "top5": [...]}}; empty when the IR cannot be built."""
+    try:
+        evaluations = evaluate_model(entry, ["FP32", "FP16"], image_sets, settings, Options(progress=False))
+    except ToolError as exc:
+        print(f"  {entry.name}: no IR ({exc.message[:120]})", file=sys.stderr)
+        return {}
+    found: dict[str, dict[str, list[int]]] = {}
+    for e in evaluations:
+        summary = e.ir.summary()
+        slot = found.setdefault(e.image_set.name, {"top1": [], "top5": []})
+        slot["top1"].append(summary["top1_hits"])
+        slot["top5"].append(summary["top5_hits"])
+    return found
+
+
+def subset_entry(image_set, original, ir: dict, today: str) -> dict:
+    summary = original.summary()
+    tolerance, ir_text = {}, []
+    for metric in ("top1", "top5"):
+        hits = summary[f"{metric}_hits"]
+        drop = max([0] + [hits - h for h in ir.get(metric, [])])
+        tolerance[metric] = drop + base_tolerance(summary["images"])
+        ir_text.append(f"{metric} FP32/FP16 {'/'.join(map(str, ir.get(metric, []))) or 'n/a'}")
+    framework, _, version = original.runtime.partition(" ") if original.runtime.startswith("LiteRT") else original.runtime.rpartition(" ")
+    return {
+        "images": summary["images"],
+        "image_list_sha256": image_set.list_sha256,
+        "top1_hits": summary["top1_hits"],
+        "top5_hits": summary["top5_hits"],
+        "top1": summary["top1"],
+        "top5": summary["top5"],
+        "tolerance_images": tolerance,
+        "measured": {"framework": framework, "version": version, "date": today,
+                     "how": HOW.format(runtime=original.runtime, ir="; ".join(ir_text))},
+    }
+
+
+def measure(entry, image_sets, settings, today: str) -> dict:
+    entry = model_for_accuracy(entry)
+    model_path = fetch_model(entry, settings).model_path
+    ir = ir_hits(entry, image_sets, settings)
+    subsets = {}
+    for image_set in image_sets:
+        original = run_original(entry, model_path, image_set, Options(progress=False), lambda _n: None)
+        subsets[image_set.name] = subset_entry(image_set, original, ir.get(image_set.name, {}), today)
+        print(f"  {entry.name} {image_set.name}: {subsets[image_set.name]['top1']} / {subsets[image_set.name]['top5']} "
+              f"tolerance {subsets[image_set.name]['tolerance_images']}", flush=True)
+    return subsets
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*")
+    parser.add_argument("--dataset", type=Path, required=True)
+    parser.add_argument("--mirror")
+    parser.add_argument("--cache-dir")
+    parser.add_argument("--date", default=datetime.date.today().isoformat())
+    args = parser.parse_args()
+    image_sets = load_image_sets(args.dataset)
+    catalogue = load_catalogue()
+    entries = [catalogue.get(n) for n in args.models] if args.models else catalogue.models
+    with tempfile.TemporaryDirectory(prefix="omz-refs-") as out:
+        settings = Settings.resolve(cache_dir=args.cache_dir, out_dir=out, mirror=args.mirror, progress=False)
+        for entry in entries:
+            try:
+                subsets = measure(entry, image_sets, settings, args.date)
+            except ToolError as exc:
+                print(f"skip {entry.name}: {exc.message[:160]}", file=sys.stderr)
+                continue
+            print(write_subsets(entry.name, subsets))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

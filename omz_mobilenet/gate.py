@@ -1,0 +1,163 @@
+"""The accuracy regression gate: measure every available model, compare with its reference, exit 1/2.
+
+References, best first:
+1. the per-image-set reference in `<model>.subsets.yml` (the original file in its own framework on
+   exactly these images). IR and original see the same pixels, so this is a paired comparison: the
+   IR may lose at most `tolerance_images` images (numerical flips of borderline images), far below
+   what a channel swap or a wrong mean costs.
+2. otherwise the published full-validation figure in `<model>.yml`, minus its abs_threshold, tested
+   against the upper end of the 95 % Wilson interval of the measured rate (a small unknown image set
+   cannot prove a regression of a few points).
+Unlike accuracy_checker, a miss is an exit code (1), not just a word in the log (FACTS 6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from omz_mobilenet.accuracy import Evaluation, Options, evaluate_model
+from omz_mobilenet.ac_config import SubsetRef, config_for, load_subsets
+from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.dataset import ImageSet
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.metrics import wilson_interval
+
+PASSED, FAILED, SKIPPED, ERROR, NO_REF = "PASSED", "FAILED", "SKIPPED", "ERROR", "NO REF"
+EXIT_FAILED, EXIT_ERROR = 1, 2
+
+
+@dataclass
+class Check:
+    """One metric against its reference: hits needed, or a published rate to reach."""
+
+    measured: float  # percent
+    minimum: Optional[float]  # percent; None when there is no reference
+    reference: Optional[float]  # percent
+    passed: Optional[bool]
+
+
+@dataclass
+class GateRow:
+    model: str
+    precision: str
+    device: str
+    image_set: str
+    status: str
+    images: int = 0
+    checks: dict[str, Check] = field(default_factory=dict)
+    reference: str = ""
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        row = {"model": self.model, "precision": self.precision, "device": self.device, "image_set": self.image_set,
+               "status": self.status, "images": self.images or None}
+        for metric in ("top1", "top5"):
+            check = self.checks.get(metric)
+            row[metric] = check.measured if check else None
+            row[f"{metric}_ref"] = check.reference if check else None
+            row[f"{metric}_min"] = check.minimum if check else None
+        row.update(reference=self.reference or None, note=self.note or None)
+        return row
+
+
+def _pct(hits: float, total: int) -> float:
+    return round(100.0 * hits / total, 2) if total else 0.0
+
+
+def subset_check(hits: int, total: int, ref: SubsetRef, metric: str) -> Check:
+    ref_hits = ref.top1_hits if metric == "top1" else ref.top5_hits
+    needed = ref_hits - ref.tolerance[metric]
+    return Check(_pct(hits, total), _pct(needed, total), _pct(ref_hits, total), hits >= needed)
+
+
+def published_check(hits: int, total: int, reference: Optional[float], threshold: float) -> Check:
+    if reference is None:
+        return Check(_pct(hits, total), None, None, None)
+    _low, high = wilson_interval(hits, total)
+    minimum = reference - threshold
+    return Check(_pct(hits, total), round(100.0 * minimum, 2), round(100.0 * reference, 2), high >= minimum)
+
+
+def _status(checks: dict[str, Check]) -> str:
+    verdicts = [c.passed for c in checks.values() if c.passed is not None]
+    if not verdicts:
+        return NO_REF
+    return PASSED if all(verdicts) else FAILED
+
+
+def judge(entry: ModelEntry, evaluation: Evaluation) -> GateRow:
+    """Compare one evaluation with the best reference there is for its image set."""
+    image_set, summary = evaluation.image_set, evaluation.ir.summary()
+    hits, total = {"top1": summary["top1_hits"], "top5": summary["top5_hits"]}, summary["images"]
+    row = GateRow(entry.name, evaluation.precision, evaluation.device, image_set.name, NO_REF, images=total)
+    ref = load_subsets(entry.name).get(image_set.name)
+    if ref is not None and ref.image_list_sha256 == image_set.list_sha256 and ref.images == total:
+        row.checks = {m: subset_check(hits[m], total, ref, m) for m in ("top1", "top5")}
+        measured = ref.measured
+        row.reference = f"subset: {measured.get('framework', '?')} {measured.get('version', '')}".strip()
+    else:
+        if ref is not None:
+            row.note = "subset reference is for another image list (sha256/count differ); "
+        metrics = config_for(entry).metrics
+        row.checks = {f"top{k}": published_check(hits[f"top{k}"], total, m.reference, m.abs_threshold) for k, m in metrics.items()}
+        row.reference = "published full val (Wilson upper bound vs reference - abs_threshold)"
+    row.status = _status(row.checks)
+    if evaluation.ir.skipped:
+        row.note += f"{len(evaluation.ir.skipped)} bad images skipped; "
+    row.note = row.note.strip("; ")
+    return row
+
+
+def _problem_rows(entry: ModelEntry, precisions: list[str], device: str, image_sets: list[ImageSet], status: str, note: str) -> list[GateRow]:
+    return [GateRow(entry.name, p, device, s.name, status, note=note) for p in precisions for s in image_sets]
+
+
+def _available(entry: ModelEntry, settings, log) -> Optional[str]:
+    """None when the model's files can be had (cache, mirror or network), else why not."""
+    from omz_mobilenet.download import fetch_model
+
+    try:
+        fetch_model(entry, settings, log)
+    except ToolError as exc:
+        return exc.message
+    return None
+
+
+def gate_model(entry: ModelEntry, named: bool, precisions: list[str], image_sets: list[ImageSet], settings, options: Options,
+               log: Callable[[str], None]) -> list[GateRow]:
+    missing = _available(entry, settings, log)
+    if missing is not None:
+        # An unnamed model that cannot be fetched offline is not a regression; a named one is an error.
+        status = ERROR if named else SKIPPED
+        return _problem_rows(entry, precisions, options.device, image_sets, status, f"not available: {missing}")
+    usable = [p for p in precisions if p != "INT8" or entry.source_precision == "INT8"]
+    rows = _problem_rows(entry, [p for p in precisions if p not in usable], options.device, image_sets, SKIPPED,
+                         "INT8 of a float model: no INT8 IR yet")
+    try:
+        evaluations = evaluate_model(entry, usable, image_sets, settings, options, log=log) if usable else []
+    except ToolError as exc:
+        return rows + _problem_rows(entry, usable, options.device, image_sets, ERROR, exc.message)
+    return rows + [judge(entry, evaluation) for evaluation in evaluations]
+
+
+def run_gate(entries: list[ModelEntry], named: bool, precisions: list[str], image_sets: list[ImageSet], settings,
+             options: Options, log: Callable[[str], None] = lambda _m: None) -> list[GateRow]:
+    rows: list[GateRow] = []
+    for entry in entries:
+        rows += gate_model(entry, named, precisions, image_sets, settings, options, log)
+    return rows
+
+
+def exit_code(rows: list[GateRow]) -> int:
+    """2 when the gate could not check something (errors), else 1 on any regression, else 0."""
+    statuses = {row.status for row in rows}
+    if ERROR in statuses:
+        return EXIT_ERROR
+    return EXIT_FAILED if FAILED in statuses else 0
+
+
+def summary_line(rows: list[GateRow]) -> str:
+    counts = {s: sum(r.status == s for r in rows) for s in (PASSED, FAILED, SKIPPED, NO_REF, ERROR)}
+    verdict = {0: "PASSED", EXIT_FAILED: "FAILED (accuracy regression)", EXIT_ERROR: "ERROR"}[exit_code(rows)]
+    return f"gate {verdict}: " + ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)

@@ -1,0 +1,116 @@
+"""`gate`: passes on the real converted models, fails (exit 1) on broken controls, exit 2 on errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from omz_mobilenet import gate
+from omz_mobilenet.accuracy import Options
+from omz_mobilenet.ac_config import SubsetRef
+from omz_mobilenet.catalogue import default_catalogue_path, load_catalogue
+from omz_mobilenet.cli import main
+from omz_mobilenet.dataset import load_image_sets
+from omz_mobilenet.settings import Settings
+
+ASSETS = Path(os.environ.get("OMZ_MOBILENET_ASSETS", Path(__file__).resolve().parents[1].parent / "shared" / "assets"))
+IMAGENET = ASSETS / "imagenet"
+# The most sensitive set: a channel swap costs 10-20 points top-1 there (see the README's table).
+SENSITIVE_SET = IMAGENET / "val_1300_resized_227"
+pytestmark = pytest.mark.skipif(not SENSITIVE_SET.is_dir(), reason=f"assets not found at {ASSETS}")
+
+
+@pytest.fixture
+def workdirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMZ_MOBILENET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("OMZ_MOBILENET_OUT", str(tmp_path / "ir"))
+    monkeypatch.setenv("OMZ_MOBILENET_MIRROR", str(ASSETS))
+    return tmp_path
+
+
+def broken_catalogue(tmp_path: Path, monkeypatch, model: str, change) -> None:
+    """A models.yml copy where `model`'s input convention is wrong, so its IR is built wrong."""
+    raw = yaml.safe_load(default_catalogue_path().read_text())
+    for entry in raw["models"]:
+        if entry["name"] == model:
+            change(entry["original_input"])
+    path = tmp_path / "broken-models.yml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    monkeypatch.setenv("OMZ_MOBILENET_CATALOGUE", str(path))
+
+
+def _gate(workdirs, *args: str) -> tuple[int, list[dict]]:
+    out = workdirs / "gate.json"
+    code = main(["gate", *args, "--no-progress", "--json", str(out)])
+    return code, json.loads(out.read_text()) if out.is_file() else []
+
+
+def test_gate_passes_on_the_real_converted_models(workdirs, capsys):
+    code, rows = _gate(workdirs, "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite", "--dataset", str(IMAGENET))
+    assert code == 0, capsys.readouterr().out
+    assert len(rows) == 2 * 2 * 3  # models x FP32/FP16 x image sets
+    assert {r["status"] for r in rows} == {"PASSED"}
+    assert all(r["reference"].startswith("subset: LiteRT") for r in rows)
+    assert "gate PASSED" in capsys.readouterr().out
+
+
+def test_gate_fails_on_a_channel_swapped_ir(workdirs, monkeypatch, capsys):
+    broken_catalogue(workdirs, monkeypatch, "mobilenet-v1-0.25-128-quant", lambda spec: spec.update(color="BGR"))
+    code, rows = _gate(workdirs, "mobilenet-v1-0.25-128-quant", "--dataset", str(SENSITIVE_SET), "--precision", "FP32")
+    assert code == 1
+    assert [r["status"] for r in rows] == ["FAILED"]
+    assert rows[0]["top1"] < rows[0]["top1_min"]
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_gate_fails_on_a_double_applied_mean(workdirs, monkeypatch):
+    # (pixel - 127.5) - 127.5: what subtracting the mean outside an IR that already bakes it in does
+    broken_catalogue(workdirs, monkeypatch, "mobilenet-v1-0.25-224-tflite", lambda spec: spec.update(mean=[255.0, 255.0, 255.0]))
+    code, rows = _gate(workdirs, "mobilenet-v1-0.25-224-tflite", "--dataset", str(SENSITIVE_SET), "--precision", "FP32")
+    assert code == 1 and rows[0]["status"] == "FAILED"
+
+
+def test_unconvertible_model_is_an_error_row_and_exit_2(workdirs, capsys):
+    code, rows = _gate(workdirs, "mobilenetv2-12-int8", "--dataset", str(IMAGENET / "val_original_20"), "--precision", "FP32")
+    assert code == 2
+    assert rows[0]["status"] == "ERROR" and "QLinear" in rows[0]["note"]
+    assert "gate ERROR" in capsys.readouterr().out  # the table is still printed
+
+
+def test_unavailable_model_is_skipped_unless_named(workdirs):
+    entry = load_catalogue().get("mobilenet-v1-1.0-224")  # float frozen graph: not in the offline mirror
+    settings = Settings(cache_dir=workdirs / "cache", out_dir=workdirs / "ir", mirror=str(ASSETS), timeout=2, retries=0, progress=False)
+    image_sets = load_image_sets(IMAGENET / "val_original_20")
+    options = Options(progress=False)
+    skipped = gate.run_gate([entry], False, ["FP32"], image_sets, settings, options)
+    assert [r.status for r in skipped] == ["SKIPPED"] and "not available" in skipped[0].note
+    assert gate.exit_code(skipped) == 0
+    named = gate.run_gate([entry], True, ["FP32"], image_sets, settings, options)
+    assert [r.status for r in named] == ["ERROR"] and gate.exit_code(named) == 2
+
+
+def test_unknown_image_list_falls_back_to_the_published_reference(workdirs):
+    code, rows = _gate(workdirs, "mobilenet-v1-0.25-224-tflite", "--dataset", str(IMAGENET / "val_original_20"),
+                       "--subset", "10", "--precision", "FP32")
+    assert code == 0 and rows[0]["status"] == "PASSED"
+    assert rows[0]["reference"].startswith("published") and rows[0]["top1_ref"] == 50.6
+    assert "another image list" in rows[0]["note"]
+
+
+def test_checks_and_exit_codes():
+    ref = SubsetRef("s", 100, "x", top1_hits=60, top5_hits=80, tolerance={"top1": 2, "top5": 1}, measured={})
+    assert gate.subset_check(58, 100, ref, "top1").passed
+    assert not gate.subset_check(57, 100, ref, "top1").passed
+    assert not gate.subset_check(78, 100, ref, "top5").passed
+    # 10/20 measured: the Wilson upper bound (70 %) reaches 60.6 - 0.5 but not 75 - 0.5.
+    assert gate.published_check(10, 20, 0.606, 0.005).passed
+    assert not gate.published_check(10, 20, 0.75, 0.005).passed
+    assert gate.published_check(10, 20, None, 0.005).passed is None
+    row = lambda status: gate.GateRow("m", "FP32", "CPU", "s", status)  # noqa: E731
+    assert gate.exit_code([row("PASSED"), row("SKIPPED"), row("NO REF")]) == 0
+    assert gate.exit_code([row("PASSED"), row("FAILED")]) == 1
+    assert gate.exit_code([row("FAILED"), row("ERROR")]) == 2
