@@ -12,6 +12,7 @@ noisy (FACTS 5), so the two take turns within one run and the medians of the rou
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -71,7 +72,7 @@ def report(args, entry, image_set, rounds) -> int:
     pipe = statistics.median(r[1][0] for r in rounds)
     same = all(r[0][1] == r[1][1] for r in rounds)
     print(f"model {entry.name}, {len(image_set.items)} images of {image_set.name}, FP32 IR, {INFER_PRECISION} hint, "
-          f"{args.rounds} alternating rounds, {platform.machine()} x{__import__('os').cpu_count()}")
+          f"{args.rounds} alternating rounds, {platform.machine()} x{os.cpu_count()}")
     print(f"sequential decode-then-infer: median {seq:.1f} images/s  (rounds: {', '.join(f'{r[0][0]:.0f}' for r in rounds)})")
     print(f"thread-pool decode + AsyncInferQueue: median {pipe:.1f} images/s  (rounds: {', '.join(f'{r[1][0]:.0f}' for r in rounds)})")
     print(f"speed-up {pipe / seq:.2f}x; same top-1 hits in both: {same}")

@@ -1,28 +1,77 @@
-"""ONNX (.onnx). QOperator int8 models (QLinearConv, ...) are refused with a clear message."""
+"""ONNX (.onnx). QOperator int8 models (QLinearConv, ...) are rewritten to QDQ form first.
+
+OpenVINO 2026 cannot read QLinearConv with per-channel scales, QLinearMatMul or the com.microsoft
+QLinear* ops; onnx_qdq.py rewrites them (with the `onnx` package) into DequantizeLinear -> float
+op -> QuantizeLinear, which OpenVINO reads as FakeQuantize-based int8.
+"""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from omz_mobilenet.catalogue import ModelEntry
-from omz_mobilenet.converters.common import convert
+from omz_mobilenet.converters.common import convert, first_line, set_input_shape
 from omz_mobilenet.errors import ToolError
 
-QOPERATOR_OPS = ("QLinearConv", "QLinearMatMul", "QLinearAdd", "QLinearGlobalAveragePool", "QLinearMul")
+# Any of these bytes in the file may be a QOperator op; only then is the `onnx` package needed.
+QOPERATOR_MARKERS = (b"QLinear", b"QGemm", b"QAttention", b"QEmbedLayerNormalization", b"QOrderedMatMul")
+CORRUPT_HINT = "the file may be corrupt or truncated: delete it and download again"
 
 
-def _qoperator_ops(path: Path) -> list[str]:
-    # A byte scan finds op_type strings without needing the `onnx` package.
+def _may_be_qoperator(path: Path) -> bool:
+    # A byte scan finds op_type strings without parsing the protobuf (or needing `onnx`).
     data = path.read_bytes()
-    return [op for op in QOPERATOR_OPS if op.encode() in data]
+    return any(marker in data for marker in QOPERATOR_MARKERS)
+
+
+def _import_rewrite(path: Path):
+    try:
+        from omz_mobilenet.converters import onnx_qdq
+    except ImportError:
+        raise ToolError(
+            f"{path}: ONNX QOperator int8 model; rewriting it for OpenVINO needs the `onnx` package: "
+            "pip install omz-mobilenet[onnx]",
+            2,
+        ) from None
+    return onnx_qdq
 
 
 def read(entry: ModelEntry, path: Path):
-    found = _qoperator_ops(path) if path.exists() else []
-    if found:
+    model = _read(path)
+    # ONNX Model Zoo files have a symbolic batch ("batch_size"); IR statistics need a static shape.
+    set_input_shape(model, entry)
+    return model
+
+
+def _read(path: Path):
+    if not path.exists() or not _may_be_qoperator(path):
+        return convert(path, "ONNX model")
+    onnx_qdq = _import_rewrite(path)
+    try:
+        model = onnx_qdq.onnx.load(str(path))
+    except Exception:  # a protobuf decode error: the shared helper reports a corrupt file
+        return convert(path, "ONNX model")
+    if not onnx_qdq.qoperator_ops(model):
+        return convert(path, "ONNX model")
+    return _convert_qdq(path, model, onnx_qdq)
+
+
+def _convert_qdq(path: Path, model, onnx_qdq):
+    import openvino as ov
+
+    try:
+        rewritten = onnx_qdq.to_qdq(model)
+    except onnx_qdq.UnsupportedOp as exc:
         raise ToolError(
-            f"{path}: ONNX QOperator int8 model ({', '.join(found)}), which OpenVINO 2026 cannot read; "
-            "use a QDQ-format export or the float model (mobilenetv2-7) and quantize it with --precisions INT8",
+            f"{path}: ONNX QOperator op {exc.op} has no QDQ rewrite and OpenVINO 2026 cannot read it; "
+            "use a QDQ-format export or the float model and quantize it with --precisions INT8",
             2,
-        )
-    return convert(path, "ONNX model")
+        ) from None
+    except Exception as exc:  # a truncated file can still parse into a graph with dangling names
+        raise ToolError(f"{path}: cannot rewrite this QOperator ONNX model to QDQ ({first_line(exc)}); {CORRUPT_HINT}") from None
+    try:
+        # convert_model takes an in-memory ONNX model as a BytesIO (not a ModelProto).
+        return ov.convert_model(io.BytesIO(rewritten.SerializeToString()))
+    except Exception as exc:
+        raise ToolError(f"{path}: OpenVINO cannot read the QDQ rewrite of this QOperator ONNX model ({first_line(exc)})") from None

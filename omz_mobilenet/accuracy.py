@@ -21,12 +21,12 @@ from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.dataset import ImageSet, to_model_label
 from omz_mobilenet.errors import ToolError, UsageError
 from omz_mobilenet.images import ir_input, load_for_model, original_input
-from omz_mobilenet.metrics import TopKCounter, accuracy_summary, agreement, top_k
+from omz_mobilenet.metrics import TopKCounter, agreement, top_k
 
 DECODE_WORKERS = 2
 LOOKAHEAD = 16  # decoded images waiting for inference; bounds memory, keeps the queue fed
-PRECISIONS = ("FP32", "FP16", "INT8")
-# bf16 is the CPU default here (FACTS 3); a result called FP32/FP16 computes in f32 and says so.
+PRECISIONS = ("FP32", "FP16", "INT8", "FP32-INT8", "FP16-INT8")
+# Some CPUs default to bf16 (FACTS 3); a result called FP32/FP16 computes in f32 and says so.
 INFER_PRECISION = "f32"
 
 
@@ -37,6 +37,7 @@ class Options:
     skip_bad: bool = False
     progress: bool = True
     decode_workers: int = DECODE_WORKERS
+    allow_overlap: bool = False
 
 
 @dataclass
@@ -66,15 +67,18 @@ class RunResult:
 
 
 def ir_precision(entry: ModelEntry, precision: str) -> str:
-    """INT8 means the FP32 IR of an already-quantized source (INT8 IRs of float models come later)."""
+    """The IR folder a precision means: INT8 is the FP32 IR of an already-quantized source, and the
+    NNCF-quantized FP32-INT8 IR of a float source (FP16-INT8 when asked for by name)."""
     precision = precision.upper()
     if precision not in PRECISIONS:
         raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
-    if precision != "INT8":
+    if not precision.endswith("INT8"):
         return precision
-    if entry.source_precision != "INT8":
-        raise UsageError(f"{entry.name} is a float model: INT8 IRs of float models are not supported yet; use FP32 or FP16")
-    return "FP32"
+    if entry.source_precision == "INT8":
+        if precision != "INT8":
+            raise UsageError(f"{entry.name} is already INT8: use --precision INT8 (its own IR), not {precision}")
+        return "FP32"
+    return "FP32-INT8" if precision == "INT8" else precision
 
 
 def parse_precisions(text: str) -> list[str]:
@@ -92,6 +96,19 @@ def decoded(items: list[tuple[Path, int]], entry: ModelEntry, options: Options) 
 
     A bad image (missing, corrupt, truncated) stops the run unless --skip-bad-images is given.
     """
+    import cv2
+
+    # The pool already decodes images in parallel; OpenCV's own threads inside each resize would
+    # oversubscribe the cores OpenVINO's streams use (measured slower on 2 cores). Restored after.
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield from _decoded(items, entry, options)
+    finally:
+        cv2.setNumThreads(previous)
+
+
+def _decoded(items: list[tuple[Path, int]], entry: ModelEntry, options: Options) -> Iterator[tuple[int, Optional[np.ndarray], Optional[str]]]:
     with ThreadPoolExecutor(max(1, options.decode_workers), thread_name_prefix="decode") as pool:
         pending: deque = deque()
         upcoming = iter(enumerate(items))
@@ -225,6 +242,7 @@ class Evaluation:
     image_set: ImageSet
     ir: RunResult
     original: Optional[RunResult] = None
+    calibration_overlap: int = 0
 
     def row(self) -> dict:
         row = {"model": self.model, "precision": self.precision, "device": self.device, "image_set": self.image_set.name}
@@ -234,9 +252,12 @@ class Evaluation:
             summary = self.original.summary()
             row.update(original_runtime=self.original.runtime, original_top1=summary["top1"], original_top5=summary["top5"],
                        top1_agreement=round(100.0 * agreement(_top1s(self.ir), _top1s(self.original, self.ir)), 2))
-        note = biased_note(self.image_set.name)
-        if note:
-            row["note"] = note
+        notes = [biased_note(self.image_set.name) or ""]
+        if self.calibration_overlap:
+            row["calibration_overlap"] = self.calibration_overlap
+            notes.append(f"--allow-overlap: {self.calibration_overlap} of these images calibrated this INT8 IR")
+        if any(notes):
+            row["note"] = "; ".join(n for n in notes if n)
         return row
 
 
@@ -276,12 +297,30 @@ def evaluate_model(entry: ModelEntry, precisions: list[str], image_sets: list[Im
         originals = _originals(entry, image_sets, settings, options, progress, log) if with_original else {}
         for precision in precisions:
             xml = ensure_ir(entry, ir_precision(entry, precision), settings, log)
+            overlaps = {s.name: calibration_overlap(xml, s, options.allow_overlap) for s in image_sets}
             compiled = compile_for_accuracy(xml, options.device, options.batch)
             for image_set in image_sets:
                 advance = _progress_runner(progress, f"{entry.name} {precision} {image_set.name}", len(image_set.items))
                 result = run_ir(compiled, entry, image_set, options, advance)
-                evaluations.append(Evaluation(entry.name, precision, options.device, image_set, result, originals.get(image_set.name)))
+                evaluations.append(Evaluation(entry.name, precision, options.device, image_set, result,
+                                              originals.get(image_set.name), overlaps[image_set.name]))
     return evaluations
+
+
+def calibration_overlap(xml: Path, image_set: ImageSet, allow: bool) -> int:
+    """How many images of the set calibrated this IR; refuses (exit 2) unless --allow-overlap."""
+    from omz_mobilenet.calibration import overlapping
+    from omz_mobilenet.quantize import calibration_of
+
+    record = calibration_of(xml) if xml.parent.name.endswith("INT8") else None
+    if record is None:
+        return 0
+    shared = overlapping(record, [path for path, _label in image_set.items])
+    if shared and not allow:
+        raise ToolError(
+            f"{len(shared)} image(s) of {image_set.name} (e.g. {shared[0].name}) calibrated {xml}; evaluating on them "
+            "inflates INT8 accuracy. Use images disjoint from the calibration set (see `omz-mobilenet split`) or pass --allow-overlap", 2)
+    return len(shared)
 
 
 def _originals(entry, image_sets, settings, options, progress, log) -> dict[str, RunResult]:

@@ -10,6 +10,8 @@ What is timed and why:
   images / wall time of the run.
 Everything that decided a number (hint, streams, threads, requests, precision read back from the
 compiled model) is stored next to it in a `BenchRecord`.
+Ctrl-C during the run stops starting requests, waits for the ones in flight and returns what was
+measured so far as a record marked `partial`; the command then reports it and exits 130.
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ class BenchRecord:
     openvino: str
     peak_rss_mb: float
     xml: str
+    partial: bool = False  # True when Ctrl-C cut the run short: the numbers cover `iterations` only
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -126,6 +129,7 @@ class RunResult:
     duration_s: float = 0.0
     iterations: int = 0
     profile: Optional[LayerProfile] = None
+    interrupted: bool = False
 
 
 def compile_config(opts: BenchOptions) -> dict:
@@ -259,29 +263,37 @@ def run_queue(queue, pool: list, opts: BenchOptions, record: bool = True) -> Run
 
     A request's latency is read when it is idle again (before it is restarted) and once more for
     each request after wait_all(), so every started inference is counted exactly once.
+    Ctrl-C (KeyboardInterrupt) while recording ends the loop early: the requests in flight are
+    waited for and counted, and the result says `interrupted`.
     """
     result = RunResult()
     in_flight: set[int] = set()
 
     def collect(index: int) -> None:
+        in_flight.discard(index)
         if record:
             result.latencies_ms.append(queue[index].latency)
 
     started = time.perf_counter()
     try:
-        while _keep_going(opts, result.iterations, started):
-            index = queue.get_idle_request_id()
-            if index in in_flight:
-                collect(index)
-            in_flight.add(index)
-            queue[index].set_input_tensor(pool[result.iterations % len(pool)])
-            queue.start_async()
-            result.iterations += 1
+        try:
+            while _keep_going(opts, result.iterations, started):
+                index = queue.get_idle_request_id()
+                if index in in_flight:
+                    collect(index)
+                queue[index].set_input_tensor(pool[result.iterations % len(pool)])
+                queue.start_async()
+                in_flight.add(index)
+                result.iterations += 1
+        except KeyboardInterrupt:
+            if not record:
+                raise
+            result.interrupted = True
         queue.wait_all()
     except RuntimeError as exc:
         raise _infer_error(exc) from None
     result.duration_s = time.perf_counter() - started
-    for index in in_flight:
+    for index in list(in_flight):
         collect(index)
     return result
 
@@ -385,6 +397,8 @@ def bench_target(core, target: BenchTarget, opts: BenchOptions, log: Callable[[s
     pool = input_pool(prepared.compiled, opts, target.entry)
     queue = ov.AsyncInferQueue(prepared.compiled, nireq)
     first_ms = first_inference_ms(queue[0], pool[0])
+    if opts.warmup:
+        log(f"warming up {target.model} {target.precision} ({opts.warmup} inferences, not recorded)")
     warm_up(queue, pool, opts)
     log(f"measuring {target.model} {target.precision} on {opts.device} ({nireq} requests)")
     before = snapshot(queue[0].profiling_info) if opts.profile else {}
@@ -394,6 +408,8 @@ def bench_target(core, target: BenchTarget, opts: BenchOptions, log: Callable[[s
         run.profile = LayerProfile.from_running_averages(
             before, snapshot(queue[0].profiling_info), done_before, done_before + run.iterations, facts["streams"] == 1
         )
+    if run.interrupted and not run.latencies_ms:
+        raise KeyboardInterrupt  # stopped before a single inference finished: nothing to report
     stats = summarize(run.latencies_ms)
     record = BenchRecord(
         model=target.model,
@@ -428,5 +444,6 @@ def bench_target(core, target: BenchTarget, opts: BenchOptions, log: Callable[[s
         openvino=ov.get_version(),
         peak_rss_mb=peak_rss_mb(),
         xml=str(target.xml),
+        partial=run.interrupted,
     )
     return record, run.profile, prepared

@@ -7,6 +7,7 @@ modules import only light things at the top so `omz-mobilenet list` starts fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Optional
 
@@ -40,6 +41,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug or an unforeseen library failure: still one line, unless debugging
+        if os.environ.get("OMZ_MOBILENET_DEBUG"):
+            raise
+        where = f" in {args.command}" if getattr(args, "command", None) else ""
+        print(f"omz-mobilenet: internal error{where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              "(set OMZ_MOBILENET_DEBUG=1 for the traceback and report it)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

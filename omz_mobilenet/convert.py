@@ -10,11 +10,12 @@ from typing import Callable
 from omz_mobilenet import __version__
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.download import FetchedModel, fetch_model
-from omz_mobilenet.errors import UsageError
+from omz_mobilenet.errors import ToolError, UsageError
 from omz_mobilenet.ir_store import ir_xml, write_ir
 from omz_mobilenet.settings import Settings
 
 FLOAT_PRECISIONS = ("FP32", "FP16")
+INT8_ALIASES = {"INT8": "FP32-INT8", "FP32-INT8": "FP32-INT8", "FP16-INT8": "FP16-INT8"}
 RT_KEY = "omz_mobilenet"
 
 
@@ -30,13 +31,15 @@ class ConvertResult:
 
 
 def parse_precisions(text: str) -> list[str]:
+    """FP32, FP16 and the INT8 folders (INT8 means FP32-INT8, as Open Model Zoo named them)."""
     wanted = [p.strip().upper() for p in text.split(",") if p.strip()]
+    known = FLOAT_PRECISIONS + tuple(INT8_ALIASES)
     for precision in wanted:
-        if precision not in FLOAT_PRECISIONS:
-            raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(FLOAT_PRECISIONS)}")
+        if precision not in known:
+            raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(known)}")
     if not wanted:
-        raise UsageError("--precisions needs at least one of FP32, FP16")
-    return wanted
+        raise UsageError("--precisions needs at least one of FP32, FP16, INT8")
+    return list(dict.fromkeys(INT8_ALIASES.get(p, p) for p in wanted))
 
 
 def read_labels(fetched: FetchedModel) -> list[str]:
@@ -92,16 +95,23 @@ def build_ir_model(fetched: FetchedModel):
 
 
 def convert_model(
-    entry: ModelEntry, precisions: list[str], settings: Settings, log: Callable[[str], None] = lambda _m: None
+    entry: ModelEntry, precisions: list[str], settings: Settings, log: Callable[[str], None] = lambda _m: None,
+    quantize_options=None,
 ) -> list[ConvertResult]:
     import openvino as ov
+
+    from omz_mobilenet.quantize import INT8_PRECISIONS, QuantizeOptions, quantize_to_ir
 
     fetched = fetch_model(entry, settings, log)
     model, cost = build_ir_model(fetched)
     results = []
     for precision in precisions:
-        _attach_info(model, fetched, precision, cost)
-        xml = write_ir(model, settings.out_dir, entry.name, precision, compress_to_fp16=precision == "FP16")
+        if precision in INT8_PRECISIONS:
+            options = quantize_options or QuantizeOptions(calibration=None)
+            xml = quantize_to_ir(entry, model, cost, fetched, precision, settings, options, _attach_info, log)
+        else:
+            _attach_info(model, fetched, precision, cost)
+            xml = write_ir(model, settings.out_dir, entry.name, precision, compress_to_fp16=precision == "FP16")
         log(f"wrote {xml}")
         results.append(
             ConvertResult(entry.name, precision, str(xml), round(cost.gflops, 4), round(cost.mparams, 4), fetched.source_sha256, ov.get_version())
@@ -113,6 +123,11 @@ def ensure_ir(entry: ModelEntry, precision: str, settings: Settings, log: Callab
     """The IR's .xml, converting first when it is not on disk yet (used by bench, accuracy, verify)."""
     xml = ir_xml(settings.out_dir, entry.name, precision)
     if not xml.is_file():
+        if precision.endswith("INT8"):
+            raise ToolError(
+                f"no {precision} IR of {entry.name} in {settings.out_dir}; make one with "
+                f"`omz-mobilenet convert {entry.name} --precisions {precision} --calibration DIR`", 2
+            )
         convert_model(entry, [precision], settings, log)
     return xml
 

@@ -1,7 +1,15 @@
 """Fetch a model's files into the cache: mirror first, then each source; verified, atomic, locked.
 
 Cache layout: `<cache>/models/<model>/<file>` plus `<file>.d/` for unpacked archives. A file only
-ever appears there under its final name after its checksum matched, so the cache is never poisoned.
+ever appears there under its final name after its size and checksum matched, so the cache is never
+poisoned; it is written as a hidden `.<file>.<random>.part` first, which is removed on any failure
+and, after a SIGKILL, by the next run that takes the folder lock.
+
+HTTP faults, per source (see `_http_get`): a 5xx/408/429, a dropped connection, a body shorter than
+its Content-Length or no byte for `timeout` seconds is retried `retries` times with exponential
+backoff (honouring a short Retry-After), resuming with a Range request when the server supports it;
+any other 4xx, a redirect loop or a redirect to a non-http(s) scheme, and a size or checksum that
+does not match the catalogue fail the source at once, and the next source is tried.
 """
 
 from __future__ import annotations
@@ -9,9 +17,11 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
+import urllib.parse
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +30,7 @@ from typing import Callable, Iterator, Optional
 from omz_mobilenet.archive import extract_tgz
 from omz_mobilenet.catalogue import ModelEntry, SourceFile
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.settings import Settings
+from omz_mobilenet.settings import MAX_BACKOFF_S, Settings
 
 Log = Callable[[str], None]
 
@@ -50,9 +60,14 @@ def model_folder(settings: Settings, entry: ModelEntry) -> Path:
 
 
 def resolve_model_path(folder: Path, entry: ModelEntry) -> Path:
+    """The model file in the cache; an archive member may not point outside its unpacked folder."""
     base = folder / entry.model_file.file
-    if entry.model_file.member:
-        return base.with_name(base.name + ".d") / entry.model_file.member
+    member = entry.model_file.member
+    if member:
+        unpacked = base.with_name(base.name + ".d")
+        if os.path.isabs(member) or ".." in Path(member).parts or "\\" in member:
+            raise ToolError(f"{entry.name}: model_file.member {member!r} points outside the unpacked archive", 2)
+        return unpacked / member
     return base
 
 
@@ -106,64 +121,216 @@ def _mirror_dir_index(root: Path) -> dict[str, Path]:
     return index
 
 
-def _candidates(src: SourceFile, mirror: Optional[str]) -> list[str]:
-    """Mirror locations first (by local name and by the URLs' file names), then the sources."""
+MIRROR_SCHEMES = ("http://", "https://", "file://")
+
+
+def mirror_location(mirror: str) -> tuple[str, str]:
+    """("http", base URL) or ("dir", folder) for the --mirror value; other schemes are refused.
+
+    `file:///path` is accepted here, and only here (catalogue sources must be http(s)), as the folder
+    `/path`; `ftp://`, `s3://` and the like are a usage error rather than a silent local lookup.
+    """
+    if mirror.startswith(("http://", "https://")):
+        return "http", mirror
+    if mirror.startswith("file://"):
+        parsed = urllib.parse.urlparse(mirror)
+        if parsed.netloc not in ("", "localhost") or not parsed.path:
+            raise ToolError(f"mirror {mirror!r}: a file:// URL with a host is not supported; use file:///folder", 2)
+        return "dir", urllib.parse.unquote(parsed.path)
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*):(//|$)", mirror)
+    if scheme and len(scheme.group(1)) > 1:  # a drive letter like C: is not a scheme
+        raise ToolError(
+            f"mirror {mirror!r}: the {scheme.group(1)}:// scheme is not supported; "
+            "pass a folder, file:///folder or an http(s) base URL",
+            2,
+        )
+    return "dir", mirror
+
+
+def _candidates(src: SourceFile, mirror: Optional[str]) -> list[tuple[str, str]]:
+    """("http", url) / ("file", path) pairs: mirror locations first (by local name and by the URLs'
+    file names), then the catalogue's sources (always http(s): the schema refuses anything else)."""
     names = [src.name] + [url.rsplit("/", 1)[-1] for url in src.sources]
     names = list(dict.fromkeys(names))
-    found: list[str] = []
-    if mirror and mirror.startswith(("http://", "https://")):
-        found += [f"{mirror.rstrip('/')}/{name}" for name in names]
-    elif mirror:
-        root = Path(mirror).expanduser()
-        if not root.is_dir():
-            raise ToolError(f"mirror folder {root} does not exist; pass an existing folder or an http(s) base URL", 2)
-        index = _mirror_dir_index(root)
-        found += [str(index[name]) for name in names if name in index]
-    return found + list(src.sources)
+    found: list[tuple[str, str]] = []
+    if mirror:
+        kind, where = mirror_location(mirror)
+        if kind == "http":
+            found += [("http", f"{where.rstrip('/')}/{urllib.parse.quote(name)}") for name in names]
+        else:
+            root = Path(where).expanduser()
+            if not root.is_dir():
+                raise ToolError(f"mirror folder {root} does not exist; pass an existing folder or an http(s) base URL", 2)
+            index = _mirror_dir_index(root)
+            found += [("file", str(index[name])) for name in names if name in index]
+    for url in src.sources:
+        if not url.startswith(("http://", "https://")):  # defence in depth; the schema already refuses it
+            raise ToolError(f"{src.name}: source {url!r} is not an http(s) URL", 2)
+        found.append(("http", url))
+    return found
 
 
-def _http_get(url: str, dest: Path, settings: Settings, label: str) -> None:
-    import pooch
+class _Retry(Exception):
+    """This attempt failed in a way another attempt may fix (5xx, dropped connection, stall)."""
+
+    def __init__(self, reason: str, retry_after: Optional[float] = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+RETRY_STATUS = {408, 425, 429}
+
+
+def _retry_after(response) -> Optional[float]:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: use our own backoff
+
+
+def _content_range_start(response) -> Optional[int]:
+    match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", ""))
+    return int(match.group(1)) if match else None
+
+
+def _attempt(session, url: str, dest: Path, settings: Settings, bar, expected_size: Optional[int], resume: bool) -> None:
+    """One GET into `dest`; resumes after `dest`'s bytes when `resume` and the server allows it.
+    Raises _Retry or SourceFailed; on success `dest` holds exactly the announced body."""
+    import requests
+
+    have = dest.stat().st_size if resume and dest.exists() else 0
+    headers = {"Accept-Encoding": "identity"}  # byte counts and Range refer to the file itself
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    try:
+        response = session.get(url, stream=True, timeout=(settings.timeout, settings.timeout), headers=headers)
+    except requests.TooManyRedirects:
+        raise SourceFailed("too many redirects") from None
+    except requests.exceptions.InvalidSchema as exc:
+        raise SourceFailed(f"redirected to an unsupported scheme ({exc})") from None
+    except requests.Timeout:
+        raise _Retry(f"no response within {settings.timeout:g} s") from None
+    except requests.ConnectionError as exc:
+        raise _Retry(f"connection failed ({type(exc).__name__})") from None
+    except requests.RequestException as exc:
+        raise SourceFailed(f"{type(exc).__name__}: {exc}") from None
+    with response:
+        status = response.status_code
+        if status >= 500 or status in RETRY_STATUS:
+            raise _Retry(f"HTTP {status}", _retry_after(response))
+        if status == 416 or (status == 206 and _content_range_start(response) != have):
+            dest.write_bytes(b"")  # the server cannot continue where we stopped: start over
+            raise _Retry(f"HTTP {status} to a resume request; starting over")
+        if status >= 400:
+            raise SourceFailed(f"HTTP {status}")
+        if status == 206 and have:
+            mode = "ab"
+        elif status == 200:
+            mode, have = "wb", 0
+        else:
+            raise SourceFailed(f"unexpected HTTP {status}")
+        length = response.headers.get("Content-Length")
+        announced = int(length) if length and length.isdigit() else None
+        encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("identity", "")
+        bar.total = (have + announced) if announced is not None else 0
+        if have:
+            bar.update(have)
+        received = 0
+        try:
+            with open(dest, mode) as handle:
+                for block in response.iter_content(chunk_size=1 << 16):
+                    handle.write(block)
+                    received += len(block)
+                    bar.update(len(block))
+                    if expected_size is not None and have + received > expected_size:
+                        raise SourceFailed(f"size mismatch: the server sends more than the catalogue's {expected_size} B")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, requests.Timeout) as exc:
+            cause = "stalled" if "timed out" in str(exc).lower() or isinstance(exc, requests.Timeout) else "dropped"
+            raise _Retry(f"connection {cause} after {have + received} B") from None
+        except requests.RequestException as exc:
+            raise SourceFailed(f"{type(exc).__name__}: {exc}") from None
+        if announced is not None and not encoded and received != announced:
+            raise _Retry(f"body of {received} B, Content-Length said {announced} B")
+
+
+def _http_get(url: str, dest: Path, settings: Settings, label: str, expected_size: Optional[int] = None) -> None:
+    """GET `url` into `dest` with bounded retries and exponential backoff (see the module doc)."""
     import requests
 
     from omz_mobilenet.progress import ByteProgress
 
-    delay = 0.5
-    for attempt in range(settings.retries + 1):
-        with ByteProgress(label, enabled=settings.progress) as bar:
-            try:
-                pooch.HTTPDownloader(progressbar=bar, timeout=settings.timeout)(url, str(dest), None)
-                return
-            except requests.HTTPError as exc:
-                status = exc.response.status_code if exc.response is not None else 0
-                if status < 500 or attempt == settings.retries:
-                    raise SourceFailed(f"HTTP {status}") from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt == settings.retries:
-                    raise SourceFailed(f"{type(exc).__name__} (no network or server down?)") from None
-            except requests.RequestException as exc:
-                raise SourceFailed(f"{type(exc).__name__}: {exc}") from None
-        time.sleep(delay)
-        delay *= 2
+    delay = settings.backoff
+    last = ""
+    with requests.Session() as session:
+        session.max_redirects = 10
+        for attempt in range(settings.retries + 1):
+            with ByteProgress(label, enabled=settings.progress) as bar:
+                try:
+                    # resume only after a dropped connection with bytes on disk; the server decides (206 or 200)
+                    _attempt(session, url, dest, settings, bar, expected_size, resume=attempt > 0)
+                    return
+                except _Retry as exc:
+                    last = exc.reason
+                    pause = min(MAX_BACKOFF_S, exc.retry_after if exc.retry_after is not None else delay)
+            if attempt == settings.retries:
+                break
+            time.sleep(pause)
+            delay = min(MAX_BACKOFF_S, delay * 2)
+    tries = settings.retries + 1
+    raise SourceFailed(f"{last} ({tries} attempt{'s' if tries > 1 else ''}; no network or server down?)")
 
 
-def _fetch_candidate(candidate: str, src: SourceFile, folder: Path, settings: Settings) -> Path:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{src.name}.", suffix=".part", dir=folder)
+def _part_file(folder: Path, name: str) -> Path:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
     os.close(fd)
-    tmp = Path(tmp_name)
+    return Path(tmp_name)
+
+
+def _fetch_candidate(candidate: tuple[str, str], src: SourceFile, folder: Path, settings: Settings) -> Path:
+    kind, location = candidate
+    tmp = _part_file(folder, src.name)
     try:
-        if candidate.startswith(("http://", "https://")):
-            _http_get(candidate, tmp, settings, src.name)
+        if kind == "http":
+            _http_get(location, tmp, settings, src.name, src.size)
         else:
-            shutil.copyfile(candidate, tmp)
+            try:
+                shutil.copyfile(location, tmp)
+            except OSError as exc:
+                raise SourceFailed(f"cannot read it ({exc.strerror})") from None
         reason = _verify(tmp, src)
         if reason is not None:
             raise SourceFailed(f"checksum mismatch: {reason}")
         final = folder / src.name
+        if src.checksum is None:  # the record lands first: a file is never there without it
+            record = _part_file(folder, src.name + ".sha256")
+            record.write_text(file_digest(tmp, "sha256") + "\n")
+            os.replace(record, _recorded_sha256(final))
         os.replace(tmp, final)
         return final
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def remove_leftovers(folder: Path) -> list[str]:
+    """Hidden `.part` files and unpacking folders of runs that were killed; call under the lock."""
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        if not path.name.startswith(".") or path.name == ".lock":
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.endswith(".part"):
+            path.unlink(missing_ok=True)
+        else:
+            continue
+        removed.append(path.name)
+    return removed
 
 
 def fetch_file(src: SourceFile, folder: Path, settings: Settings, log: Log) -> Path:
@@ -175,13 +342,13 @@ def fetch_file(src: SourceFile, folder: Path, settings: Settings, log: Log) -> P
         try:
             path = _fetch_candidate(candidate, src, folder, settings)
         except SourceFailed as exc:
-            failures.append(f"{candidate}: {exc}")
+            failures.append(f"{candidate[1]}: {exc}")
+            log(f"[yellow]{src.name}: {candidate[1]} failed ({exc}); trying the next source[/]")
             continue
         if src.checksum is None:
-            sha = file_digest(path, "sha256")
-            _recorded_sha256(path).write_text(sha + "\n")
+            sha = _recorded_sha256(path).read_text().strip()
             log(f"[yellow]warning: no published checksum for {src.name}; recorded sha256 {sha}[/]")
-        log(f"got {src.name} from {candidate}")
+        log(f"got {src.name} from {candidate[1]}")
         return path
     where = "; ".join(failures) or "no candidates"
     mirror_hint = "" if settings.mirror else " Set --mirror or OMZ_MOBILENET_MIRROR to a folder or URL holding it."
@@ -200,7 +367,9 @@ def _unpacked(archive: Path) -> Path:
 
 def fetch_model(entry: ModelEntry, settings: Settings, log: Log = lambda _msg: None) -> FetchedModel:
     folder = model_folder(settings, entry)
+    resolve_model_path(folder, entry)  # refuses a member outside the archive before fetching anything
     with folder_lock(folder):
+        remove_leftovers(folder)  # we hold the lock: any .part or staging folder is from a killed run
         for src in entry.files:
             try:
                 path = fetch_file(src, folder, settings, log)

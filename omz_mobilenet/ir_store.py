@@ -2,12 +2,16 @@
 
 `<out>/<model>/<precision>` is a symlink to a fully written sibling folder `.<precision>.<id>`;
 swapping the symlink with os.replace is atomic, so a killed `convert` leaves the old IR or the new
-one, never an `.xml` of one run beside a `.bin` of another.
+one, never an `.xml` of one run beside a `.bin` of another. Each folder also holds
+`<model>.sha256` (sha256sum format) for its `.xml` and `.bin`, written before the swap, so anyone
+can check that the pair belongs together (`sha256sum -c`). Folders and temporary links of killed
+runs are removed by the next `write_ir` of that model, under the model's lock.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import tempfile
@@ -53,8 +57,52 @@ def model_lock(out_dir: Path, model: str) -> Iterator[Path]:
 
 def _remove_stale(folder: Path, precision: str, keep: str) -> None:
     for old in folder.glob(f".{precision}.*"):
-        if old.name != keep and old.is_dir() and not old.is_symlink():
+        if old.name == keep:
+            continue
+        if old.is_symlink():
+            old.unlink(missing_ok=True)  # a temporary link of a run killed before its swap
+        elif old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def manifest_path(xml: Path) -> Path:
+    return xml.with_suffix(".sha256")
+
+
+def check_manifest(xml: Path) -> bool:
+    """True when the .xml and .bin next to `xml` are the pair `write_ir` recorded together."""
+    try:
+        lines = manifest_path(xml).read_text().splitlines()
+    except OSError:
+        return False
+    recorded = dict(reversed(line.split("  ", 1)) for line in lines if "  " in line)
+    bin_path = xml.with_suffix(".bin")
+    return recorded.get(xml.name) == _sha256(xml) and recorded.get(bin_path.name) == _sha256(bin_path)
+
+
+def _seal(staging: Path, name: str) -> None:
+    """Record the pair's hashes and flush everything to disk before the folder becomes visible."""
+    xml, bin_path = staging / f"{name}.xml", staging / f"{name}.bin"
+    manifest = manifest_path(xml)
+    manifest.write_text(f"{_sha256(xml)}  {xml.name}\n{_sha256(bin_path)}  {bin_path.name}\n")
+    for path in (xml, bin_path, manifest, staging):
+        _fsync(path)
 
 
 def write_ir(model, out_dir: Path, name: str, precision: str, compress_to_fp16: bool) -> Path:
@@ -66,16 +114,19 @@ def write_ir(model, out_dir: Path, name: str, precision: str, compress_to_fp16: 
         staging.mkdir()
         try:
             ov.save_model(model, str(staging / f"{name}.xml"), compress_to_fp16=compress_to_fp16)
+            _seal(staging, name)
         except Exception as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise ToolError(f"cannot write IR into {folder}: {exc}", 2) from None
         link = folder / precision
         if link.exists() and not link.is_symlink():
-            shutil.rmtree(link)  # a plain folder from elsewhere; replaced by our managed layout
+            # a plain folder from elsewhere: moved aside in one rename, then replaced by our managed layout
+            os.replace(link, folder / f".{precision}.plain-{uuid.uuid4().hex[:12]}")
         fd, tmp_link = tempfile.mkstemp(prefix=f".{precision}.link.", dir=folder)
         os.close(fd)
         os.unlink(tmp_link)
         os.symlink(staging.name, tmp_link)
         os.replace(tmp_link, link)
+        _fsync(folder)
         _remove_stale(folder, precision, keep=staging.name)
     return ir_xml(out_dir, name, precision)

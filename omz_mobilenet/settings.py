@@ -1,4 +1,5 @@
-"""Where things live: cache, IR output folder and mirror, from flags first, then environment."""
+"""Where things live (cache, IR output folder, mirror) and how downloads behave (timeout,
+retries, backoff): from flags first, then environment, then defaults."""
 
 from __future__ import annotations
 
@@ -7,9 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from omz_mobilenet.errors import UsageError
+
 CACHE_ENV = "OMZ_MOBILENET_CACHE"
 OUT_ENV = "OMZ_MOBILENET_OUT"
 MIRROR_ENV = "OMZ_MOBILENET_MIRROR"
+TIMEOUT_ENV = "OMZ_MOBILENET_TIMEOUT"
+RETRIES_ENV = "OMZ_MOBILENET_RETRIES"
+BACKOFF_ENV = "OMZ_MOBILENET_BACKOFF"
+
+DEFAULT_TIMEOUT_S = 60.0  # seconds without a byte (connect or read) before an attempt is given up
+DEFAULT_RETRIES = 3  # extra attempts per source after a 5xx, a dropped connection or a stall
+DEFAULT_BACKOFF_S = 0.5  # first pause between attempts; doubled each time, capped at MAX_BACKOFF_S
+MAX_BACKOFF_S = 30.0
+MAX_RETRIES = 20
 
 
 def _user_cache_root() -> Path:
@@ -17,14 +29,26 @@ def _user_cache_root() -> Path:
     return Path(xdg) if xdg else Path.home() / ".cache"
 
 
+def _number(text: object, what: str, kind: type, low: float, high: float):
+    """`text` as int/float within [low, high], else a one-line usage error naming `what`."""
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise UsageError(f"{what} must be a number, not {text!r}") from None
+    if not low <= value <= high or value != value:  # also refuses NaN
+        raise UsageError(f"{what} must be between {low:g} and {high:g} (got {text!r})")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     cache_dir: Path
     out_dir: Path
     mirror: Optional[str]
-    timeout: float = 60.0
-    retries: int = 3
+    timeout: float = DEFAULT_TIMEOUT_S
+    retries: int = DEFAULT_RETRIES
     progress: bool = True
+    backoff: float = DEFAULT_BACKOFF_S
 
     @classmethod
     def resolve(
@@ -33,13 +57,21 @@ class Settings:
         out_dir: Optional[str] = None,
         mirror: Optional[str] = None,
         progress: bool = True,
+        timeout: Optional[float] = None,
+        retries: Optional[int] = None,
     ) -> "Settings":
         cache = cache_dir or os.environ.get(CACHE_ENV) or str(_user_cache_root() / "omz-mobilenet")
         out = out_dir or os.environ.get(OUT_ENV) or "ir"
+        timeout_text = timeout if timeout is not None else os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_S
+        retries_text = retries if retries is not None else os.environ.get(RETRIES_ENV) or DEFAULT_RETRIES
+        backoff_text = os.environ.get(BACKOFF_ENV) or DEFAULT_BACKOFF_S
+        source = "--timeout" if timeout is not None else TIMEOUT_ENV
         return cls(
             cache_dir=Path(cache).expanduser(),
             out_dir=Path(out).expanduser(),
             mirror=mirror or os.environ.get(MIRROR_ENV) or None,
-            timeout=float(os.environ.get("OMZ_MOBILENET_TIMEOUT", "60")),
+            timeout=_number(timeout_text, source, float, 0.001, 24 * 3600),
+            retries=_number(retries_text, "--retries" if retries is not None else RETRIES_ENV, int, 0, MAX_RETRIES),
             progress=progress,
+            backoff=_number(backoff_text, BACKOFF_ENV, float, 0, MAX_BACKOFF_S),
         )

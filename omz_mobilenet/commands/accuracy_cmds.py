@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from omz_mobilenet.commands.common import add_location_args, add_model_args, selected_models, settings_from
 from omz_mobilenet.errors import UsageError
 
 ACCURACY_COLUMNS = ["model", "precision", "device", "image_set", "images", "top1", "top1_ci95", "top5", "top5_ci95",
-                    "original_top1", "original_top5", "top1_agreement", "images_per_s", "skipped"]
+                    "original_top1", "original_top5", "top1_agreement", "calibration_overlap", "images_per_s", "skipped"]
 GATE_COLUMNS = ["model", "precision", "image_set", "images", "top1", "top1_ref", "top1_min", "top5", "top5_ref", "top5_min",
                 "status", "note"]
 
@@ -27,7 +26,10 @@ def _add_dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--annotations", type=Path,
                    help="val.txt (`<file> <0-based label>`) or FILES.tsv; default: found in the folder or its parents")
     p.add_argument("--precision", default="FP32,FP16" if p.prog.endswith("gate") else "FP32",
-                   help="comma list of FP32, FP16, INT8 (INT8 = FP32 IR of an already-quantized model)")
+                   help="comma list of FP32, FP16, INT8 (already-quantized models: their own IR; float models: the "
+                        "NNCF FP32-INT8 IR from `convert --precisions INT8`), FP16-INT8")
+    p.add_argument("--allow-overlap", action="store_true",
+                   help="evaluate INT8 IRs even on images that calibrated them (reported next to every number)")
     p.add_argument("--device", default="CPU", help="OpenVINO device (default CPU)")
     p.add_argument("--batch", type=int, default=1, help="images per inference request (default 1)")
     p.add_argument("--subset", type=int, help="only the first N images of each image set (sorted by name)")
@@ -49,7 +51,8 @@ def _common(args: argparse.Namespace):
     precisions = parse_precisions(args.precision)
     entries = selected_models(args)
     image_sets = load_image_sets(args.dataset, args.annotations, args.skip_bad_images, args.subset)
-    options = Options(device=args.device, batch=args.batch, skip_bad=args.skip_bad_images, progress=not args.no_progress)
+    options = Options(device=args.device, batch=args.batch, skip_bad=args.skip_bad_images, progress=not args.no_progress,
+                      allow_overlap=args.allow_overlap)
     return precisions, entries, image_sets, options
 
 

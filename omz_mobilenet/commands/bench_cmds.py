@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -15,7 +16,7 @@ from omz_mobilenet.commands.common import add_location_args, add_model_args, set
 from omz_mobilenet.errors import ToolError, UsageError
 
 BENCH_PRECISIONS = ("FP32", "FP16", "INT8")
-INT8_FOLDERS = ("INT8", "FP32-INT8", "FP16-INT8")  # where a future `convert --precisions INT8` writes
+INT8_FOLDERS = ("FP32-INT8", "FP16-INT8", "INT8")  # where `convert --precisions INT8` writes (FP32-INT8 first)
 HINT_NOTE = (
     "FP32 and FP16 IRs run with INFERENCE_PRECISION_HINT=f32 unless --infer-precision says otherwise "
     "(bf16/f16 only on request; 'default' lets the device choose)"
@@ -68,8 +69,8 @@ def _int8_ir(entry, settings) -> tuple[str, Path]:
         if xml.is_file():
             return folder, xml
     raise UsageError(
-        f"{entry.name} is a float model and has no INT8 IR; INT8 IRs come with `omz-mobilenet convert "
-        f"--precisions INT8` (not yet available). Quantized sources (source precision INT8) bench as INT8 directly."
+        f"{entry.name} is a float model and has no INT8 IR yet; make one with `omz-mobilenet convert {entry.name} "
+        f"--precisions INT8 --calibration DIR`. Quantized sources (source precision INT8) bench as INT8 directly."
     )
 
 
@@ -157,6 +158,8 @@ def _bench_one(core, make_target, args, opts, settings, out: dict) -> None:
     target = make_target()
     record, profile, prepared = bench_target(core, target, opts, _log)
     out["records"].append(record.as_dict())
+    if record.partial:
+        raise KeyboardInterrupt  # Ctrl-C during the measurement: report what we have and stop
     if profile is not None:
         out["profile"].append({"model": target.model, "precision": target.precision, **profile.summary(args.profile)})
     if args.compare:
@@ -192,20 +195,37 @@ def run_bench(args: argparse.Namespace) -> int:
                 raise
             failures += 1
             _log(f"[red]{label}: {exc.message}[/]")
+        except KeyboardInterrupt:
+            return _interrupted(out, args, label)
     _report(out, args)
     return 1 if failures else 0
 
 
-def _report(out: dict, args: argparse.Namespace) -> None:
+def _interrupted(out: dict, args: argparse.Namespace, label: str) -> int:
+    """Ctrl-C: print (and write to --json/--csv) the results gathered so far, then exit 130."""
+    records = out["records"]
+    partial = [r for r in records if r.get("partial")]
+    done = len(records) - len(partial)
+    what = f"{done} complete result(s)" + (f", 1 partial ({partial[0]['iterations']} inferences)" if partial else "")
+    if records:
+        _report(out, args, interrupted=True)
+    print(f"omz-mobilenet: interrupted during {label}; {what}", file=sys.stderr)
+    return 130
+
+
+def _report(out: dict, args: argparse.Namespace, interrupted: bool = False) -> None:
     from omz_mobilenet.report import print_table, write_csv, write_json
 
     records = out["records"]
+    if interrupted:
+        print("INTERRUPTED (Ctrl-C): partial results; a row with partial=True stopped early")
     if records:
         print(HINT_NOTE)
         version = records[0]["openvino"]
         title = f"omz-mobilenet bench on {args.device} (OpenVINO {version.split('-')[0]}; times in ms, FPS = images/s)"
         print_table(title, _renamed(records, MAIN_COLUMNS))
-        print_table("how the numbers were made", _renamed(records, DETAIL_COLUMNS))
+        details = {**DETAIL_COLUMNS, "partial": "partial"} if interrupted else DETAIL_COLUMNS
+        print_table("how the numbers were made", _renamed(records, details))
     for profile in out["profile"]:
         title = f"{profile['model']} {profile['precision']}: layer times over {profile['inferences']} inferences"
         print_table(f"{title} (sum {profile['layers_per_inference_ms']:.3f} ms per inference)", profile["top_layers"])
@@ -215,6 +235,8 @@ def _report(out: dict, args: argparse.Namespace) -> None:
         print_table(title, _renamed(out["compare"], COMPARE_COLUMNS))
     if args.json:
         payload = {"records": records}
+        if interrupted:
+            payload["interrupted"] = True
         payload.update({k: out[k] for k in ("profile", "compare") if out[k]})
         write_json(Path(args.json), payload)
     if args.csv:

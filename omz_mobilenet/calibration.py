@@ -1,0 +1,79 @@
+"""Calibration images: a deterministic subset of a folder, fingerprinted so evaluation can refuse them.
+
+The subset is chosen by sorting on content sha256, so it does not depend on file names or
+directory order. Every calibration image is recorded by sha256 and file name: a re-encoded copy of
+the same ILSVRC image (same name, different bytes) still counts as overlap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.images import list_images
+
+SIDECAR_SUFFIX = ".calibration.json"
+
+
+@dataclass(frozen=True)
+class CalibrationRecord:
+    folder: str
+    requested: int
+    used: int
+    available: int
+    sha256: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def select_calibration(folder: Path, subset_size: int, log=lambda _m: None) -> tuple[list[Path], CalibrationRecord]:
+    if subset_size < 1:
+        raise ToolError("--subset-size must be at least 1", 2)
+    try:
+        files = list_images(folder)
+    except ToolError as exc:
+        raise ToolError(f"calibration: {exc.message}", 2) from None
+    hashed = sorted(((sha256_of(p), p) for p in files), key=lambda item: item[0])
+    chosen = hashed[:subset_size]
+    if subset_size > len(files):
+        log(f"[yellow]calibration folder {folder} has {len(files)} images, fewer than --subset-size {subset_size}: using all {len(files)}[/]")
+    record = CalibrationRecord(
+        folder=str(folder), requested=subset_size, used=len(chosen), available=len(files),
+        sha256=[h for h, _ in chosen], names=[p.name for _, p in chosen],
+    )
+    return [p for _, p in chosen], record
+
+
+def remaining_images(folder: Path, record: CalibrationRecord) -> list[Path]:
+    """Images of the calibration folder that calibration did not use (a held-out validation split)."""
+    used = set(record.sha256)
+    return [p for p in list_images(folder) if sha256_of(p) not in used]
+
+
+def sidecar_path(xml: Path) -> Path:
+    return Path(xml).with_name(Path(xml).stem + SIDECAR_SUFFIX)
+
+
+def read_record(xml: Path) -> CalibrationRecord | None:
+    """The calibration record of an INT8 IR (sidecar JSON), or None for IRs that were not calibrated."""
+    path = sidecar_path(xml)
+    if not path.is_file():
+        return None
+    try:
+        return CalibrationRecord(**json.loads(path.read_text()))
+    except (ValueError, TypeError) as exc:
+        raise ToolError(f"{path}: unreadable calibration record ({exc}); convert the INT8 IR again", 2) from None
+
+
+def overlapping(record: CalibrationRecord, images: list[Path]) -> list[Path]:
+    names, hashes = set(record.names), set(record.sha256)
+    return [p for p in images if p.name in names or sha256_of(p) in hashes]
