@@ -22,6 +22,7 @@ import platform
 import sys
 import threading
 import time
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -51,12 +52,20 @@ class Sampler(threading.Thread):
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.process = psutil.Process()
-        self.samples: list[tuple[float, int]] = []
+        self.samples: list[int] = []
+        self.lock = threading.Lock()
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(1.0):
-            self.samples.append((time.monotonic(), self.process.memory_info().rss))
+            rss = self.process.memory_info().rss
+            with self.lock:
+                self.samples.append(rss)
+
+    def take(self) -> list[int]:
+        with self.lock:
+            taken, self.samples = self.samples, []
+        return taken
 
 
 def main(argv=None) -> int:
@@ -78,29 +87,37 @@ def main(argv=None) -> int:
     port = prepared.compiled.input(0)
     shape, dtype = tuple(port.get_shape()), port.get_element_type().to_dtype()
     queue = ov.AsyncInferQueue(prepared.compiled, nireq)
-    done: list[tuple[float, float]] = []  # (completion time, latency ms); appended from OpenVINO's threads
-    queue.set_callback(lambda request, _userdata: done.append((time.monotonic(), request.latency)))
+    # Latencies of the current period only, in a compact array; each period is reduced to a row and
+    # dropped, so the harness itself does not grow with the run (a list of 400k tuples would be 45 MB).
+    state = {"latencies": array("d")}
+    queue.set_callback(lambda request, _userdata: state["latencies"].append(request.latency))
     rng = np.random.default_rng(20261121)
 
     sampler = Sampler()
     started = time.monotonic()
     sampler.start()
+    periods = max(1, int(np.ceil(args.minutes * 60 / args.bucket_s - 1e-9)))
     end = started + args.minutes * 60
+    rows: list[dict] = []
     interrupted = False
     print(f"soak: {entry.name} {args.precision} on {args.device}, {nireq} request(s), {args.minutes:g} min, "
           f"a fresh {shape} {np.dtype(dtype).name} input per request; OpenVINO {ov.get_version()}", flush=True)
     try:
-        while time.monotonic() < end:
-            fresh = rng.integers(0, 256, size=shape, dtype=np.uint8).astype(dtype, copy=False)
-            queue.start_async({0: fresh})  # copied into the request's own tensor
-        queue.wait_all()
+        for index in range(periods):
+            boundary = min(end, started + (index + 1) * args.bucket_s)
+            while time.monotonic() < boundary:
+                fresh = rng.integers(0, 256, size=shape, dtype=np.uint8).astype(dtype, copy=False)
+                queue.start_async({0: fresh})  # copied into the request's own tensor
+            if index == periods - 1:
+                queue.wait_all()  # the last requests in flight count in the last period
+            rows.append(close_period(index, state, sampler))
+            print(_row_text(rows[-1]), flush=True)
     except KeyboardInterrupt:
         interrupted = True
         queue.wait_all()
+        rows.append(close_period(len(rows), state, sampler))
     sampler.stop.set()
     sampler.join()
-    duration = (time.monotonic() - started) if interrupted else args.minutes * 60
-    rows = periods(done, sampler.samples, started, args.bucket_s, duration)
     report = summarize(rows, args, entry.name, nireq, ov.get_version(), interrupted)
     print_table(rows, report)
     if args.json:
@@ -110,28 +127,23 @@ def main(argv=None) -> int:
     return 0 if report["rss_growth_pct"] is not None and report["rss_growth_pct"] <= args.max_growth else 1
 
 
-def periods(done, samples, started: float, bucket_s: float, duration: float) -> list[dict]:
-    """One row per period; what completed after the end (the last requests in flight) counts in the last."""
-    count = max(1, int(np.ceil(duration / bucket_s - 1e-9)))
+def close_period(index: int, state: dict, sampler: "Sampler") -> dict:
+    latencies = np.frombuffer(state["latencies"], dtype=np.float64).copy()
+    state["latencies"] = array("d")  # a late callback may still land in the old one: harmless
+    rss_now = sampler.process.memory_info().rss
+    samples = sampler.take() + [rss_now]
+    return {
+        "period": index + 1,
+        "inferences": int(latencies.size),
+        "median_ms": round(float(np.median(latencies)), 3) if latencies.size else None,
+        "p99_ms": round(float(np.percentile(latencies, 99)), 3) if latencies.size else None,
+        "rss_end_mb": round(rss_now / 2**20, 1),
+        "rss_max_mb": round(max(samples) / 2**20, 1),
+    }
 
-    def index_of(t: float) -> int:
-        return min(count - 1, int((t - started) // bucket_s))
 
-    rows = []
-    for index in range(count):
-        latencies = np.array([ms for t, ms in done if index_of(t) == index])
-        rss = [value for t, value in samples if index_of(t) == index]
-        if not len(latencies) and not rss:
-            continue
-        rows.append({
-            "period": index + 1,
-            "inferences": int(latencies.size),
-            "median_ms": round(float(np.median(latencies)), 3) if latencies.size else None,
-            "p99_ms": round(float(np.percentile(latencies, 99)), 3) if latencies.size else None,
-            "rss_end_mb": round(rss[-1] / 2**20, 1) if rss else None,
-            "rss_max_mb": round(max(rss) / 2**20, 1) if rss else None,
-        })
-    return rows
+def _row_text(r: dict) -> str:
+    return f"period {r['period']}: {r['inferences']} inferences, median {r['median_ms']} ms, RSS {r['rss_end_mb']} MB"
 
 
 def summarize(rows: list[dict], args, model: str, nireq: int, version: str, interrupted: bool) -> dict:

@@ -139,7 +139,6 @@ def test_5xx_then_success_retries_with_exponential_backoff(server, cli, monkeypa
     assert len(times) == 3
     first_gap, second_gap = times[1] - times[0], times[2] - times[1]
     assert first_gap >= 0.19 and second_gap >= 0.39  # 0.2 s, then doubled
-    assert second_gap > first_gap
 
 
 def test_5xx_forever_is_bounded_and_leaves_nothing(server, cli, monkeypatch):

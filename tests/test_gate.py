@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 
 import pytest
 import yaml
+
+from catalogue_edit import edited_catalogue
 
 from omz_mobilenet import gate
 from omz_mobilenet.accuracy import Options
@@ -74,10 +77,19 @@ def test_gate_fails_on_a_double_applied_mean(workdirs, monkeypatch):
     assert code == 1 and rows[0]["status"] == "FAILED"
 
 
-def test_unconvertible_model_is_an_error_row_and_exit_2(workdirs, capsys):
-    code, rows = _gate(workdirs, "mobilenetv2-12-int8", "--dataset", str(IMAGENET / "val_original_20"), "--precision", "FP32")
+def test_unconvertible_model_is_an_error_row_and_exit_2(workdirs, monkeypatch, capsys):
+    # An ONNX file where the catalogue promises a TFLite flatbuffer: it downloads, but cannot convert.
+    onnx = ASSETS / "models" / "mobilenetv2-12-int8_onnx" / "mobilenetv2-12-int8.onnx"
+
+    def onnx_as_tflite(entry):
+        entry["files"][0].update(name=onnx.name, checksum={"algorithm": "sha256", "value": hashlib.sha256(onnx.read_bytes()).hexdigest()})
+        entry["files"][0].pop("size", None)
+        entry["model_file"]["file"] = onnx.name
+
+    edited_catalogue(workdirs, monkeypatch, {"mobilenet-v1-0.25-128-quant": onnx_as_tflite})
+    code, rows = _gate(workdirs, "mobilenet-v1-0.25-128-quant", "--dataset", str(IMAGENET / "val_original_20"), "--precision", "FP32")
     assert code == 2
-    assert rows[0]["status"] == "ERROR" and "QLinear" in rows[0]["note"]
+    assert rows[0]["status"] == "ERROR" and "not a TFLite flatbuffer" in rows[0]["note"]
     assert "gate ERROR" in capsys.readouterr().out  # the table is still printed
 
 

@@ -1,0 +1,123 @@
+"""INT8 (NNCF) vs FP32 (f32 hint): throughput in alternation, and Top-1 on images calibration never saw.
+
+Models: the float offline model `mobilenet-v1-0.25-224-tflite` and a MobileNetV2 1.0 224 float graph
+built with TensorFlow (FACTS section 4; random weights, so only its speed means anything).
+Split: `omz-mobilenet split` puts 300 images of val_1300_resized_227 (content-sha256 order, never an
+image whose name is in the other two sets) into calibration; accuracy is measured on the other
+1000 images of that set plus val_100_cropped_reencoded and val_original_20.
+
+    python benchmarks/int8.py [--rounds 5] [--time 5] [--assets ../shared/assets]
+Writes results/int8.json and prints the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+FLOAT_MODEL = "mobilenet-v1-0.25-224-tflite"
+V2_MODEL = "mobilenet-v2-1.0-224"
+
+
+def cli(env: dict, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "omz_mobilenet", *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"omz-mobilenet {' '.join(args)} failed: {done.stderr.strip().splitlines()[-1]}")
+    return done.stdout
+
+
+def v2_catalogue(work: Path) -> Path:
+    """A catalogue whose mobilenet-v2-1.0-224 points at a TF-built, official-layout archive."""
+    sys.path.insert(0, str(REPO / "tests"))
+    import tf_fixtures
+
+    archive = tf_fixtures.build_official_like_tgz("v2", 1.0, 224, work / "mirror")
+    data = yaml.safe_load((REPO / "models.yml").read_text())
+    for entry in data["models"]:
+        if entry["name"] == V2_MODEL:
+            blob = archive.read_bytes()
+            entry["files"][0].update(size=len(blob), checksum={"algorithm": "sha384", "value": hashlib.sha384(blob).hexdigest()})
+    path = work / "models.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def json_of(env: dict, *args: str):
+    """Run a command with `--json FILE` and return what it wrote."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "out.json"
+        cli(env, *args, "--json", str(target))
+        return json.loads(target.read_text())
+
+
+def throughput(env: dict, model: str, precision: str, seconds: float) -> dict:
+    payload = json_of(env, "bench", model, "--precision", precision, "--hint", "throughput", "--time", str(seconds))
+    records = payload["records"] if isinstance(payload, dict) else payload
+    return records[0]
+
+
+def alternate(env: dict, model: str, rounds: int, seconds: float) -> dict:
+    fps = {"FP32": [], "INT8": []}
+    meta = {}
+    for i in range(rounds):
+        order = ["FP32", "INT8"] if i % 2 == 0 else ["INT8", "FP32"]
+        for precision in order:
+            record = throughput(env, model, precision, seconds)
+            fps[precision].append(record["throughput_fps"])
+            meta[precision] = {k: record.get(k) for k in ("infer_precision_hint", "compiled_precision", "runtime_precisions", "streams", "device_full_name", "openvino")}
+    medians = {p: statistics.median(v) for p, v in fps.items()}
+    return {"model": model, "rounds": rounds, "fps": fps, "median_fps": medians, "int8_over_fp32": medians["INT8"] / medians["FP32"], "meta": meta}
+
+
+def accuracy(env: dict, model: str, datasets: list[Path]) -> list[dict]:
+    rows = []
+    for dataset in datasets:
+        for row in json_of(env, "accuracy", model, "--precision", "FP32,INT8", "--dataset", str(dataset), "--no-progress"):
+            rows.append({k: row.get(k) for k in ("model", "precision", "image_set", "images", "top1", "top5")} | {"dataset": str(dataset)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--time", type=float, default=5.0)
+    parser.add_argument("--assets", default=os.environ.get("OMZ_MOBILENET_ASSETS", str(REPO.parent / "shared" / "assets")))
+    args = parser.parse_args()
+    assets = Path(args.assets).resolve()
+    images = assets / "imagenet"
+    work = Path(tempfile.mkdtemp(prefix="omz-int8-"))
+    env = dict(os.environ, OMZ_MOBILENET_CACHE=str(work / "cache"), OMZ_MOBILENET_OUT=str(work / "ir"), OMZ_MOBILENET_MIRROR=str(assets))
+    cli(env, "split", str(images / "val_1300_resized_227"), "--calibration-count", "300", "--out", str(work / "split"),
+        "--exclude", str(images / "val_100_cropped_reencoded"), "--exclude", str(images / "val_original_20"))
+    calibration = str(work / "split" / "calibration")
+    cli(env, "convert", FLOAT_MODEL, "--precisions", "FP32,INT8", "--calibration", calibration)
+    v2_env = dict(env, OMZ_MOBILENET_CATALOGUE=str(v2_catalogue(work)), OMZ_MOBILENET_MIRROR=str(work / "mirror"))
+    (work / "mirror" / "synset_words.txt").write_bytes((images / "labels" / "synset_words.txt").read_bytes())
+    cli(v2_env, "convert", V2_MODEL, "--precisions", "FP32,INT8", "--calibration", calibration)
+
+    speed = [alternate(env, FLOAT_MODEL, args.rounds, args.time), alternate(v2_env, V2_MODEL, args.rounds, args.time)]
+    acc = accuracy(env, FLOAT_MODEL, [work / "split" / "evaluation", images / "val_100_cropped_reencoded", images / "val_original_20"])
+    print("\nINT8 vs FP32 throughput (throughput hint, f32 inference hint, medians of alternating rounds)")
+    for s in speed:
+        print(f"  {s['model']}: FP32 {s['median_fps']['FP32']:.1f} FPS, INT8 {s['median_fps']['INT8']:.1f} FPS, ratio {s['int8_over_fp32']:.2f}")
+    print("\nTop-1 / Top-5 on images disjoint from calibration")
+    for row in acc:
+        print(f"  {row['image_set']:<28} {row['precision']:<5} {row['images']:>5} images  top1 {row['top1']:.2f}  top5 {row['top5']:.2f}")
+    results = REPO / "results"
+    results.mkdir(exist_ok=True)
+    (results / "int8.json").write_text(json.dumps({"throughput": speed, "accuracy": acc}, indent=2))
+    print(f"\nwrote {results / 'int8.json'}")
+
+
+if __name__ == "__main__":
+    main()
