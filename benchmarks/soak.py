@@ -130,7 +130,8 @@ def main(argv=None) -> int:
 def close_period(index: int, state: dict, sampler: "Sampler") -> dict:
     latencies = np.frombuffer(state["latencies"], dtype=np.float64).copy()
     state["latencies"] = array("d")  # a late callback may still land in the old one: harmless
-    rss_now = sampler.process.memory_info().rss
+    info = sampler.process.memory_info()
+    rss_now = info.rss
     samples = sampler.take() + [rss_now]
     return {
         "period": index + 1,
@@ -139,21 +140,26 @@ def close_period(index: int, state: dict, sampler: "Sampler") -> dict:
         "p99_ms": round(float(np.percentile(latencies, 99)), 3) if latencies.size else None,
         "rss_end_mb": round(rss_now / 2**20, 1),
         "rss_max_mb": round(max(samples) / 2**20, 1),
+        "anon_mb": round((info.rss - info.shared) / 2**20, 1),  # heap etc.: RSS without file-backed pages
     }
 
 
 def _row_text(r: dict) -> str:
-    return f"period {r['period']}: {r['inferences']} inferences, median {r['median_ms']} ms, RSS {r['rss_end_mb']} MB"
+    return (f"period {r['period']}: {r['inferences']} inferences, median {r['median_ms']} ms, "
+            f"RSS {r['rss_end_mb']} MB (anonymous {r['anon_mb']} MB)")
 
 
 def summarize(rows: list[dict], args, model: str, nireq: int, version: str, interrupted: bool) -> dict:
     first = next((r["rss_end_mb"] for r in rows if r["rss_end_mb"] is not None), None)
     last = rows[-1]["rss_end_mb"] if rows else None
     growth = round((last - first) / first * 100, 2) if first and last is not None and len(rows) > 1 else None
+    anon_first, anon_last = (rows[0]["anon_mb"], rows[-1]["anon_mb"]) if rows else (None, None)
+    anon_growth = round((anon_last - anon_first) / anon_first * 100, 2) if anon_first and len(rows) > 1 else None
     return {
         "model": model, "precision": args.precision, "device": args.device, "hint": args.hint, "requests": nireq,
         "minutes": args.minutes, "period_s": args.bucket_s, "inferences": sum(r["inferences"] for r in rows),
         "rss_first_period_end_mb": first, "rss_last_period_end_mb": last, "rss_growth_pct": growth,
+        "anonymous_growth_pct": anon_growth,
         "max_growth_pct": args.max_growth, "openvino": version, "cpu": _cpu_name(), "cores": os.cpu_count(),
         "python": platform.python_version(), "interrupted": interrupted,
     }
@@ -171,13 +177,14 @@ def _cpu_name() -> str:
 
 def print_table(rows: list[dict], report: dict) -> None:
     unit = "min" if report["period_s"] == 60 else f"x{report['period_s']:g}s"
-    print(f"\n| {unit} | inferences | median ms | p99 ms | RSS end MB | RSS max MB |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(f"\n| {unit} | inferences | median ms | p99 ms | RSS end MB | RSS max MB | anonymous MB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['period']} | {r['inferences']} | {r['median_ms']} | {r['p99_ms']} | {r['rss_end_mb']} | {r['rss_max_mb']} |")
+        print(f"| {r['period']} | {r['inferences']} | {r['median_ms']} | {r['p99_ms']} | {r['rss_end_mb']} | {r['rss_max_mb']} | {r['anon_mb']} |")
     growth = report["rss_growth_pct"]
     verdict = "n/a" if growth is None else ("OK" if growth <= report["max_growth_pct"] else "TOO MUCH")
-    print(f"\nRSS growth after the first period: {growth} % (limit {report['max_growth_pct']} %): {verdict}")
+    print(f"\nRSS growth after the first period: {growth} % (limit {report['max_growth_pct']} %): {verdict}; "
+          f"anonymous memory: {report['anonymous_growth_pct']} %")
     print(f"{report['inferences']} inferences; {report['cpu']}, {report['cores']} cores; OpenVINO {report['openvino']}"
           + ("; INTERRUPTED" if report["interrupted"] else ""))
 
