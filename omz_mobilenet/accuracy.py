@@ -48,12 +48,22 @@ class Prediction:
     scores: list[float]
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C: carries the evaluations finished so far (the last one marked partial). A caller that
+    does not report them still ends as an interrupt (exit 130)."""
+
+    def __init__(self, evaluations: list) -> None:
+        super().__init__("interrupted")
+        self.evaluations = evaluations
+
+
 @dataclass
 class RunResult:
     runtime: str
     predictions: list[Prediction] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    partial: bool = False
 
     def summary(self) -> dict:
         counter = TopKCounter()
@@ -206,6 +216,8 @@ def run_ir(compiled, entry: ModelEntry, image_set: ImageSet, options: Options, a
                 collect(request_id)
             queue.start_async({0: _padded(images, options.batch)})
             pending[request_id] = indices
+    except KeyboardInterrupt:
+        result.partial = True  # keep what finished; the caller reports it and exits 130
     finally:
         queue.wait_all()  # never leave requests running after an error
     for request_id in list(pending):
@@ -248,6 +260,8 @@ class Evaluation:
         row = {"model": self.model, "precision": self.precision, "device": self.device, "image_set": self.image_set.name}
         row.update(self.ir.summary())
         row.update(images_per_s=round(self.ir.images_per_second, 1), runtime=self.ir.runtime, skipped=len(self.ir.skipped))
+        if self.ir.partial:
+            row["partial"] = f"interrupted after {len(self.ir.predictions)} of {len(self.image_set.items)} images"
         if self.original is not None:
             summary = self.original.summary()
             row.update(original_runtime=self.original.runtime, original_top1=summary["top1"], original_top5=summary["top5"],
@@ -288,11 +302,21 @@ def _progress_runner(progress, label: str, total: int) -> Callable[[int], None]:
 
 def evaluate_model(entry: ModelEntry, precisions: list[str], image_sets: list[ImageSet], settings, options: Options,
                    with_original: bool = False, log: Callable[[str], None] = lambda _m: None) -> list[Evaluation]:
+    entry = model_for_accuracy(entry)
+    evaluations: list[Evaluation] = []
+    try:
+        _evaluate(entry, precisions, image_sets, settings, options, with_original, log, evaluations)
+    except KeyboardInterrupt:
+        raise Interrupted(evaluations) from None
+    if evaluations and evaluations[-1].ir.partial:
+        raise Interrupted(evaluations)
+    return evaluations
+
+
+def _evaluate(entry, precisions, image_sets, settings, options, with_original, log, evaluations: list) -> None:
     from omz_mobilenet.convert import ensure_ir
     from omz_mobilenet.progress import item_progress
 
-    entry = model_for_accuracy(entry)
-    evaluations = []
     with item_progress(options.progress) as progress:
         originals = _originals(entry, image_sets, settings, options, progress, log) if with_original else {}
         for precision in precisions:
@@ -304,7 +328,8 @@ def evaluate_model(entry: ModelEntry, precisions: list[str], image_sets: list[Im
                 result = run_ir(compiled, entry, image_set, options, advance)
                 evaluations.append(Evaluation(entry.name, precision, options.device, image_set, result,
                                               originals.get(image_set.name), overlaps[image_set.name]))
-    return evaluations
+                if result.partial:
+                    return
 
 
 def calibration_overlap(xml: Path, image_set: ImageSet, allow: bool) -> int:

@@ -251,7 +251,7 @@ def _model_lines(text: str) -> list[int]:
     """1-based line of each `models:` item, so schema errors can point into the file."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):
         return []
     if not isinstance(root, yaml.MappingNode):
         return []
@@ -272,10 +272,14 @@ def _describe(error: dict, raw: object, lines: list[int], path: Path) -> str:
             name = item.get("name", "?") if isinstance(item, dict) else "?"
         if index < len(lines):
             where += f":{lines[index]}"
-        field = ".".join(str(p) for p in loc[2:]) or "(entry)"
-        return f"{where}: model {name!r}: {field}: {error['msg']}"
-    field = ".".join(str(p) for p in loc) or "(top level)"
-    return f"{where}: {field}: {error['msg']}"
+        field = ".".join(_one_line(p) for p in loc[2:]) or "(entry)"
+        return f"{where}: model {_one_line(name)!r}: {field}: {_one_line(error['msg'])}"
+    field = ".".join(_one_line(p) for p in loc) or "(top level)"
+    return f"{where}: {field}: {_one_line(error['msg'])}"
+
+
+def _one_line(value: object) -> str:
+    return str(value).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def load_catalogue(path: Optional[Path] = None) -> Catalogue:
@@ -286,6 +290,8 @@ def load_catalogue(path: Optional[Path] = None) -> Catalogue:
         raise ToolError(f"cannot read catalogue {path}: {exc}. Set {CATALOGUE_ENV} to a readable models.yml.", 2)
     try:
         raw = yaml.safe_load(text)
+    except (ValueError, RecursionError) as exc:  # e.g. an impossible date (2001-02-30), `!!int x`, deep nesting
+        raise ToolError(f"{path}: YAML value error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", 2)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 from typing import Any, Optional
 
@@ -55,7 +57,8 @@ def check_device(core, device: str) -> None:
     if base in VIRTUAL_PREFIXES:
         targets = device.split(":", 1)[1].split(",") if ":" in device else []
         for target in targets:
-            check_device(core, target.lstrip("-"))  # AUTO:-CPU excludes a device; it still must exist
+            # AUTO:-CPU excludes a device and BATCH:CPU(4) sets a batch size; the device must still exist.
+            check_device(core, re.sub(r"\(\d+\)$", "", target.lstrip("-")))
         return
     if device not in available and base not in available:
         raise ToolError(
@@ -90,7 +93,9 @@ def read_ir(core, xml: Path):
     if not _looks_like_ir(Path(xml)):
         raise ToolError(f"IR {xml} is not an OpenVINO IR (corrupt or truncated .xml); delete it and convert again")
     try:
-        return core.read_model(str(xml))
+        # Resolve the precision symlink once, so .xml and .bin come from the same run even if a
+        # `convert` swaps the folder meanwhile.
+        return core.read_model(str(Path(xml).resolve()))
     except Exception as exc:
         raise ToolError(f"IR {xml} cannot be read ({first_line(exc)}); delete it and convert again") from None
 

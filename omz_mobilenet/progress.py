@@ -1,4 +1,4 @@
-"""Rich progress bars: bytes for downloads (pooch's progress-bar protocol) and items for long loops."""
+"""Rich progress bars: bytes for downloads and items for long loops."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def stderr_console() -> Console:
 
 
 class ByteProgress:
-    """Implements what pooch.HTTPDownloader expects of a progress bar: total, update, reset, close."""
+    """A byte progress bar with the total/update/reset/close protocol the downloader drives."""
 
     def __init__(self, label: str, enabled: bool = True) -> None:
         self._enabled = enabled and sys.stderr.isatty()

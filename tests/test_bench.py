@@ -209,7 +209,7 @@ def test_absent_device_is_a_one_line_error(dirs, capsys, device):
     [
         (["no-such-model"], "unknown model"),
         ([FLOAT, "--precision", "FP8"], "unknown precision"),
-        ([FLOAT, "--precision", "INT8"], "INT8 IRs come with"),
+        ([FLOAT, "--precision", "INT8"], "has no INT8 IR yet"),
         ([FLOAT, "--batch", "0"], "--batch must be at least 1"),
         ([FLOAT, "--time", "0"], "--time must be more than 0"),
         ([FLOAT, "--niter", "0"], "--niter must be at least 1"),

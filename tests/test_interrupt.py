@@ -106,3 +106,24 @@ def test_ctrl_c_before_any_result_exits_130_without_a_table(dirs, tmp_path):
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "INTERRUPTED" not in out
     assert "interrupted" in stderr.strip().splitlines()[-1]
+
+
+def test_ctrl_c_during_accuracy_prints_partial_results_and_exits_130(dirs, tmp_path):
+    root, locations = dirs
+    slower = "mobilenet-v2-1.0-224-quant"  # about 15 s for the 1300 images here, so the signal lands mid-run
+    assert main(["convert", slower, *locations]) == 0
+    report = tmp_path / "accuracy.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "omz_mobilenet", "accuracy", slower, "--dataset", str(ASSETS / "imagenet" / "val_1300_resized_227"),
+         "--precision", "FP32", "--no-progress", "--json", str(report), *locations],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(7)  # the IR exists already: this lands inside the pass over 1300 images
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "INTERRUPTED, partial results" in out
+    rows = json.loads(report.read_text())
+    assert rows and rows[-1]["partial"].startswith("interrupted after")
+    assert 0 < rows[-1]["images"] < 1300

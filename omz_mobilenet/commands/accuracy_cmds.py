@@ -9,7 +9,7 @@ from omz_mobilenet.commands.common import add_location_args, add_model_args, sel
 from omz_mobilenet.errors import UsageError
 
 ACCURACY_COLUMNS = ["model", "precision", "device", "image_set", "images", "top1", "top1_ci95", "top5", "top5_ci95",
-                    "original_top1", "original_top5", "top1_agreement", "calibration_overlap", "images_per_s", "skipped"]
+                    "original_top1", "original_top5", "top1_agreement", "calibration_overlap", "images_per_s", "skipped", "partial"]
 GATE_COLUMNS = ["model", "precision", "image_set", "images", "top1", "top1_ref", "top1_min", "top5", "top5_ref", "top5_min",
                 "status", "note"]
 
@@ -88,24 +88,30 @@ def _write_predictions(path: Path, evaluations) -> None:
 
 
 def run_accuracy(args: argparse.Namespace) -> int:
-    from omz_mobilenet.accuracy import evaluate_model
+    from omz_mobilenet.accuracy import Interrupted, evaluate_model
     from omz_mobilenet.report import print_table
 
     precisions, entries, image_sets, options = _common(args)
     settings = settings_from(args)
-    evaluations = []
+    evaluations, interrupted = [], False
     for entry in entries:
-        evaluations += evaluate_model(entry, precisions, image_sets, settings, options, args.original, _log)
+        try:
+            evaluations += evaluate_model(entry, precisions, image_sets, settings, options, args.original, _log)
+        except Interrupted as stop:
+            evaluations += stop.evaluations
+            interrupted = True
+            break
     rows = [e.row() for e in evaluations]
     columns = [c for c in ACCURACY_COLUMNS if any(c in row for row in rows)]
-    print_table("accuracy (%, 95 % Wilson interval; IR computed at f32)", rows, columns)
+    title = "accuracy (%, 95 % Wilson interval; IR computed at f32)" + (" - INTERRUPTED, partial results" if interrupted else "")
+    print_table(title, rows, columns)
     for note in sorted({row["note"] for row in rows if row.get("note")}):
         print(f"note: {note}")
     _report_problems(image_sets, evaluations)
     _write_outputs(args, rows)
     if args.predictions:
         _write_predictions(args.predictions, evaluations)
-    return 0
+    return 130 if interrupted else 0
 
 
 def run_gate(args: argparse.Namespace) -> int:
