@@ -88,6 +88,13 @@ def workdirs(tmp_path, monkeypatch):
     return cache, out
 
 
+@pytest.fixture()
+def mirror(workdirs, monkeypatch):
+    """`workdirs` with ../shared/assets as the download mirror."""
+    monkeypatch.setenv("OMZ_MOBILENET_MIRROR", str(ASSETS))
+    return workdirs
+
+
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("omz-mobilenet: error:")]
 

@@ -19,12 +19,6 @@ def _read(xml):
     return ov.Core().read_model(str(xml))
 
 
-@pytest.fixture()
-def mirror(workdirs, monkeypatch):
-    monkeypatch.setenv("OMZ_MOBILENET_MIRROR", str(ASSETS))
-    return workdirs
-
-
 @pytest.mark.parametrize("name", OFFLINE_TFLITE)
 def test_offline_model_converts_with_baked_io(name, mirror, cli):
     _cache, out = mirror

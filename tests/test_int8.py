@@ -18,12 +18,6 @@ CALIBRATION = IMAGES / "val_original_20"
 EVALUATION = IMAGES / "val_100_cropped_reencoded"
 
 
-@pytest.fixture()
-def mirror(workdirs, monkeypatch):
-    monkeypatch.setenv("OMZ_MOBILENET_MIRROR", str(ASSETS))
-    return workdirs
-
-
 def _int8(cli, *extra):
     return cli("convert", FLOAT, "--precisions", "FP32,INT8", "--calibration", CALIBRATION, "--subset-size", "20", *extra)
 

@@ -11,7 +11,7 @@ import pytest
 
 import tf_fixtures
 from catalogue_edit import edited_catalogue
-from conftest import ASSETS, IMAGES
+from conftest import IMAGES
 
 pytestmark = pytest.mark.slow
 

@@ -7,15 +7,9 @@ import json
 import pytest
 
 from catalogue_edit import edited_catalogue
-from conftest import ASSETS, IMAGES, OFFLINE_TFLITE
+from conftest import IMAGES, OFFLINE_TFLITE
 
 DATASET = IMAGES / "val_100_cropped_reencoded"
-
-
-@pytest.fixture()
-def mirror(workdirs, monkeypatch):
-    monkeypatch.setenv("OMZ_MOBILENET_MIRROR", str(ASSETS))
-    return workdirs
 
 
 @pytest.mark.parametrize("name", OFFLINE_TFLITE)
