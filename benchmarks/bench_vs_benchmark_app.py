@@ -23,23 +23,15 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "results"
-ASSETS = Path(os.environ.get("OMZ_MOBILENET_ASSETS", REPO.parent / "shared" / "assets"))
+from common import RESULTS, environment
+
+
 # (label, --infer-precision of ours, -infer_precision of benchmark_app (None: device default), hint)
 CONFIGS = [
     ("FP32 f32 latency", "f32", "f32", "latency"),
     ("FP32 default latency", "default", None, "latency"),
     ("FP32 f32 throughput", "f32", "f32", "throughput"),
 ]
-
-
-def environment() -> dict:
-    env = dict(os.environ)
-    env.setdefault("OMZ_MOBILENET_MIRROR", str(ASSETS))
-    env.setdefault("OMZ_MOBILENET_CACHE", str(RESULTS / "cache"))
-    env.setdefault("OMZ_MOBILENET_OUT", str(RESULTS / "ir"))
-    return env
 
 
 def omz(args: list[str], env: dict) -> subprocess.CompletedProcess:

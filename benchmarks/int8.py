@@ -24,7 +24,8 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from common import REPO, RESULTS
+
 FLOAT_MODEL = "mobilenet-v1-0.25-224-tflite"
 V2_MODEL = "mobilenet-v2-1.0-224"
 
@@ -113,10 +114,9 @@ def main() -> None:
     print("\nTop-1 / Top-5 on images disjoint from calibration")
     for row in acc:
         print(f"  {row['image_set']:<28} {row['precision']:<5} {row['images']:>5} images  top1 {row['top1']:.2f}  top5 {row['top5']:.2f}")
-    results = REPO / "results"
-    results.mkdir(exist_ok=True)
-    (results / "int8.json").write_text(json.dumps({"throughput": speed, "accuracy": acc}, indent=2))
-    print(f"\nwrote {results / 'int8.json'}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "int8.json").write_text(json.dumps({"throughput": speed, "accuracy": acc}, indent=2))
+    print(f"\nwrote {RESULTS / 'int8.json'}")
 
 
 if __name__ == "__main__":

@@ -19,22 +19,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "results"
-ASSETS = Path(os.environ.get("OMZ_MOBILENET_ASSETS", REPO.parent / "shared" / "assets"))
-OFFLINE_MODELS = [
-    "mobilenet-v2-1.0-224-quant", "mobilenet-v2-1.0-224-int8", "mobilenet-v1-0.25-224-quant",
-    "mobilenet-v1-0.50-160-quant", "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.75-192-quant",
-    "mobilenet-v1-0.25-224-tflite",
-]
-
-
-def environment() -> dict:
-    env = dict(os.environ)
-    env.setdefault("OMZ_MOBILENET_MIRROR", str(ASSETS))
-    env.setdefault("OMZ_MOBILENET_CACHE", str(RESULTS / "cache"))
-    env.setdefault("OMZ_MOBILENET_OUT", str(RESULTS / "ir"))
-    return env
+from common import OFFLINE_MODELS, RESULTS, environment
 
 
 def compare(model: str, seconds: float, rounds: int, env: dict) -> dict:
