@@ -19,7 +19,7 @@ import numpy as np
 
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.dataset import ImageSet, to_model_label
-from omz_mobilenet.errors import ToolError, UsageError
+from omz_mobilenet.errors import ToolError
 from omz_mobilenet.images import ir_input, load_for_model, original_input
 from omz_mobilenet.metrics import TopKCounter, agreement, top_k
 
@@ -76,29 +76,10 @@ class RunResult:
         return len(self.predictions) / self.seconds if self.seconds > 0 else 0.0
 
 
-def ir_precision(entry: ModelEntry, precision: str) -> str:
-    """The IR folder a precision means: INT8 is the FP32 IR of an already-quantized source, and the
-    NNCF-quantized FP32-INT8 IR of a float source (FP16-INT8 when asked for by name)."""
-    precision = precision.upper()
-    if precision not in PRECISIONS:
-        raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
-    if not precision.endswith("INT8"):
-        return precision
-    if entry.source_precision == "INT8":
-        if precision != "INT8":
-            raise UsageError(f"{entry.name} is already INT8: use --precision INT8 (its own IR), not {precision}")
-        return "FP32"
-    return "FP32-INT8" if precision == "INT8" else precision
-
-
 def parse_precisions(text: str) -> list[str]:
-    wanted = [p.strip().upper() for p in text.split(",") if p.strip()]
-    for precision in wanted:
-        if precision not in PRECISIONS:
-            raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
-    if not wanted:
-        raise UsageError("--precision needs at least one of FP32, FP16, INT8")
-    return list(dict.fromkeys(wanted))
+    from omz_mobilenet.convert import parse_precision_list
+
+    return parse_precision_list(text, PRECISIONS, "--precision")
 
 
 def decoded(items: list[tuple[Path, int]], entry: ModelEntry, options: Options) -> Iterator[tuple[int, Optional[np.ndarray], Optional[str]]]:
@@ -314,13 +295,13 @@ def evaluate_model(entry: ModelEntry, precisions: list[str], image_sets: list[Im
 
 
 def _evaluate(entry, precisions, image_sets, settings, options, with_original, log, evaluations: list) -> None:
-    from omz_mobilenet.convert import ensure_ir
+    from omz_mobilenet.convert import ensure_ir, ir_folder
     from omz_mobilenet.progress import item_progress
 
     with item_progress(options.progress) as progress:
         originals = _originals(entry, image_sets, settings, options, progress, log) if with_original else {}
         for precision in precisions:
-            xml = ensure_ir(entry, ir_precision(entry, precision), settings, log)
+            xml = ensure_ir(entry, ir_folder(entry, precision, settings.out_dir), settings, log)
             overlaps = {s.name: calibration_overlap(xml, s, options.allow_overlap) for s in image_sets}
             compiled = compile_for_accuracy(xml, options.device, options.batch)
             for image_set in image_sets:

@@ -30,15 +30,20 @@ class ConvertResult:
     openvino: str
 
 
+def parse_precision_list(text: str, allowed: tuple[str, ...], option: str) -> list[str]:
+    """`FP32,fp16` -> ["FP32", "FP16"], in order, once each; anything not in `allowed` is a usage error."""
+    wanted = list(dict.fromkeys(p.strip().upper() for p in text.split(",") if p.strip()))
+    for precision in wanted:
+        if precision not in allowed:
+            raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(allowed)}")
+    if not wanted:
+        raise UsageError(f"{option} needs at least one of {', '.join(allowed)}")
+    return wanted
+
+
 def parse_precisions(text: str) -> list[str]:
     """FP32, FP16 and the INT8 folders (INT8 means FP32-INT8, as Open Model Zoo named them)."""
-    wanted = [p.strip().upper() for p in text.split(",") if p.strip()]
-    known = FLOAT_PRECISIONS + tuple(INT8_ALIASES)
-    for precision in wanted:
-        if precision not in known:
-            raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(known)}")
-    if not wanted:
-        raise UsageError("--precisions needs at least one of FP32, FP16, INT8")
+    wanted = parse_precision_list(text, FLOAT_PRECISIONS + tuple(INT8_ALIASES), "--precisions")
     return list(dict.fromkeys(INT8_ALIASES.get(p, p) for p in wanted))
 
 
@@ -119,13 +124,32 @@ def convert_model(
     return results
 
 
+def ir_folder(entry: ModelEntry, precision: str, out_dir: Path) -> str:
+    """The IR folder a requested precision means (one rule for bench, accuracy and gate).
+
+    INT8 of an already-quantized source is its own FP32 IR (the graph keeps the source's int8 ops);
+    INT8 of a float source is the NNCF IR: FP32-INT8, or FP16-INT8 when only that one exists.
+    """
+    precision = precision.upper()
+    if not precision.endswith("INT8"):
+        return precision
+    if entry.source_precision == "INT8":
+        if precision != "INT8":
+            raise UsageError(f"{entry.name} is already INT8: use --precision INT8 (its own IR), not {precision}")
+        return "FP32"
+    if precision != "INT8":
+        return precision
+    only_fp16 = not ir_xml(out_dir, entry.name, "FP32-INT8").is_file() and ir_xml(out_dir, entry.name, "FP16-INT8").is_file()
+    return "FP16-INT8" if only_fp16 else "FP32-INT8"
+
+
 def ensure_ir(entry: ModelEntry, precision: str, settings: Settings, log: Callable[[str], None] = lambda _m: None) -> Path:
     """The IR's .xml, converting first when it is not on disk yet (used by bench, accuracy, verify)."""
     xml = ir_xml(settings.out_dir, entry.name, precision)
     if not xml.is_file():
         if precision.endswith("INT8"):
             raise ToolError(
-                f"no {precision} IR of {entry.name} in {settings.out_dir}; make one with "
+                f"{entry.name} has no INT8 IR yet ({precision} in {settings.out_dir}); make one with "
                 f"`omz-mobilenet convert {entry.name} --precisions {precision} --calibration DIR`", 2
             )
         convert_model(entry, [precision], settings, log)

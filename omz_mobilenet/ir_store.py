@@ -22,7 +22,7 @@ from typing import Iterator
 
 from omz_mobilenet.errors import ToolError
 
-PRECISIONS = ("FP32", "FP16", "FP32-INT8", "FP16-INT8", "INT8")
+PRECISIONS = ("FP32", "FP16", "FP32-INT8", "FP16-INT8")
 
 
 def ir_xml(out_dir: Path, model: str, precision: str) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -19,7 +18,8 @@ from omz_mobilenet.errors import ToolError
 from omz_mobilenet.images import apply_geometry, decode_bgr
 from omz_mobilenet.metrics import TopKCounter, accuracy_summary, top_k, wilson_interval
 
-ASSETS = Path(os.environ.get("OMZ_MOBILENET_ASSETS", Path(__file__).resolve().parents[1].parent / "shared" / "assets"))
+from conftest import ASSETS
+
 IMAGENET = ASSETS / "imagenet"
 SMALL_SET = IMAGENET / "val_original_20"
 OFFLINE_MODELS = ["mobilenet-v2-1.0-224-quant", "mobilenet-v2-1.0-224-int8", "mobilenet-v1-0.25-224-quant",
@@ -29,12 +29,9 @@ needs_assets = pytest.mark.skipif(not SMALL_SET.is_dir(), reason=f"assets not fo
 
 
 @pytest.fixture
-def workdirs(tmp_path, monkeypatch):
-    """Temp cache/IR folders and the offline mirror, so nothing touches ~/.cache or ./ir."""
-    monkeypatch.setenv("OMZ_MOBILENET_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("OMZ_MOBILENET_OUT", str(tmp_path / "ir"))
-    monkeypatch.setenv("OMZ_MOBILENET_MIRROR", str(ASSETS))
-    return tmp_path
+def scratch(mirror):
+    """conftest's temp cache/IR folders with the offline mirror; returns the folder holding them."""
+    return mirror[0].parent
 
 
 def _images(folder: Path, names: list[str], shape=(40, 50, 3)) -> None:
@@ -220,9 +217,9 @@ def test_config_reader_rejects_what_it_does_not_understand(tmp_path):
 # ---- the command ------------------------------------------------------------------------------------------
 
 @needs_assets
-def test_accuracy_cli_with_original_predictions_and_json(workdirs, capsys):
-    out = workdirs / "acc.json"
-    predictions = workdirs / "pred.csv"
+def test_accuracy_cli_with_original_predictions_and_json(scratch, capsys):
+    out = scratch / "acc.json"
+    predictions = scratch / "pred.csv"
     code = main(["accuracy", "mobilenet-v1-0.25-128-quant", "--dataset", str(SMALL_SET), "--original",
                  "--precision", "FP32,INT8", "--predictions", str(predictions), "--json", str(out), "--no-progress"])
     assert code == 0
@@ -239,20 +236,20 @@ def test_accuracy_cli_with_original_predictions_and_json(workdirs, capsys):
 
 
 @needs_assets
-def test_int8_of_a_float_model_needs_its_int8_ir_first(workdirs, capsys):
+def test_int8_of_a_float_model_needs_its_int8_ir_first(scratch, capsys):
     code = main(["accuracy", "mobilenet-v1-0.25-224-tflite", "--dataset", str(SMALL_SET), "--precision", "INT8", "--no-progress"])
     assert code == 2
     assert "--precisions FP32-INT8 --calibration DIR" in capsys.readouterr().err
 
 
-def test_missing_dataset_folder_is_a_clear_error(workdirs, capsys):
-    assert main(["accuracy", "mobilenet-v1-0.25-224-tflite", "--dataset", str(workdirs / "none")]) == 2
+def test_missing_dataset_folder_is_a_clear_error(scratch, capsys):
+    assert main(["accuracy", "mobilenet-v1-0.25-224-tflite", "--dataset", str(scratch / "none")]) == 2
     assert "does not exist" in capsys.readouterr().err
 
 
 @needs_assets
-def test_corrupt_and_truncated_images_stop_or_are_skipped(workdirs, capsys):
-    folder = workdirs / "bad"
+def test_corrupt_and_truncated_images_stop_or_are_skipped(scratch, capsys):
+    folder = scratch / "bad"
     folder.mkdir()
     sources = sorted(SMALL_SET.glob("*.JPEG"))[:3]
     for source in sources:
@@ -265,7 +262,7 @@ def test_corrupt_and_truncated_images_stop_or_are_skipped(workdirs, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert sources[1].name in err and "--skip-bad-images" in err
-    out = workdirs / "r.json"
+    out = scratch / "r.json"
     assert main(args + ["--skip-bad-images", "--json", str(out)]) == 0
     row = json.loads(out.read_text())[0]
     assert row["images"] == 1 and row["skipped"] == 2

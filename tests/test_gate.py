@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,8 @@ from omz_mobilenet.cli import main
 from omz_mobilenet.dataset import load_image_sets
 from omz_mobilenet.settings import Settings
 
-ASSETS = Path(os.environ.get("OMZ_MOBILENET_ASSETS", Path(__file__).resolve().parents[1].parent / "shared" / "assets"))
+from conftest import ASSETS
+
 IMAGENET = ASSETS / "imagenet"
 # The most sensitive set: a channel swap costs 10-20 points top-1 there (see the README's table).
 SENSITIVE_SET = IMAGENET / "val_1300_resized_227"
@@ -28,11 +28,9 @@ pytestmark = pytest.mark.skipif(not SENSITIVE_SET.is_dir(), reason=f"assets not 
 
 
 @pytest.fixture
-def workdirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("OMZ_MOBILENET_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("OMZ_MOBILENET_OUT", str(tmp_path / "ir"))
-    monkeypatch.setenv("OMZ_MOBILENET_MIRROR", str(ASSETS))
-    return tmp_path
+def scratch(mirror):
+    """conftest's temp cache/IR folders with the offline mirror; returns the folder holding them."""
+    return mirror[0].parent
 
 
 def broken_catalogue(tmp_path: Path, monkeypatch, model: str, change) -> None:
@@ -46,14 +44,14 @@ def broken_catalogue(tmp_path: Path, monkeypatch, model: str, change) -> None:
     monkeypatch.setenv("OMZ_MOBILENET_CATALOGUE", str(path))
 
 
-def _gate(workdirs, *args: str) -> tuple[int, list[dict]]:
-    out = workdirs / "gate.json"
+def _gate(scratch, *args: str) -> tuple[int, list[dict]]:
+    out = scratch / "gate.json"
     code = main(["gate", *args, "--no-progress", "--json", str(out)])
     return code, json.loads(out.read_text()) if out.is_file() else []
 
 
-def test_gate_passes_on_the_real_converted_models(workdirs, capsys):
-    code, rows = _gate(workdirs, "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite", "--dataset", str(IMAGENET))
+def test_gate_passes_on_the_real_converted_models(scratch, capsys):
+    code, rows = _gate(scratch, "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite", "--dataset", str(IMAGENET))
     assert code == 0, capsys.readouterr().out
     assert len(rows) == 2 * 2 * 3  # models x FP32/FP16 x image sets
     assert {r["status"] for r in rows} == {"PASSED"}
@@ -61,23 +59,23 @@ def test_gate_passes_on_the_real_converted_models(workdirs, capsys):
     assert "gate PASSED" in capsys.readouterr().out
 
 
-def test_gate_fails_on_a_channel_swapped_ir(workdirs, monkeypatch, capsys):
-    broken_catalogue(workdirs, monkeypatch, "mobilenet-v1-0.25-128-quant", lambda spec: spec.update(color="BGR"))
-    code, rows = _gate(workdirs, "mobilenet-v1-0.25-128-quant", "--dataset", str(SENSITIVE_SET), "--precision", "FP32")
+def test_gate_fails_on_a_channel_swapped_ir(scratch, monkeypatch, capsys):
+    broken_catalogue(scratch, monkeypatch, "mobilenet-v1-0.25-128-quant", lambda spec: spec.update(color="BGR"))
+    code, rows = _gate(scratch, "mobilenet-v1-0.25-128-quant", "--dataset", str(SENSITIVE_SET), "--precision", "FP32")
     assert code == 1
     assert [r["status"] for r in rows] == ["FAILED"]
     assert rows[0]["top1"] < rows[0]["top1_min"]
     assert "FAILED" in capsys.readouterr().out
 
 
-def test_gate_fails_on_a_double_applied_mean(workdirs, monkeypatch):
+def test_gate_fails_on_a_double_applied_mean(scratch, monkeypatch):
     # (pixel - 127.5) - 127.5: what subtracting the mean outside an IR that already bakes it in does
-    broken_catalogue(workdirs, monkeypatch, "mobilenet-v1-0.25-224-tflite", lambda spec: spec.update(mean=[255.0, 255.0, 255.0]))
-    code, rows = _gate(workdirs, "mobilenet-v1-0.25-224-tflite", "--dataset", str(SENSITIVE_SET), "--precision", "FP32")
+    broken_catalogue(scratch, monkeypatch, "mobilenet-v1-0.25-224-tflite", lambda spec: spec.update(mean=[255.0, 255.0, 255.0]))
+    code, rows = _gate(scratch, "mobilenet-v1-0.25-224-tflite", "--dataset", str(SENSITIVE_SET), "--precision", "FP32")
     assert code == 1 and rows[0]["status"] == "FAILED"
 
 
-def test_unconvertible_model_is_an_error_row_and_exit_2(workdirs, monkeypatch, capsys):
+def test_unconvertible_model_is_an_error_row_and_exit_2(scratch, monkeypatch, capsys):
     # An ONNX file where the catalogue promises a TFLite flatbuffer: it downloads, but cannot convert.
     onnx = ASSETS / "models" / "mobilenetv2-12-int8_onnx" / "mobilenetv2-12-int8.onnx"
 
@@ -86,16 +84,16 @@ def test_unconvertible_model_is_an_error_row_and_exit_2(workdirs, monkeypatch, c
         entry["files"][0].pop("size", None)
         entry["model_file"]["file"] = onnx.name
 
-    edited_catalogue(workdirs, monkeypatch, {"mobilenet-v1-0.25-128-quant": onnx_as_tflite})
-    code, rows = _gate(workdirs, "mobilenet-v1-0.25-128-quant", "--dataset", str(IMAGENET / "val_original_20"), "--precision", "FP32")
+    edited_catalogue(scratch, monkeypatch, {"mobilenet-v1-0.25-128-quant": onnx_as_tflite})
+    code, rows = _gate(scratch, "mobilenet-v1-0.25-128-quant", "--dataset", str(IMAGENET / "val_original_20"), "--precision", "FP32")
     assert code == 2
     assert rows[0]["status"] == "ERROR" and "not a TFLite flatbuffer" in rows[0]["note"]
     assert "gate ERROR" in capsys.readouterr().out  # the table is still printed
 
 
-def test_unavailable_model_is_skipped_unless_named(workdirs):
+def test_unavailable_model_is_skipped_unless_named(scratch):
     entry = load_catalogue().get("mobilenet-v1-1.0-224")  # float frozen graph: not in the offline mirror
-    settings = Settings(cache_dir=workdirs / "cache", out_dir=workdirs / "ir", mirror=str(ASSETS), timeout=2, retries=0, progress=False)
+    settings = Settings(cache_dir=scratch / "cache", out_dir=scratch / "ir", mirror=str(ASSETS), timeout=2, retries=0, progress=False)
     image_sets = load_image_sets(IMAGENET / "val_original_20")
     options = Options(progress=False)
     skipped = gate.run_gate([entry], False, ["FP32"], image_sets, settings, options)
@@ -105,8 +103,8 @@ def test_unavailable_model_is_skipped_unless_named(workdirs):
     assert [r.status for r in named] == ["ERROR"] and gate.exit_code(named) == 2
 
 
-def test_unknown_image_list_falls_back_to_the_published_reference(workdirs):
-    code, rows = _gate(workdirs, "mobilenet-v1-0.25-224-tflite", "--dataset", str(IMAGENET / "val_original_20"),
+def test_unknown_image_list_falls_back_to_the_published_reference(scratch):
+    code, rows = _gate(scratch, "mobilenet-v1-0.25-224-tflite", "--dataset", str(IMAGENET / "val_original_20"),
                        "--subset", "10", "--precision", "FP32")
     assert code == 0 and rows[0]["status"] == "PASSED"
     assert rows[0]["reference"].startswith("published") and rows[0]["top1_ref"] == 50.6

@@ -5,19 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from omz_mobilenet.commands.common import add_location_args, add_model_args, selected_models, settings_from
+from omz_mobilenet.commands.common import add_location_args, add_model_args, log, selected_models, settings_from
 from omz_mobilenet.errors import UsageError
 
 ACCURACY_COLUMNS = ["model", "precision", "device", "image_set", "images", "top1", "top1_ci95", "top5", "top5_ci95",
                     "original_top1", "original_top5", "top1_agreement", "calibration_overlap", "images_per_s", "skipped", "partial"]
 GATE_COLUMNS = ["model", "precision", "image_set", "images", "top1", "top1_ref", "top1_min", "top5", "top5_ref", "top5_min",
                 "status", "note"]
-
-
-def _log(message: str) -> None:
-    from omz_mobilenet.progress import stderr_console
-
-    stderr_console().print(message, highlight=False)
 
 
 def _add_dataset_args(p: argparse.ArgumentParser) -> None:
@@ -59,15 +53,15 @@ def _common(args: argparse.Namespace):
 def _report_problems(image_sets, evaluations=()) -> None:
     for image_set in image_sets:
         if image_set.problems:
-            _log(f"[yellow]{image_set.name}: skipped {len(image_set.problems)} image(s):[/]")
+            log(f"[yellow]{image_set.name}: skipped {len(image_set.problems)} image(s):[/]")
             for problem in image_set.problems:
-                _log(f"  {problem}")
+                log(f"  {problem}")
     seen = set()
     for evaluation in evaluations:
         for problem in evaluation.ir.skipped:
             if problem not in seen:
                 seen.add(problem)
-                _log(f"[yellow]skipped bad image: {problem}[/]")
+                log(f"[yellow]skipped bad image: {problem}[/]")
 
 
 def _write_outputs(args: argparse.Namespace, rows: list[dict]) -> None:
@@ -96,7 +90,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
     evaluations, interrupted = [], False
     for entry in entries:
         try:
-            evaluations += evaluate_model(entry, precisions, image_sets, settings, options, args.original, _log)
+            evaluations += evaluate_model(entry, precisions, image_sets, settings, options, args.original, log)
         except Interrupted as stop:
             evaluations += stop.evaluations
             interrupted = True
@@ -119,7 +113,7 @@ def run_gate(args: argparse.Namespace) -> int:
     from omz_mobilenet.report import print_table
 
     precisions, entries, image_sets, options = _common(args)
-    rows = gate.run_gate(entries, not args.all, precisions, image_sets, settings_from(args), options, _log)
+    rows = gate.run_gate(entries, not args.all, precisions, image_sets, settings_from(args), options, log)
     dicts = [row.as_dict() for row in rows]
     print_table("accuracy gate (%; min = reference - tolerance)", dicts, GATE_COLUMNS)
     print(gate.summary_line(rows))

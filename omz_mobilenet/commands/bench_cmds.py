@@ -12,11 +12,10 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from omz_mobilenet.commands.common import add_location_args, add_model_args, settings_from
+from omz_mobilenet.commands.common import add_location_args, add_model_args, log, settings_from
 from omz_mobilenet.errors import ToolError, UsageError
 
 BENCH_PRECISIONS = ("FP32", "FP16", "INT8")
-INT8_FOLDERS = ("FP32-INT8", "FP16-INT8", "INT8")  # where `convert --precisions INT8` writes (FP32-INT8 first)
 HINT_NOTE = (
     "FP32 and FP16 IRs run with INFERENCE_PRECISION_HINT=f32 unless --infer-precision says otherwise "
     "(bf16/f16 only on request; 'default' lets the device choose)"
@@ -41,48 +40,18 @@ COMPARE_COLUMNS = {
 }
 
 
-def _log(message: str) -> None:
-    from omz_mobilenet.progress import stderr_console
-
-    stderr_console().print(message, highlight=False)
-
-
 def parse_bench_precisions(text: Optional[str]) -> list[str]:
-    wanted = [p.strip().upper() for p in (text or "FP32").split(",") if p.strip()]
-    for precision in wanted:
-        if precision not in BENCH_PRECISIONS:
-            raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(BENCH_PRECISIONS)}")
-    if not wanted:
-        raise UsageError("--precision needs at least one of FP32, FP16, INT8")
-    return wanted
+    from omz_mobilenet.convert import parse_precision_list
 
-
-def _int8_ir(entry, settings) -> tuple[str, Path]:
-    """INT8 for an already-quantized source is its FP32 IR (the graph keeps the source's int8 ops);
-    for a float source only an IR quantized by `convert` will do."""
-    from omz_mobilenet.ir_store import ir_xml
-
-    if entry.source_precision == "INT8":
-        return "FP32", ir_xml(settings.out_dir, entry.name, "FP32")
-    for folder in INT8_FOLDERS:
-        xml = ir_xml(settings.out_dir, entry.name, folder)
-        if xml.is_file():
-            return folder, xml
-    raise UsageError(
-        f"{entry.name} is a float model and has no INT8 IR yet; make one with `omz-mobilenet convert {entry.name} "
-        f"--precisions INT8 --calibration DIR`. Quantized sources (source precision INT8) bench as INT8 directly."
-    )
+    return parse_precision_list(text or "FP32", BENCH_PRECISIONS, "--precision")
 
 
 def named_target(entry, precision: str, settings):
     from omz_mobilenet.bench import BenchTarget
-    from omz_mobilenet.convert import ensure_ir
+    from omz_mobilenet.convert import ensure_ir, ir_folder
 
-    if precision == "INT8":
-        ir_precision, _xml = _int8_ir(entry, settings)
-    else:
-        ir_precision = precision
-    xml = ensure_ir(entry, ir_precision, settings, _log)  # converts when missing
+    ir_precision = ir_folder(entry, precision, settings.out_dir)
+    xml = ensure_ir(entry, ir_precision, settings, log)  # converts when missing
     return BenchTarget(entry.name, precision, ir_precision, xml, entry)
 
 
@@ -98,7 +67,7 @@ def found_targets(settings, precisions: Optional[list[str]]) -> list:
     for model, folder, xml in find_irs(settings.out_dir):
         entry = known.get(model)
         quantized_source = entry is not None and entry.source_precision == "INT8" and folder == "FP32"
-        label = "INT8" if folder in INT8_FOLDERS else folder
+        label = "INT8" if folder.endswith("INT8") else folder
         if precisions is None:
             targets.append(BenchTarget(model, label, folder, xml, entry))
             continue
@@ -156,7 +125,7 @@ def _bench_one(core, make_target, args, opts, settings, out: dict) -> None:
     from omz_mobilenet.bench import bench_target
 
     target = make_target()
-    record, profile, prepared = bench_target(core, target, opts, _log)
+    record, profile, prepared = bench_target(core, target, opts, log)
     out["records"].append(record.as_dict())
     if record.partial:
         raise KeyboardInterrupt  # Ctrl-C during the measurement: report what we have and stop
@@ -165,7 +134,7 @@ def _bench_one(core, make_target, args, opts, settings, out: dict) -> None:
     if args.compare:
         from omz_mobilenet.bench_compare import compare_target
 
-        out["compare"].append(compare_target(target, prepared, opts, settings, args.rounds, _log).as_dict())
+        out["compare"].append(compare_target(target, prepared, opts, settings, args.rounds, log).as_dict())
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -194,7 +163,7 @@ def run_bench(args: argparse.Namespace) -> int:
             if not many:
                 raise
             failures += 1
-            _log(f"[red]{label}: {exc.message}[/]")
+            log(f"[red]{label}: {exc.message}[/]")
         except KeyboardInterrupt:
             return _interrupted(out, args, label)
     _report(out, args)

@@ -8,6 +8,13 @@ from omz_mobilenet.catalogue import Catalogue, ModelEntry, load_catalogue
 from omz_mobilenet.settings import Settings
 
 
+def log(message: str) -> None:
+    """Progress and warnings for people go to stderr (rich markup), results to stdout."""
+    from omz_mobilenet.progress import stderr_console
+
+    stderr_console().print(message, highlight=False)
+
+
 def add_model_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="catalogue name(s); see `omz-mobilenet list`")
     parser.add_argument("--all", action="store_true", help="every model in the catalogue")

@@ -6,14 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from omz_mobilenet.commands.common import add_location_args, add_model_args, selected_models, settings_from
+from omz_mobilenet.commands.common import add_location_args, add_model_args, log, selected_models, settings_from
 from omz_mobilenet.errors import ToolError
-
-
-def _log(message: str) -> None:
-    from omz_mobilenet.progress import stderr_console
-
-    stderr_console().print(message, highlight=False)
 
 
 def run_download(args: argparse.Namespace) -> int:
@@ -24,13 +18,13 @@ def run_download(args: argparse.Namespace) -> int:
     failures = 0
     for entry in selected_models(args):
         try:
-            fetched = fetch_model(entry, settings, _log)
+            fetched = fetch_model(entry, settings, log)
             print(f"{entry.name}: {fetched.model_path}")
         except ToolError as exc:
             if not args.all:
                 raise
             failures += 1
-            _log(f"[red]{exc.message}[/]")
+            log(f"[red]{exc.message}[/]")
     return 1 if failures else 0
 
 
@@ -49,12 +43,12 @@ def run_convert(args: argparse.Namespace) -> int:
     results, failures = [], 0
     for entry in selected_models(args):
         try:
-            results += convert_model(entry, precisions, settings, _log, options)
+            results += convert_model(entry, precisions, settings, log, options)
         except ToolError as exc:
             if not args.all:
                 raise
             failures += 1
-            _log(f"[red]{exc.message}[/]")
+            log(f"[red]{exc.message}[/]")
     rows = result_rows(results)
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -7,14 +7,13 @@ import json
 import os
 from pathlib import Path
 
-from omz_mobilenet.commands.common import add_location_args, add_model_args, selected_models, settings_from
+from omz_mobilenet.commands.common import add_location_args, add_model_args, log, selected_models, settings_from
 from omz_mobilenet.errors import UsageError
 
 DATASET_ENV = "OMZ_MOBILENET_DATASET"
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from omz_mobilenet.commands.convert_cmds import _log
     from omz_mobilenet.report import print_table
     from omz_mobilenet.verify import verify_model
 
@@ -24,7 +23,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
     settings = settings_from(args)
-    results = [verify_model(e, settings, Path(dataset), args.limit, args.precision, _log) for e in selected_models(args)]
+    results = [verify_model(e, settings, Path(dataset), args.limit, args.precision, log) for e in selected_models(args)]
     rows = [r.as_dict() for r in results]
     if args.json:
         print(json.dumps(rows, indent=2))
