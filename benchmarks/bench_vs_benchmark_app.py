@@ -109,7 +109,7 @@ def main() -> int:
                "cpu": ov.Core().get_property("CPU", "FULL_DEVICE_NAME"), "cores": os.cpu_count(), "rows": rows}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench_vs_benchmark_app.json").write_text(json.dumps(payload, indent=2))
-    from omz_mobilenet.report import print_table
+    from omz_mobilenet.output.tables import print_table
 
     columns = ["config", "compiled_precision", "ours_median_ms", "benchmark_app_median_ms", "latency_ratio",
                "ours_fps", "benchmark_app_fps", "throughput_ratio"]

@@ -94,7 +94,7 @@ def main() -> int:
     (RESULTS / "runtimes.json").write_text(json.dumps(payload, indent=2))
     if rows:
         chart(rows, RESULTS / "runtimes.png")
-    from omz_mobilenet.report import print_table
+    from omz_mobilenet.output.tables import print_table
 
     print_table("OpenVINO vs original runtime (median ms; ratio > 1: OpenVINO faster)", rows,
                 ["model", "precision", "kernels", "runtime", "threads", "openvino_median_ms", "original_median_ms", "ratio_original_to_openvino"])

@@ -72,9 +72,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import openvino as ov
 
-    from omz_mobilenet.bench import BenchOptions, BenchTarget, compile_target
-    from omz_mobilenet.catalogue import load_catalogue
-    from omz_mobilenet.convert import ensure_ir
+    from omz_mobilenet.bench.run import BenchOptions, BenchTarget, compile_target
+    from omz_mobilenet.catalogue.schema import load_catalogue
+    from omz_mobilenet.convert.pipeline import ensure_ir
     from omz_mobilenet.settings import Settings
 
     settings = Settings.resolve(cache_dir=args.cache_dir, out_dir=args.output_dir, mirror=args.mirror, progress=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.catalogue.schema import ModelEntry
 
 
 def read_original(entry: ModelEntry, model_path: Path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.catalogue.schema import ModelEntry
 from omz_mobilenet.converters.common import convert, first_line, set_input_shape
 from omz_mobilenet.errors import ToolError
 

@@ -10,13 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from omz_mobilenet import ac_config
-from omz_mobilenet.catalogue import Geometry, load_catalogue
+from omz_mobilenet.accuracy import ac_config
+from omz_mobilenet.catalogue.schema import Geometry, load_catalogue
 from omz_mobilenet.cli import main
-from omz_mobilenet.dataset import find_annotations, load_image_set, load_image_sets, parse_files_tsv, parse_val_txt, to_model_label
+from omz_mobilenet.inputs.dataset import find_annotations, load_image_set, load_image_sets, parse_files_tsv, parse_val_txt, to_model_label
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.images import apply_geometry, decode_bgr
-from omz_mobilenet.metrics import TopKCounter, accuracy_summary, top_k, wilson_interval
+from omz_mobilenet.inputs.images import apply_geometry, decode_bgr
+from omz_mobilenet.accuracy.metrics import TopKCounter, accuracy_summary, top_k, wilson_interval
 
 from conftest import ASSETS
 
@@ -168,7 +168,7 @@ def test_grayscale_and_cmyk_jpegs_decode_to_three_channels(tmp_path):
 # ---- accuracy_checker configs ----------------------------------------------------------------------------
 
 def test_every_catalogued_model_has_a_config_matching_the_catalogue():
-    assert ac_config.stale_configs() == [], "run `python -m omz_mobilenet.ac_config write`"
+    assert ac_config.stale_configs() == [], "run `python -m omz_mobilenet.accuracy.ac_config write`"
     for entry in load_catalogue().models:
         config = ac_config.config_for(entry)
         assert config.geometry == entry.preprocessing and config.resolution == entry.resolution

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omz_mobilenet.dataset import NUM_CLASSES, load_annotations
+from omz_mobilenet.inputs.dataset import NUM_CLASSES, load_annotations
 from omz_mobilenet.errors import ToolError
 
 NAMES = st.from_regex(r"ILSVRC2012_val_000[0-9]{5}\.JPEG", fullmatch=True)

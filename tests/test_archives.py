@@ -12,7 +12,7 @@ import pytest
 
 from catalogue_edit import edited_catalogue
 from conftest import error_lines
-from omz_mobilenet.archive import MAX_UNPACK_FLOOR, extract_tgz
+from omz_mobilenet.fetch.archive import MAX_UNPACK_FLOOR, extract_tgz
 from omz_mobilenet.errors import ToolError
 
 ARCHIVE_MODEL = "mobilenet-v2-1.0-224"

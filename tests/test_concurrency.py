@@ -24,7 +24,7 @@ import yaml
 
 from catalogue_edit import raw_catalogue
 from conftest import ASSETS
-from omz_mobilenet.ir_store import check_manifest
+from omz_mobilenet.convert.ir_store import check_manifest
 
 MODEL = "mobilenet-v1-0.25-224-tflite"
 QUANT = "mobilenet-v1-0.25-128-quant"

@@ -10,7 +10,7 @@ import pytest
 
 from catalogue_edit import edited_catalogue
 from conftest import ASSETS, error_lines, OFFLINE_TFLITE
-from omz_mobilenet.catalogue import load_catalogue
+from omz_mobilenet.catalogue.schema import load_catalogue
 
 
 def _read(xml):
@@ -145,7 +145,7 @@ def test_baked_ir_equals_manual_preprocessing(mirror, cli):
     """Same pixels, once through the baked IR and once normalised by hand into the raw model."""
     import openvino as ov
 
-    from omz_mobilenet.images import ir_input, load_for_model, original_input
+    from omz_mobilenet.inputs.images import ir_input, load_for_model, original_input
 
     name = "mobilenet-v1-0.25-224-tflite"
     cache, out = mirror

@@ -9,7 +9,7 @@ import pytest
 from conftest import ASSETS
 from omz_mobilenet.cli import main
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.ir_store import ir_xml
+from omz_mobilenet.convert.ir_store import ir_xml
 
 QUANT = "mobilenet-v1-0.25-128-quant"
 
@@ -59,7 +59,7 @@ def test_malformed_or_absent_device_is_one_line(dirs, capsys, device, expected):
     ],
 )
 def test_invalid_config_key_or_value_is_a_usage_error(dirs, extra, expected):
-    from omz_mobilenet.ov_runtime import compile_ir, new_core
+    from omz_mobilenet.runtime import compile_ir, new_core
 
     root, _locations = dirs
     with pytest.raises(ToolError) as info:

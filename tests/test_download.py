@@ -10,7 +10,7 @@ import pytest
 
 from catalogue_edit import edited_catalogue
 from conftest import ASSETS, error_lines
-from omz_mobilenet.archive import extract_tgz
+from omz_mobilenet.fetch.archive import extract_tgz
 from omz_mobilenet.errors import ToolError
 
 MODEL = "mobilenet-v1-0.25-128-quant"

@@ -11,12 +11,12 @@ import yaml
 
 from catalogue_edit import edited_catalogue
 
-from omz_mobilenet import gate
-from omz_mobilenet.accuracy import Options
-from omz_mobilenet.ac_config import SubsetRef
-from omz_mobilenet.catalogue import default_catalogue_path, load_catalogue
+from omz_mobilenet.accuracy import gate
+from omz_mobilenet.accuracy.evaluate import Options
+from omz_mobilenet.accuracy.ac_config import SubsetRef
+from omz_mobilenet.catalogue.schema import default_catalogue_path, load_catalogue
 from omz_mobilenet.cli import main
-from omz_mobilenet.dataset import load_image_sets
+from omz_mobilenet.inputs.dataset import load_image_sets
 from omz_mobilenet.settings import Settings
 
 from conftest import ASSETS

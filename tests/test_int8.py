@@ -40,7 +40,7 @@ def _install(calibrated_ir, out):
 def test_quantizes_a_real_model_with_its_calibration_fingerprint(mirror, cli):
     import openvino as ov
 
-    from omz_mobilenet.calibration import sha256_of
+    from omz_mobilenet.convert.calibration import sha256_of
 
     _cache, out = mirror
     code, _out, err = _int8(cli)

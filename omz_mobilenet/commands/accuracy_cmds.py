@@ -35,8 +35,8 @@ def _add_dataset_args(p: argparse.ArgumentParser) -> None:
 
 
 def _common(args: argparse.Namespace):
-    from omz_mobilenet.accuracy import Options, parse_precisions
-    from omz_mobilenet.dataset import load_image_sets
+    from omz_mobilenet.accuracy.evaluate import Options, parse_precisions
+    from omz_mobilenet.inputs.dataset import load_image_sets
 
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")
@@ -65,7 +65,7 @@ def _report_problems(image_sets, evaluations=()) -> None:
 
 
 def _write_outputs(args: argparse.Namespace, rows: list[dict]) -> None:
-    from omz_mobilenet.report import write_csv, write_json
+    from omz_mobilenet.output.tables import write_csv, write_json
 
     if args.json:
         write_json(args.json, rows)
@@ -74,16 +74,16 @@ def _write_outputs(args: argparse.Namespace, rows: list[dict]) -> None:
 
 
 def _write_predictions(path: Path, evaluations) -> None:
-    from omz_mobilenet.accuracy import prediction_rows
-    from omz_mobilenet.report import write_csv, write_json
+    from omz_mobilenet.accuracy.evaluate import prediction_rows
+    from omz_mobilenet.output.tables import write_csv, write_json
 
     rows = [row for evaluation in evaluations for row in prediction_rows(evaluation)]
     (write_json if path.suffix.lower() == ".json" else write_csv)(path, rows)
 
 
 def run_accuracy(args: argparse.Namespace) -> int:
-    from omz_mobilenet.accuracy import Interrupted, evaluate_model
-    from omz_mobilenet.report import print_table
+    from omz_mobilenet.accuracy.evaluate import Interrupted, evaluate_model
+    from omz_mobilenet.output.tables import print_table
 
     precisions, entries, image_sets, options = _common(args)
     settings = settings_from(args)
@@ -109,8 +109,8 @@ def run_accuracy(args: argparse.Namespace) -> int:
 
 
 def run_gate(args: argparse.Namespace) -> int:
-    from omz_mobilenet import gate
-    from omz_mobilenet.report import print_table
+    from omz_mobilenet.accuracy import gate
+    from omz_mobilenet.output.tables import print_table
 
     precisions, entries, image_sets, options = _common(args)
     rows = gate.run_gate(entries, not args.all, precisions, image_sets, settings_from(args), options, log)

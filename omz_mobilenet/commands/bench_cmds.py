@@ -41,14 +41,14 @@ COMPARE_COLUMNS = {
 
 
 def parse_bench_precisions(text: Optional[str]) -> list[str]:
-    from omz_mobilenet.convert import parse_precision_list
+    from omz_mobilenet.convert.pipeline import parse_precision_list
 
     return parse_precision_list(text or "FP32", BENCH_PRECISIONS, "--precision")
 
 
 def named_target(entry, precision: str, settings):
-    from omz_mobilenet.bench import BenchTarget
-    from omz_mobilenet.convert import ensure_ir, ir_folder
+    from omz_mobilenet.bench.run import BenchTarget
+    from omz_mobilenet.convert.pipeline import ensure_ir, ir_folder
 
     ir_precision = ir_folder(entry, precision, settings.out_dir)
     xml = ensure_ir(entry, ir_precision, settings, log)  # converts when missing
@@ -57,9 +57,9 @@ def named_target(entry, precision: str, settings):
 
 def found_targets(settings, precisions: Optional[list[str]]) -> list:
     """Every IR already in the output folder (filtered by --precision when it was given)."""
-    from omz_mobilenet.bench import BenchTarget
-    from omz_mobilenet.catalogue import load_catalogue
-    from omz_mobilenet.ir_store import find_irs
+    from omz_mobilenet.bench.run import BenchTarget
+    from omz_mobilenet.catalogue.schema import load_catalogue
+    from omz_mobilenet.convert.ir_store import find_irs
 
     catalogue = load_catalogue()
     known = {m.name: m for m in catalogue.models}
@@ -99,7 +99,7 @@ def _inputs_dataset(args: argparse.Namespace) -> Optional[Path]:
 
 
 def options_from(args: argparse.Namespace):
-    from omz_mobilenet.bench import DEFAULT_TIME_S, BenchOptions
+    from omz_mobilenet.bench.run import DEFAULT_TIME_S, BenchOptions
 
     infer_precision = None if args.infer_precision == "default" else args.infer_precision
     time_s = args.time if args.time is not None else (None if args.niter is not None else DEFAULT_TIME_S)
@@ -112,7 +112,7 @@ def options_from(args: argparse.Namespace):
 
 def _plan(args, settings, precisions):
     """(label, callable giving a BenchTarget) pairs; named models convert lazily, one by one."""
-    from omz_mobilenet.catalogue import load_catalogue
+    from omz_mobilenet.catalogue.schema import load_catalogue
 
     if not args.models and not args.all:
         explicit = parse_bench_precisions(args.precision) if args.precision else None
@@ -122,7 +122,7 @@ def _plan(args, settings, precisions):
 
 
 def _bench_one(core, make_target, args, opts, settings, out: dict) -> None:
-    from omz_mobilenet.bench import bench_target
+    from omz_mobilenet.bench.run import bench_target
 
     target = make_target()
     record, profile, prepared = bench_target(core, target, opts, log)
@@ -132,13 +132,13 @@ def _bench_one(core, make_target, args, opts, settings, out: dict) -> None:
     if profile is not None:
         out["profile"].append({"model": target.model, "precision": target.precision, **profile.summary(args.profile)})
     if args.compare:
-        from omz_mobilenet.bench_compare import compare_target
+        from omz_mobilenet.bench.compare import compare_target
 
         out["compare"].append(compare_target(target, prepared, opts, settings, args.rounds, log).as_dict())
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from omz_mobilenet.ov_runtime import check_device, new_core
+    from omz_mobilenet.runtime import check_device, new_core
 
     opts = options_from(args)
     if args.rounds < 1:
@@ -148,7 +148,7 @@ def run_bench(args: argparse.Namespace) -> int:
     core = new_core()
     check_device(core, opts.device)  # before any conversion: an absent GPU fails in one line, at once
     if opts.dataset is not None:
-        from omz_mobilenet.images import list_images
+        from omz_mobilenet.inputs.images import list_images
 
         list_images(opts.dataset)  # an empty or missing folder fails before compiling anything
     plan = _plan(args, settings, precisions)
@@ -183,7 +183,7 @@ def _interrupted(out: dict, args: argparse.Namespace, label: str) -> int:
 
 
 def _report(out: dict, args: argparse.Namespace, interrupted: bool = False) -> None:
-    from omz_mobilenet.report import print_table, write_csv, write_json
+    from omz_mobilenet.output.tables import print_table, write_csv, write_json
 
     records = out["records"]
     if interrupted:
@@ -217,8 +217,8 @@ def _renamed(records: list[dict], columns: dict) -> list[dict]:
 
 
 def run_devices(args: argparse.Namespace) -> int:
-    from omz_mobilenet.ov_runtime import device_rows, new_core
-    from omz_mobilenet.report import print_table
+    from omz_mobilenet.runtime import device_rows, new_core
+    from omz_mobilenet.output.tables import print_table
 
     import openvino as ov
 

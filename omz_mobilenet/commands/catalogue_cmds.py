@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from omz_mobilenet.catalogue import ModelEntry, load_catalogue
-from omz_mobilenet.report import print_table
+from omz_mobilenet.catalogue.schema import ModelEntry, load_catalogue
+from omz_mobilenet.output.tables import print_table
 
 
 def _summary(entry: ModelEntry) -> dict:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from omz_mobilenet.catalogue import Catalogue, ModelEntry, load_catalogue
+from omz_mobilenet.catalogue.schema import Catalogue, ModelEntry, load_catalogue
 from omz_mobilenet.settings import Settings
 
 
 def log(message: str) -> None:
     """Progress and warnings for people go to stderr (rich markup), results to stdout."""
-    from omz_mobilenet.progress import stderr_console
+    from omz_mobilenet.output.progress import stderr_console
 
     stderr_console().print(message, highlight=False)
 

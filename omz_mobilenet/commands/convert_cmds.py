@@ -11,7 +11,7 @@ from omz_mobilenet.errors import ToolError
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from omz_mobilenet.download import fetch_model
+    from omz_mobilenet.fetch.download import fetch_model
     from omz_mobilenet.settings import Settings
 
     settings = Settings.resolve(cache_dir=args.cache_dir, mirror=args.mirror, timeout=args.timeout, retries=args.retries)
@@ -29,10 +29,10 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from omz_mobilenet.convert import convert_model, parse_precisions, result_rows
-    from omz_mobilenet.report import print_table
+    from omz_mobilenet.convert.pipeline import convert_model, parse_precisions, result_rows
+    from omz_mobilenet.output.tables import print_table
 
-    from omz_mobilenet.quantize import QuantizeOptions
+    from omz_mobilenet.convert.quantize import QuantizeOptions
 
     precisions = parse_precisions(args.precisions)
     settings = settings_from(args)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def run_split(args: argparse.Namespace) -> int:
-    from omz_mobilenet.split import split_folder
+    from omz_mobilenet.convert.split import split_folder
 
     result = split_folder(Path(args.folder), args.calibration_count, Path(args.out), [Path(p) for p in args.exclude])
     print(f"calibration: {result.calibration} ({result.calibration_count} images)")

@@ -14,8 +14,8 @@ DATASET_ENV = "OMZ_MOBILENET_DATASET"
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from omz_mobilenet.report import print_table
-    from omz_mobilenet.verify import verify_model
+    from omz_mobilenet.output.tables import print_table
+    from omz_mobilenet.verify.check import verify_model
 
     dataset = args.dataset or os.environ.get(DATASET_ENV)
     if not dataset:

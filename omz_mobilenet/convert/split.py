@@ -13,9 +13,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from omz_mobilenet.calibration import sha256_of
+from omz_mobilenet.convert.calibration import sha256_of
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.images import list_images
+from omz_mobilenet.inputs.images import list_images
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def _write_part(folder: Path, images: list[Path], labels: dict[str, int]) -> Non
 
 
 def split_folder(source: Path, count: int, out: Path, exclude: list[Path]) -> SplitResult:
-    from omz_mobilenet.dataset import find_annotations, load_annotations
+    from omz_mobilenet.inputs.dataset import find_annotations, load_annotations
 
     if count < 1:
         raise ToolError("--calibration-count must be at least 1", 2)

@@ -16,10 +16,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from omz_mobilenet.calibration import CalibrationRecord, remaining_images, select_calibration, sidecar_path
-from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.convert.calibration import CalibrationRecord, remaining_images, select_calibration, sidecar_path
+from omz_mobilenet.catalogue.schema import ModelEntry
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.images import ir_input, load_for_model
+from omz_mobilenet.inputs.images import ir_input, load_for_model
 from omz_mobilenet.settings import Settings
 
 INT8_PRECISIONS = {"FP32-INT8": False, "FP16-INT8": True}  # name -> compress float weights to FP16
@@ -48,7 +48,7 @@ def _transform(entry: ModelEntry) -> Callable[[Path], np.ndarray]:
 
 
 def _validation_items(entry: ModelEntry, options: QuantizeOptions, record: CalibrationRecord) -> list[tuple[Path, int]]:
-    from omz_mobilenet.dataset import find_annotations, load_annotations, to_model_label
+    from omz_mobilenet.inputs.dataset import find_annotations, load_annotations, to_model_label
 
     held_out = remaining_images(options.calibration, record)[: options.validation_size]
     if not held_out:
@@ -114,7 +114,7 @@ def quantize_to_ir(
     attach_info: Callable, log: Callable[[str], None],
 ) -> Path:
     """Quantize the in-memory float IR and write `<out>/<model>/<precision>/`, with its calibration record."""
-    from omz_mobilenet.ir_store import write_ir
+    from omz_mobilenet.convert.ir_store import write_ir
 
     _check_quantizable(entry, options)
     files, record = select_calibration(options.calibration, options.subset_size, log)
@@ -129,7 +129,7 @@ def quantize_to_ir(
 
 def calibration_of(xml: Path) -> Optional[CalibrationRecord]:
     """The record from the sidecar, or from the IR's rt_info if the sidecar is gone."""
-    from omz_mobilenet.calibration import read_record
+    from omz_mobilenet.convert.calibration import read_record
 
     record = read_record(xml)
     if record is not None:

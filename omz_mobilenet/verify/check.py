@@ -13,10 +13,10 @@ from typing import Callable
 
 import numpy as np
 
-from omz_mobilenet.catalogue import ModelEntry
-from omz_mobilenet.convert import ensure_ir
-from omz_mobilenet.download import fetch_model
-from omz_mobilenet.images import ir_input, list_images, load_for_model, original_input
+from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.convert.pipeline import ensure_ir
+from omz_mobilenet.fetch.download import fetch_model
+from omz_mobilenet.inputs.images import ir_input, list_images, load_for_model, original_input
 from omz_mobilenet.settings import Settings
 
 # Float sources must match the FP32 IR exactly up to float rounding; quantized sources may round differently.
@@ -67,8 +67,8 @@ def verify_model(
 ) -> VerifyResult:
     import openvino as ov
 
-    from omz_mobilenet.ov_runtime import compile_ir, new_core
-    from omz_mobilenet.reference.runners import open_original
+    from omz_mobilenet.runtime import compile_ir, new_core
+    from omz_mobilenet.converters.runners_old import open_original
 
     files = list_images(dataset, limit)
     fetched = fetch_model(entry, settings, log)

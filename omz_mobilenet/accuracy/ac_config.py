@@ -8,7 +8,7 @@ preprocessing step would measure a different pipeline from the one the file desc
 Per-image-set references live beside it in `<model>.subsets.yml` (accuracy_checker rejects unknown
 keys inside metrics, so they cannot go into the config itself).
 
-Regenerate after a catalogue change: `python -m omz_mobilenet.ac_config write` (`check` verifies).
+Regenerate after a catalogue change: `python -m omz_mobilenet.accuracy.ac_config write` (`check` verifies).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Optional
 
 import yaml
 
-from omz_mobilenet.catalogue import Geometry, ModelEntry, load_catalogue
+from omz_mobilenet.catalogue.schema import Geometry, ModelEntry, load_catalogue
 from omz_mobilenet.errors import ToolError
 
 CONFIGS_ENV = "OMZ_MOBILENET_AC_CONFIGS"
@@ -35,7 +35,7 @@ CONVERSION_KEYS = {"converter", "annotation_file", "labels_file", "has_backgroun
 INTERPOLATIONS = {"LINEAR": "bilinear", "BILINEAR": "bilinear", "AREA": "area", "CUBIC": "cubic", "BICUBIC": "cubic"}
 HEADER = (
     "# Open Model Zoo accuracy_checker config for {name}, generated from models.yml by\n"
-    "# `python -m omz_mobilenet.ac_config write`; do not edit by hand. References are fractions of the\n"
+    "# `python -m omz_mobilenet.accuracy.ac_config write`; do not edit by hand. References are fractions of the\n"
     "# published full ImageNet-val accuracy; per-image-set references, where measured, are in {name}.subsets.yml.\n"
 )
 
@@ -215,7 +215,7 @@ def parse_config(path: Path) -> AcModelConfig:
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ToolError(f"no accuracy config {path}; run `python -m omz_mobilenet.ac_config write`", 2) from None
+        raise ToolError(f"no accuracy config {path}; run `python -m omz_mobilenet.accuracy.ac_config write`", 2) from None
     except (OSError, yaml.YAMLError) as exc:
         raise ToolError(f"{path}: cannot read accuracy config: {str(exc).splitlines()[0]}", 2) from None
     model = _only(_single(_only(raw, {"models"}, path, "top level").get("models"), path, "models"), {"name", "launchers", "datasets"}, path, "models[0]")

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Callable
 
 from omz_mobilenet import __version__
-from omz_mobilenet.catalogue import ModelEntry
-from omz_mobilenet.download import FetchedModel, fetch_model
+from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.fetch.download import FetchedModel, fetch_model
 from omz_mobilenet.errors import ToolError, UsageError
-from omz_mobilenet.ir_store import ir_xml, write_ir
+from omz_mobilenet.convert.ir_store import ir_xml, write_ir
 from omz_mobilenet.settings import Settings
 
 FLOAT_PRECISIONS = ("FP32", "FP16")
@@ -91,8 +91,8 @@ def _attach_info(model, fetched: FetchedModel, precision: str, cost) -> None:
 def build_ir_model(fetched: FetchedModel):
     """The baked, in-memory IR and the cost of the original graph (before preprocessing)."""
     from omz_mobilenet.converters import read_original
-    from omz_mobilenet.converters.preprocessing import bake_preprocessing
-    from omz_mobilenet.ir_stats import count_cost
+    from omz_mobilenet.convert.preprocessing import bake_preprocessing
+    from omz_mobilenet.convert.ir_stats import count_cost
 
     original = read_original(fetched.entry, fetched.model_path)
     cost = count_cost(original)
@@ -105,7 +105,7 @@ def convert_model(
 ) -> list[ConvertResult]:
     import openvino as ov
 
-    from omz_mobilenet.quantize import INT8_PRECISIONS, QuantizeOptions, quantize_to_ir
+    from omz_mobilenet.convert.quantize import INT8_PRECISIONS, QuantizeOptions, quantize_to_ir
 
     fetched = fetch_model(entry, settings, log)
     model, cost = build_ir_model(fetched)

@@ -19,12 +19,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from omz_mobilenet.accuracy import Evaluation, Options, biased_note, evaluate_model
-from omz_mobilenet.ac_config import SubsetRef, config_for, load_subsets
-from omz_mobilenet.catalogue import ModelEntry
-from omz_mobilenet.dataset import ImageSet
+from omz_mobilenet.accuracy.evaluate import Evaluation, Options, biased_note, evaluate_model
+from omz_mobilenet.accuracy.ac_config import SubsetRef, config_for, load_subsets
+from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.inputs.dataset import ImageSet
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.metrics import wilson_interval
+from omz_mobilenet.accuracy.metrics import wilson_interval
 
 PASSED, FAILED, SKIPPED, ERROR, NO_REF = "PASSED", "FAILED", "SKIPPED", "ERROR", "NO REF"
 EXIT_FAILED, EXIT_ERROR = 1, 2
@@ -152,7 +152,7 @@ def _problem_rows(entry: ModelEntry, precisions: list[str], device: str, image_s
 
 def _available(entry: ModelEntry, settings, log) -> Optional[str]:
     """None when the model's files can be had (cache, mirror or network), else why not."""
-    from omz_mobilenet.download import fetch_model
+    from omz_mobilenet.fetch.download import fetch_model
 
     try:
         fetch_model(entry, settings, log)

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from omz_mobilenet.archive import extract_tgz
-from omz_mobilenet.catalogue import ModelEntry, SourceFile
+from omz_mobilenet.fetch.archive import extract_tgz
+from omz_mobilenet.catalogue.schema import ModelEntry, SourceFile
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.settings import MAX_BACKOFF_S, Settings
 
@@ -261,7 +261,7 @@ def _http_get(url: str, dest: Path, settings: Settings, label: str, expected_siz
     """GET `url` into `dest` with bounded retries and exponential backoff (see the module doc)."""
     import requests
 
-    from omz_mobilenet.progress import ByteProgress
+    from omz_mobilenet.output.progress import ByteProgress
 
     delay = settings.backoff
     last = ""

@@ -13,7 +13,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.catalogue.schema import ModelEntry
 from omz_mobilenet.errors import ToolError
 
 Runner = Callable[[np.ndarray], np.ndarray]
@@ -84,7 +84,7 @@ def _onnx(entry: ModelEntry, path: Path, threads: Optional[int]) -> OriginalRunt
 
 
 def _tensorflow(entry: ModelEntry, path: Path, threads: Optional[int]) -> OriginalRuntime:
-    from omz_mobilenet.reference import tf_runtime
+    from omz_mobilenet.converters import tf_runtime
 
     if entry.format == "tf_frozen":
         runner = tf_runtime.FrozenGraphRunner(path, entry.original_input.name, entry.output.name)

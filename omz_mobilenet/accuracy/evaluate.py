@@ -17,11 +17,11 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from omz_mobilenet.catalogue import ModelEntry
-from omz_mobilenet.dataset import ImageSet, to_model_label
+from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.inputs.dataset import ImageSet, to_model_label
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.images import ir_input, load_for_model, original_input
-from omz_mobilenet.metrics import TopKCounter, agreement, top_k
+from omz_mobilenet.inputs.images import ir_input, load_for_model, original_input
+from omz_mobilenet.accuracy.metrics import TopKCounter, agreement, top_k
 
 DECODE_WORKERS = 2
 LOOKAHEAD = 16  # decoded images waiting for inference; bounds memory, keeps the queue fed
@@ -77,7 +77,7 @@ class RunResult:
 
 
 def parse_precisions(text: str) -> list[str]:
-    from omz_mobilenet.convert import parse_precision_list
+    from omz_mobilenet.convert.pipeline import parse_precision_list
 
     return parse_precision_list(text, PRECISIONS, "--precision")
 
@@ -144,7 +144,7 @@ def _prediction(item: tuple[Path, int], scores: np.ndarray, classes: int) -> Pre
 
 def compile_for_accuracy(xml: Path, device: str, batch: int, hint: str = "THROUGHPUT"):
     """Compiled IR taking `batch` images; the IR on disk has batch 1, so larger batches reshape it."""
-    from omz_mobilenet.ov_runtime import check_device, compile_ir, new_core, precision_config, read_ir
+    from omz_mobilenet.runtime import check_device, compile_ir, new_core, precision_config, read_ir
 
     core = new_core()
     extra = {"PERFORMANCE_HINT": hint}
@@ -210,7 +210,7 @@ def run_ir(compiled, entry: ModelEntry, image_set: ImageSet, options: Options, a
 
 def run_original(entry: ModelEntry, model_path: Path, image_set: ImageSet, options: Options, advance: Callable[[int], None]) -> RunResult:
     """The original file in its own runtime (LiteRT / ONNX Runtime / TF), on the same decoded pixels."""
-    from omz_mobilenet.reference.runners import open_original
+    from omz_mobilenet.converters.runners_old import open_original
 
     runtime = open_original(entry, model_path)
     result = RunResult(runtime=f"{runtime.name} {runtime.version}")
@@ -264,14 +264,14 @@ def _top1s(run: RunResult, align: Optional[RunResult] = None) -> list[int]:
 
 
 def biased_note(image_set: str) -> Optional[str]:
-    from omz_mobilenet.dataset import BIASED_SETS
+    from omz_mobilenet.inputs.dataset import BIASED_SETS
 
     return BIASED_SETS.get(image_set)
 
 
 def model_for_accuracy(entry: ModelEntry) -> ModelEntry:
     """The entry with its preprocessing taken from its accuracy_checker config (the config rules)."""
-    from omz_mobilenet.ac_config import config_for
+    from omz_mobilenet.accuracy.ac_config import config_for
 
     return entry.model_copy(update={"preprocessing": config_for(entry).geometry})
 
@@ -295,8 +295,8 @@ def evaluate_model(entry: ModelEntry, precisions: list[str], image_sets: list[Im
 
 
 def _evaluate(entry, precisions, image_sets, settings, options, with_original, log, evaluations: list) -> None:
-    from omz_mobilenet.convert import ensure_ir, ir_folder
-    from omz_mobilenet.progress import item_progress
+    from omz_mobilenet.convert.pipeline import ensure_ir, ir_folder
+    from omz_mobilenet.output.progress import item_progress
 
     with item_progress(options.progress) as progress:
         originals = _originals(entry, image_sets, settings, options, progress, log) if with_original else {}
@@ -315,8 +315,8 @@ def _evaluate(entry, precisions, image_sets, settings, options, with_original, l
 
 def calibration_overlap(xml: Path, image_set: ImageSet, allow: bool) -> int:
     """How many images of the set calibrated this IR; refuses (exit 2) unless --allow-overlap."""
-    from omz_mobilenet.calibration import overlapping
-    from omz_mobilenet.quantize import calibration_of
+    from omz_mobilenet.convert.calibration import overlapping
+    from omz_mobilenet.convert.quantize import calibration_of
 
     record = calibration_of(xml) if xml.parent.name.endswith("INT8") else None
     if record is None:
@@ -330,7 +330,7 @@ def calibration_overlap(xml: Path, image_set: ImageSet, allow: bool) -> int:
 
 
 def _originals(entry, image_sets, settings, options, progress, log) -> dict[str, RunResult]:
-    from omz_mobilenet.download import fetch_model
+    from omz_mobilenet.fetch.download import fetch_model
 
     model_path = fetch_model(entry, settings, log).model_path
     results = {}

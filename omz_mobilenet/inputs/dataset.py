@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.images import IMAGE_SUFFIXES
+from omz_mobilenet.inputs.images import IMAGE_SUFFIXES
 
 NUM_CLASSES = 1000
 ANNOTATION_NAMES = ("val.txt", "FILES.tsv")

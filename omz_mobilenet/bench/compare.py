@@ -15,8 +15,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Optional
 
-from omz_mobilenet.bench import POOL_SIZE, BenchOptions, BenchTarget, Compiled, _images_for_pool
-from omz_mobilenet.bench_stats import median, ratio
+from omz_mobilenet.bench.run import POOL_SIZE, BenchOptions, BenchTarget, Compiled, _images_for_pool
+from omz_mobilenet.bench.stats import median, ratio
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.settings import Settings
 
@@ -76,7 +76,7 @@ def _inputs(compiled, opts: BenchOptions, entry) -> tuple[list, list]:
     import numpy as np
     import openvino as ov
 
-    from omz_mobilenet.images import ir_input, original_input
+    from omz_mobilenet.inputs.images import ir_input, original_input
 
     port = compiled.input(0)
     shape = list(port.get_shape())
@@ -114,8 +114,8 @@ def compare_target(
     """Alternate the compiled IR and the original runtime; a missing runtime is a note, not a crash."""
     import openvino as ov
 
-    from omz_mobilenet.download import fetch_model
-    from omz_mobilenet.reference.runners import open_original
+    from omz_mobilenet.fetch.download import fetch_model
+    from omz_mobilenet.converters.runners_old import open_original
 
     entry = target.entry
     if entry is None:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.images import list_images
+from omz_mobilenet.inputs.images import list_images
 
 SIDECAR_SUFFIX = ".calibration.json"
 

@@ -24,9 +24,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from omz_mobilenet.bench_profile import LayerProfile, snapshot
-from omz_mobilenet.bench_stats import summarize
-from omz_mobilenet.catalogue import Geometry, ModelEntry
+from omz_mobilenet.bench.profile import LayerProfile, snapshot
+from omz_mobilenet.bench.stats import summarize
+from omz_mobilenet.catalogue.schema import Geometry, ModelEntry
 from omz_mobilenet.errors import ToolError, UsageError
 
 HINTS = ("latency", "throughput", "none")
@@ -133,7 +133,7 @@ class RunResult:
 
 
 def compile_config(opts: BenchOptions) -> dict:
-    from omz_mobilenet.ov_runtime import PERFORMANCE_HINTS, precision_config
+    from omz_mobilenet.runtime import PERFORMANCE_HINTS, precision_config
 
     config = precision_config(opts.device, opts.infer_precision)
     if opts.hint in PERFORMANCE_HINTS:
@@ -149,7 +149,7 @@ def compile_config(opts: BenchOptions) -> dict:
 
 def load_model(core, xml: Path, batch: int):
     """Read the IR; reshape its input to `batch` so one request carries N images."""
-    from omz_mobilenet.ov_runtime import read_ir
+    from omz_mobilenet.runtime import read_ir
 
     model = read_ir(core, xml)
     if batch == 1:
@@ -196,7 +196,7 @@ def _reshape_error(xml: Path, batch: int) -> None:
 
 def model_cost(model) -> tuple[Optional[float], Optional[float]]:
     """GFlops and MParams per image: what `convert` stored in the IR, else counted from the graph."""
-    from omz_mobilenet.convert import RT_KEY
+    from omz_mobilenet.convert.pipeline import RT_KEY
 
     try:
         if model.has_rt_info([RT_KEY, "gflops"]):
@@ -206,7 +206,7 @@ def model_cost(model) -> tuple[Optional[float], Optional[float]]:
     except (RuntimeError, ValueError):
         pass  # an IR from elsewhere: count below
     try:
-        from omz_mobilenet.ir_stats import count_cost
+        from omz_mobilenet.convert.ir_stats import count_cost
 
         cost = count_cost(model)
         batch = int(model.input(0).get_partial_shape()[0].get_length())
@@ -221,7 +221,7 @@ def _images_for_pool(opts: BenchOptions, entry: Optional[ModelEntry], size: tupl
     if opts.dataset is None:
         rng = np.random.default_rng(0)
         return [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(count)]
-    from omz_mobilenet.images import apply_geometry, decode_bgr, list_images, load_for_model
+    from omz_mobilenet.inputs.images import apply_geometry, decode_bgr, list_images, load_for_model
 
     files = list_images(opts.dataset, count)
     if entry is not None and entry.resolution == height:
@@ -333,7 +333,7 @@ def runtime_precisions(compiled) -> str:
 
 def compiled_facts(core, compiled, opts: BenchOptions) -> dict:
     """What the compiled model says it does; requested values are marked when it will not say."""
-    from omz_mobilenet.ov_runtime import compiled_property, full_device_name, type_name
+    from omz_mobilenet.runtime import compiled_property, full_device_name, type_name
 
     used = compiled_property(compiled, "EXECUTION_DEVICES") or opts.device
     precision = type_name(compiled_property(compiled, "INFERENCE_PRECISION_HINT"))
@@ -377,7 +377,7 @@ class Compiled:
 
 
 def compile_target(core, target: BenchTarget, opts: BenchOptions) -> Compiled:
-    from omz_mobilenet.ov_runtime import compile_model
+    from omz_mobilenet.runtime import compile_model
 
     model = load_model(core, target.xml, opts.batch)
     gflops, mparams = model_cost(model)

@@ -1,1 +1,0 @@
-"""Reference runtimes that `omz-mobilenet verify` compares OpenVINO results against."""
