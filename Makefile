@@ -22,7 +22,7 @@ export OMZ_MOBILENET_ASSETS ?= $(ASSETS)
 INT8_MODEL ?= mobilenet-v1-0.25-224-tflite
 SPLIT ?= $(RESULTS)/split
 
-.PHONY: all setup download convert verify bench accuracy gate gate-int8 int8 test clean
+.PHONY: all setup download convert verify bench accuracy gate gate-int8 int8 test test-unit lint clean
 
 all: setup download convert verify bench accuracy
 
@@ -31,7 +31,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,lint]"
 	touch $@
 
 download: setup
@@ -67,6 +67,15 @@ gate-int8: int8
 
 test: setup
 	$(PY) -m pytest -q
+
+# Tests that need no ../shared/assets (catalogue, precision, stats, formats, ...): fast, anywhere.
+test-unit: setup
+	$(PY) -m pytest -q tests/unit
+
+lint: setup
+	$(VENV)/bin/ruff check omz_mobilenet converters tests benchmarks
+	$(VENV)/bin/ruff format --check omz_mobilenet converters
+	$(VENV)/bin/mypy omz_mobilenet
 
 clean:
 	rm -rf ir $(RESULTS) .pytest_cache

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from omz_mobilenet.accuracy.evaluate import INFER_PRECISION, Options, compile_for_accuracy, model_for_accuracy, run_ir
+from omz_mobilenet.accuracy.evaluate import INFER_PRECISION, Options, compile_for_accuracy, run_ir
 from omz_mobilenet.catalogue.schema import load_catalogue
 from omz_mobilenet.convert.pipeline import ensure_ir
 from omz_mobilenet.inputs.dataset import load_image_set, to_model_label
@@ -53,13 +53,13 @@ def main() -> int:
     parser.add_argument("--cache-dir")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    entry = model_for_accuracy(load_catalogue().get(args.model))
+    entry = load_catalogue().get(args.model)
     image_set = load_image_set(args.dataset)
     with tempfile.TemporaryDirectory(prefix="omz-acc-bench-") as out:
         settings = Settings.resolve(cache_dir=args.cache_dir, out_dir=out, mirror=args.mirror, progress=False)
         xml = ensure_ir(entry, "FP32", settings)
-        plain = compile_for_accuracy(xml, "CPU", 1, hint="LATENCY")
-        fast = compile_for_accuracy(xml, "CPU", 1, hint="THROUGHPUT")
+        plain = compile_for_accuracy(xml, "CPU", 1, entry.name, hint="LATENCY")
+        fast = compile_for_accuracy(xml, "CPU", 1, entry.name, hint="THROUGHPUT")
         sequential(plain, entry, image_set)  # warm-up: page cache, first-inference allocations
         rounds = []
         for _ in range(args.rounds):

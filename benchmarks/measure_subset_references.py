@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from omz_mobilenet.accuracy.evaluate import Options, evaluate_model, model_for_accuracy, run_original
+from omz_mobilenet.accuracy.evaluate import Options, evaluate_model, run_original
 from omz_mobilenet.accuracy.ac_config import write_subsets
 from omz_mobilenet.catalogue.schema import load_catalogue
 from omz_mobilenet.inputs.dataset import load_image_sets
@@ -80,7 +80,6 @@ def subset_entry(image_set, original, ir: dict, today: str) -> dict:
 
 
 def measure(entry, image_sets, settings, today: str) -> dict:
-    entry = model_for_accuracy(entry)
     model_path = fetch_model(entry, settings).model_path
     ir = ir_hits(entry, image_sets, settings)
     subsets = {}

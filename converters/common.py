@@ -1,10 +1,17 @@
-"""What every driver shares: calling convert_model and turning its failures into one-line errors."""
+"""What every format module shares: calling convert_model with one-line errors, and the reference-runner record."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
 
 from omz_mobilenet.errors import ToolError
+
+if TYPE_CHECKING:
+    from omz_mobilenet.catalogue.schema import ModelEntry
 
 
 def first_line(exc: BaseException) -> str:
@@ -59,3 +66,29 @@ def set_input_shape(model, entry) -> None:
     port = input_port(model, entry.original_input.name)
     if not port.get_partial_shape().is_static:
         model.reshape({port: entry.original_input.shape})
+
+
+# ---- reference runners (the original file in its own runtime) --------------------------------
+
+Runner = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class OriginalRuntime:
+    """A callable taking a batch already in the original's input form (see inputs.images.original_input)
+    and returning float outputs in the catalogue's label space (quantized outputs dequantized)."""
+
+    name: str
+    version: str
+    run: Runner
+
+
+def missing_extra(extra: str, package: str) -> ToolError:
+    return ToolError(f"the original runtime needs {package}; install it with `pip install omz-mobilenet[{extra}]`")
+
+
+def dequantize_output(values: np.ndarray, entry: ModelEntry) -> np.ndarray:
+    quant = entry.output.quantization
+    if quant is None:
+        return values.astype(np.float32)
+    return (values.astype(np.float32) - quant.zero_point) * np.float32(quant.scale)

@@ -11,7 +11,18 @@ import io
 from pathlib import Path
 
 from omz_mobilenet.catalogue.schema import ModelEntry
-from omz_mobilenet.converters.common import convert, first_line, set_input_shape
+from typing import Optional
+
+import numpy as np
+
+from omz_mobilenet.converters.common import (
+    OriginalRuntime,
+    convert,
+    dequantize_output,
+    first_line,
+    missing_extra,
+    set_input_shape,
+)
 from omz_mobilenet.errors import ToolError
 
 # Any of these bytes in the file may be a QOperator op; only then is the `onnx` package needed.
@@ -75,3 +86,24 @@ def _convert_qdq(path: Path, model, onnx_qdq):
         return ov.convert_model(io.BytesIO(rewritten.SerializeToString()))
     except Exception as exc:
         raise ToolError(f"{path}: OpenVINO cannot read the QDQ rewrite of this QOperator ONNX model ({first_line(exc)})") from None
+
+
+def open_reference(entry: ModelEntry, path: Path, threads: Optional[int]) -> OriginalRuntime:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise missing_extra("onnx", "onnxruntime") from None
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception hierarchy
+        raise ToolError(f"{path}: ONNX Runtime cannot load this model ({str(exc).splitlines()[0][:200]})") from None
+    input_name = session.get_inputs()[0].name
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        outputs = [session.run(None, {input_name: item[None]})[0][0] for item in batch]
+        return dequantize_output(np.stack(outputs), entry)
+
+    return OriginalRuntime("ONNX Runtime", ort.__version__, run)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from omz_mobilenet.converters.common import OriginalRuntime
 from omz_mobilenet.errors import ToolError
 
 _INSTALL_HINT = "install the `tf` extra: pip install omz-mobilenet[tf]"
@@ -31,6 +32,7 @@ class _BatchedRunner:
     """Shared batching: graphs exported with a fixed batch of 1 are run one image at a time."""
 
     _fixed_batch: int | None = None
+    _path: Path
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         batch = np.asarray(batch, dtype=np.float32)
@@ -115,3 +117,9 @@ class SavedModelRunner(_BatchedRunner):
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def reference(runner: _BatchedRunner) -> OriginalRuntime:
+    """A TensorFlow runner as the record every format's reference runner returns."""
+    tf = _import_tensorflow(runner._path)
+    return OriginalRuntime("TensorFlow", tf.__version__, lambda batch: runner(batch).astype(np.float32))

@@ -5,10 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from omz_mobilenet.catalogue.schema import ModelEntry
-from omz_mobilenet.converters.common import convert, keep_output, set_input_shape
+from typing import Optional
+
+from omz_mobilenet.converters.common import OriginalRuntime, convert, keep_output, set_input_shape
 
 
 def read(entry: ModelEntry, path: Path):
     model = convert(path, "TensorFlow SavedModel")
     set_input_shape(model, entry)
     return keep_output(model, entry.output.name, path)
+
+
+def open_reference(entry: ModelEntry, path: Path, threads: Optional[int]) -> OriginalRuntime:
+    from omz_mobilenet.converters import tf_runtime
+
+    return tf_runtime.reference(tf_runtime.SavedModelRunner(path, entry.original_input.name, entry.output.name))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NoReturn, Optional
 
 from omz_mobilenet.converters.common import first_line
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.precision import DEFAULT_INFER_PRECISION, INFER_PRECISIONS
 
 VIRTUAL_PREFIXES = ("AUTO", "HETERO", "MULTI", "BATCH")
-INFER_PRECISIONS = ("f32", "bf16", "f16")
 PERFORMANCE_HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
 
 
@@ -100,6 +100,54 @@ def read_ir(core, xml: Path):
         raise ToolError(f"IR {xml} cannot be read ({first_line(exc)}); delete it and convert again") from None
 
 
+def load_model(core, xml: Path, batch: int = 1, label: Optional[str] = None):
+    """Read the IR; reshape its input to `batch` so one request carries N images. The one reshape
+    helper: bench, accuracy, verify and sweep all read IRs through it."""
+    model = read_ir(core, xml)
+    if batch == 1:
+        return model
+    try:
+        _reshape_batch(model, batch)
+    except Exception:
+        # TFLite graphs end in Reshape(x, [1, 1001]); free that 1 and try once more.
+        if not _free_batch_in_reshapes(model):
+            _reshape_error(xml, batch, label)
+        try:
+            _reshape_batch(model, batch)
+        except Exception:
+            _reshape_error(xml, batch, label)
+    return model
+
+
+def _reshape_batch(model, batch: int) -> None:
+    shape = list(model.input(0).get_partial_shape().to_shape())
+    shape[0] = batch
+    model.reshape({model.input(0).get_any_name(): shape})
+
+
+def _free_batch_in_reshapes(model) -> int:
+    """Replace constant Reshape targets [1, ...] by [-1, ...]; returns how many were changed.
+    Only targets without a -1 already (two -1 are invalid) and of rank >= 2 are touched."""
+    import numpy as np
+    import openvino.opset13 as ops
+
+    changed = 0
+    for op in model.get_ops():
+        if op.get_type_name() != "Reshape" or op.input_value(1).get_node().get_type_name() != "Constant":
+            continue
+        target = op.input_value(1).get_node().get_data()
+        if target.ndim == 1 and target.size >= 2 and target[0] == 1 and -1 not in target:
+            freed = np.concatenate([[-1], target[1:]]).astype(target.dtype)
+            op.input(1).replace_source_output(ops.constant(freed).output(0))
+            changed += 1
+    return changed
+
+
+def _reshape_error(xml: Path, batch: int, label: Optional[str]) -> NoReturn:
+    what = f"{label}: " if label else ""
+    raise ToolError(f"{what}IR {xml} cannot be reshaped to batch {batch} (its graph fixes the batch size); use --batch 1", 2)
+
+
 def compile_model(core, model, device: str, config: dict, label: str = "the model"):
     """Compile an in-memory model (e.g. reshaped to a batch) with one-line errors."""
     check_device(core, device)
@@ -109,13 +157,15 @@ def compile_model(core, model, device: str, config: dict, label: str = "the mode
         raise ToolError(f"cannot compile {label} on {device} with {config}: {first_line(exc)}", 2) from None
 
 
-def compile_ir(core, xml: Path, device: str = "CPU", infer_precision: Optional[str] = "f32", extra: Optional[dict] = None):
+def compile_ir(
+    core, xml: Path, device: str = "CPU", infer_precision: Optional[str] = DEFAULT_INFER_PRECISION,
+    extra: Optional[dict] = None, batch: int = 1, label: Optional[str] = None,
+):
     """Compile with an explicit precision hint: FP32 results must say f32, not the CPU's bf16 default."""
     check_device(core, device)
-    model = read_ir(core, xml)
-    config = precision_config(device, infer_precision)
-    config.update(extra or {})
-    return compile_model(core, model, device, config, str(xml))
+    model = load_model(core, xml, batch, label)
+    config = {**precision_config(device, infer_precision), **(extra or {})}
+    return compile_model(core, model, device, config, f"{label} ({xml})" if label else str(xml))
 
 
 def compiled_property(compiled, key: str) -> Optional[Any]:

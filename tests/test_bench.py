@@ -246,3 +246,22 @@ def test_command_module_imports_nothing_heavy():
     code = "import sys, omz_mobilenet.commands.bench_cmds; print(sorted(m for m in ('openvino', 'numpy', 'tensorflow') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_rounds_alternate_configurations_and_report_spread(dirs, tmp_path, capsys):
+    """Two precisions, three rounds: the measuring order rotates and each record keeps its rounds."""
+    path = tmp_path / "rounds.json"
+    rc = bench(dirs, FLOAT, "--precision", "FP32,FP16", "--rounds", "3", "--time", "1.5", "--warmup", "2", "--json", str(path))
+    err = capsys.readouterr().err
+    assert rc == 0
+    order = [line.split("measuring ", 1)[1].split(" on ")[0] for line in err.splitlines() if "measuring " in line]
+    assert order == [f"{FLOAT} FP32", f"{FLOAT} FP16", f"{FLOAT} FP16", f"{FLOAT} FP32", f"{FLOAT} FP32", f"{FLOAT} FP16"]
+    data = records_of(path)
+    assert data["schema_version"] == 1 and data["command"] == "bench"
+    assert data["environment"]["cpu_model"] and data["environment"]["openvino"].startswith("2026")
+    for record in data["records"]:
+        assert record["rounds"] == 3 and len(record["round_medians_ms"]) == 3 and len(record["round_fps"]) == 3
+        medians = record["round_medians_ms"]
+        assert record["spread"] == pytest.approx((max(medians) - min(medians)) / record["latency_median_ms"], abs=1e-3)
+        assert record["noisy"] == (record["spread"] > 0.10)
+        assert sorted(medians)[1] == pytest.approx(record["latency_median_ms"], abs=1e-3)

@@ -82,7 +82,7 @@ def test_ctrl_c_during_the_measurement_reports_the_partial_run(dirs, tmp_path):
 
 def test_ctrl_c_in_the_second_run_keeps_the_first_complete(dirs, tmp_path):
     path, csv_path = tmp_path / "r.json", tmp_path / "r.csv"
-    proc, lines, err = _bench(dirs, FLOAT, "--precision", "FP32,FP16", "--time", "5", "--warmup", "2",
+    proc, lines, err = _bench(dirs, FLOAT, "--precision", "FP32,FP16", "--time", "5", "--warmup", "2", "--rounds", "1",
                               "--json", str(path), "--csv", str(csv_path))
     _wait_for(lines, "measuring", count=2)  # FP32 finished, FP16 started
     time.sleep(0.5)

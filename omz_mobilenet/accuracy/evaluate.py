@@ -20,14 +20,14 @@ import numpy as np
 from omz_mobilenet.catalogue.schema import ModelEntry
 from omz_mobilenet.inputs.dataset import ImageSet, to_model_label
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.precision import DEFAULT_INFER_PRECISION, is_int8
 from omz_mobilenet.inputs.images import ir_input, load_for_model, original_input
 from omz_mobilenet.accuracy.metrics import TopKCounter, agreement, top_k
 
 DECODE_WORKERS = 2
 LOOKAHEAD = 16  # decoded images waiting for inference; bounds memory, keeps the queue fed
-PRECISIONS = ("FP32", "FP16", "INT8", "FP32-INT8", "FP16-INT8")
 # Some CPUs default to bf16 (FACTS 3); a result called FP32/FP16 computes in f32 and says so.
-INFER_PRECISION = "f32"
+INFER_PRECISION = DEFAULT_INFER_PRECISION
 
 
 @dataclass(frozen=True)
@@ -74,12 +74,6 @@ class RunResult:
     @property
     def images_per_second(self) -> float:
         return len(self.predictions) / self.seconds if self.seconds > 0 else 0.0
-
-
-def parse_precisions(text: str) -> list[str]:
-    from omz_mobilenet.convert.pipeline import parse_precision_list
-
-    return parse_precision_list(text, PRECISIONS, "--precision")
 
 
 def decoded(items: list[tuple[Path, int]], entry: ModelEntry, options: Options) -> Iterator[tuple[int, Optional[np.ndarray], Optional[str]]]:
@@ -142,22 +136,11 @@ def _prediction(item: tuple[Path, int], scores: np.ndarray, classes: int) -> Pre
     return Prediction(item[0], to_model_label(item[1], classes), [int(i) for i in best], [float(scores[i]) for i in best])
 
 
-def compile_for_accuracy(xml: Path, device: str, batch: int, hint: str = "THROUGHPUT"):
-    """Compiled IR taking `batch` images; the IR on disk has batch 1, so larger batches reshape it."""
-    from omz_mobilenet.runtime import check_device, compile_ir, new_core, precision_config, read_ir
+def compile_for_accuracy(xml: Path, device: str, batch: int, label: str, hint: str = "THROUGHPUT"):
+    """Compiled IR taking `batch` images, at f32 (the shared helper reshapes larger batches)."""
+    from omz_mobilenet.runtime import compile_ir, new_core
 
-    core = new_core()
-    extra = {"PERFORMANCE_HINT": hint}
-    if batch == 1:
-        return compile_ir(core, xml, device, INFER_PRECISION, extra)
-    check_device(core, device)
-    model = read_ir(core, xml)
-    shape = list(model.inputs[0].get_partial_shape().to_shape())
-    try:
-        model.reshape([batch, *shape[1:]])
-        return core.compile_model(model, device, {**precision_config(device, INFER_PRECISION), **extra})
-    except Exception as exc:  # OpenVINO raises RuntimeError subclasses with C++ traces
-        raise ToolError(f"{xml}: cannot run with --batch {batch} ({str(exc).splitlines()[0][:200]}); use --batch 1", 2) from None
+    return compile_ir(new_core(), xml, device, INFER_PRECISION, {"PERFORMANCE_HINT": hint}, batch, label)
 
 
 def _padded(images: list[np.ndarray], batch: int) -> np.ndarray:
@@ -210,9 +193,9 @@ def run_ir(compiled, entry: ModelEntry, image_set: ImageSet, options: Options, a
 
 def run_original(entry: ModelEntry, model_path: Path, image_set: ImageSet, options: Options, advance: Callable[[int], None]) -> RunResult:
     """The original file in its own runtime (LiteRT / ONNX Runtime / TF), on the same decoded pixels."""
-    from omz_mobilenet.converters.runners_old import open_original
+    from omz_mobilenet.converters import open_reference
 
-    runtime = open_original(entry, model_path)
+    runtime = open_reference(entry, model_path)
     result = RunResult(runtime=f"{runtime.name} {runtime.version}")
     start = time.perf_counter()
     for indices, images in batches(decoded(image_set.items, entry, options), 1, result.skipped):
@@ -269,13 +252,6 @@ def biased_note(image_set: str) -> Optional[str]:
     return BIASED_SETS.get(image_set)
 
 
-def model_for_accuracy(entry: ModelEntry) -> ModelEntry:
-    """The entry with its preprocessing taken from its accuracy_checker config (the config rules)."""
-    from omz_mobilenet.accuracy.ac_config import config_for
-
-    return entry.model_copy(update={"preprocessing": config_for(entry).geometry})
-
-
 def _progress_runner(progress, label: str, total: int) -> Callable[[int], None]:
     task = progress.add_task(label, total=total)
     return lambda n: progress.update(task, advance=n)
@@ -283,7 +259,6 @@ def _progress_runner(progress, label: str, total: int) -> Callable[[int], None]:
 
 def evaluate_model(entry: ModelEntry, precisions: list[str], image_sets: list[ImageSet], settings, options: Options,
                    with_original: bool = False, log: Callable[[str], None] = lambda _m: None) -> list[Evaluation]:
-    entry = model_for_accuracy(entry)
     evaluations: list[Evaluation] = []
     try:
         _evaluate(entry, precisions, image_sets, settings, options, with_original, log, evaluations)
@@ -295,7 +270,8 @@ def evaluate_model(entry: ModelEntry, precisions: list[str], image_sets: list[Im
 
 
 def _evaluate(entry, precisions, image_sets, settings, options, with_original, log, evaluations: list) -> None:
-    from omz_mobilenet.convert.pipeline import ensure_ir, ir_folder
+    from omz_mobilenet.convert.pipeline import ensure_ir
+    from omz_mobilenet.precision import ir_folder
     from omz_mobilenet.output.progress import item_progress
 
     with item_progress(options.progress) as progress:
@@ -303,7 +279,7 @@ def _evaluate(entry, precisions, image_sets, settings, options, with_original, l
         for precision in precisions:
             xml = ensure_ir(entry, ir_folder(entry, precision, settings.out_dir), settings, log)
             overlaps = {s.name: calibration_overlap(xml, s, options.allow_overlap) for s in image_sets}
-            compiled = compile_for_accuracy(xml, options.device, options.batch)
+            compiled = compile_for_accuracy(xml, options.device, options.batch, entry.name)
             for image_set in image_sets:
                 advance = _progress_runner(progress, f"{entry.name} {precision} {image_set.name}", len(image_set.items))
                 result = run_ir(compiled, entry, image_set, options, advance)
@@ -318,7 +294,7 @@ def calibration_overlap(xml: Path, image_set: ImageSet, allow: bool) -> int:
     from omz_mobilenet.convert.calibration import overlapping
     from omz_mobilenet.convert.quantize import calibration_of
 
-    record = calibration_of(xml) if xml.parent.name.endswith("INT8") else None
+    record = calibration_of(xml) if is_int8(xml.parent.name) else None
     if record is None:
         return 0
     shared = overlapping(record, [path for path, _label in image_set.items])

@@ -24,6 +24,7 @@ from omz_mobilenet.accuracy.ac_config import SubsetRef, config_for, load_subsets
 from omz_mobilenet.catalogue.schema import ModelEntry
 from omz_mobilenet.inputs.dataset import ImageSet
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.precision import is_int8
 from omz_mobilenet.accuracy.metrics import wilson_interval
 
 PASSED, FAILED, SKIPPED, ERROR, NO_REF = "PASSED", "FAILED", "SKIPPED", "ERROR", "NO REF"
@@ -141,7 +142,7 @@ def _judge_all(entry: ModelEntry, evaluations: list[Evaluation], reference_only:
     for evaluation in evaluations:
         if evaluation.precision in reference_only:
             continue
-        quantized_float = evaluation.precision.endswith("INT8") and entry.source_precision == "FP32"
+        quantized_float = is_int8(evaluation.precision) and entry.source_precision == "FP32"
         rows.append(judge_int8(entry, evaluation, fp32[evaluation.image_set.name]) if quantized_float else judge(entry, evaluation))
     return rows
 
@@ -170,7 +171,7 @@ def gate_model(entry: ModelEntry, named: bool, precisions: list[str], image_sets
         return _problem_rows(entry, precisions, options.device, image_sets, status, f"not available: {missing}")
     usable = list(precisions)
     reference_only: set[str] = set()
-    needs_fp32 = entry.source_precision == "FP32" and any(p.endswith("INT8") for p in usable)
+    needs_fp32 = entry.source_precision == "FP32" and any(is_int8(p) for p in usable)
     if needs_fp32 and "FP32" not in usable:
         usable.insert(0, "FP32")  # INT8 of a float model is judged against its FP32 IR
         reference_only.add("FP32")

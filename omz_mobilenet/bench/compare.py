@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Optional
 
-from omz_mobilenet.bench.run import POOL_SIZE, BenchOptions, BenchTarget, Compiled, _images_for_pool
+from omz_mobilenet.bench.run import POOL_SIZE, BenchOptions, BenchTarget, Compiled, images_for_pool
 from omz_mobilenet.bench.stats import median, ratio
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.settings import Settings
@@ -81,7 +81,7 @@ def _inputs(compiled, opts: BenchOptions, entry) -> tuple[list, list]:
     port = compiled.input(0)
     shape = list(port.get_shape())
     dtype = port.get_element_type().to_dtype()
-    images = _images_for_pool(opts, entry, (shape[2], shape[3]), POOL_SIZE * opts.batch)
+    images = images_for_pool(opts, entry, (shape[2], shape[3]), POOL_SIZE * opts.batch)
     chunks = [images[i * opts.batch : (i + 1) * opts.batch] for i in range(POOL_SIZE)]
     ir = [ov.Tensor(np.ascontiguousarray(ir_input(c).astype(dtype))) for c in chunks]
     return ir, [original_input(c, entry) for c in chunks]
@@ -97,7 +97,9 @@ def _skipped(target: BenchTarget, opts: BenchOptions, runtime: str, note: str, t
 
 
 def _runtime_label(entry) -> str:
-    return {"tflite": "LiteRT", "onnx": "ONNX Runtime"}.get(entry.format, "TensorFlow") if entry else "?"
+    from omz_mobilenet.converters import source_format
+
+    return source_format(entry.format).runtime if entry else "?"
 
 
 def _budget(opts: BenchOptions, rounds: int) -> tuple[Optional[int], Optional[float]]:
@@ -115,14 +117,14 @@ def compare_target(
     import openvino as ov
 
     from omz_mobilenet.fetch.download import fetch_model
-    from omz_mobilenet.converters.runners_old import open_original
+    from omz_mobilenet.converters import open_reference
 
     entry = target.entry
     if entry is None:
         return _skipped(target, opts, "?", "not in the catalogue: no original model file to compare with")
     threads = opts.nthreads or prepared.facts.get("threads") or os.cpu_count()
     try:
-        original = open_original(entry, fetch_model(entry, settings, log).model_path, threads)
+        original = open_reference(entry, fetch_model(entry, settings, log).model_path, threads)
     except ToolError as exc:
         log(f"--compare skipped for {target.model}: {exc.message}")
         return _skipped(target, opts, _runtime_label(entry), f"skipped: {exc.message}", threads)

@@ -25,7 +25,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from omz_mobilenet.bench.profile import LayerProfile, snapshot
-from omz_mobilenet.bench.stats import summarize
+from omz_mobilenet.bench.stats import round_summary, summarize
 from omz_mobilenet.catalogue.schema import Geometry, ModelEntry
 from omz_mobilenet.errors import ToolError, UsageError
 
@@ -107,8 +107,16 @@ class BenchRecord:
     latency_min_ms: float
     latency_max_ms: float
     latency_p90_ms: float
+    latency_p95_ms: float
     latency_p99_ms: float
-    throughput_fps: float
+    latency_p999_ms: float
+    throughput_fps: float  # median over rounds of each round's images / wall time
+    rounds: int
+    round_medians_ms: list[float]
+    round_fps: list[float]
+    spread: float  # (max - min) / median of the round medians
+    noisy: bool  # spread above NOISY_SPREAD: the machine was busy, repeat before trusting a difference
+    latency_quantiles_ms: list[float]  # q = 0, 1, ..., 100: the CDF a report draws
     iterations: int
     duration_s: float
     streams: Optional[int]
@@ -147,53 +155,6 @@ def compile_config(opts: BenchOptions) -> dict:
     return config
 
 
-def load_model(core, xml: Path, batch: int):
-    """Read the IR; reshape its input to `batch` so one request carries N images."""
-    from omz_mobilenet.runtime import read_ir
-
-    model = read_ir(core, xml)
-    if batch == 1:
-        return model
-    try:
-        _reshape_batch(model, batch)
-    except Exception:
-        # TFLite graphs end in Reshape(x, [1, 1001]); free that 1 and try once more.
-        if not _free_batch_in_reshapes(model):
-            _reshape_error(xml, batch)
-        try:
-            _reshape_batch(model, batch)
-        except Exception:
-            _reshape_error(xml, batch)
-    return model
-
-
-def _reshape_batch(model, batch: int) -> None:
-    shape = list(model.input(0).get_partial_shape().to_shape())
-    shape[0] = batch
-    model.reshape({model.input(0).get_any_name(): shape})
-
-
-def _free_batch_in_reshapes(model) -> int:
-    """Replace constant Reshape targets [1, ...] by [-1, ...]; returns how many were changed.
-    Only targets without a -1 already (two -1 are invalid) and of rank >= 2 are touched."""
-    import openvino.opset13 as ops
-
-    changed = 0
-    for op in model.get_ops():
-        if op.get_type_name() != "Reshape" or op.input_value(1).get_node().get_type_name() != "Constant":
-            continue
-        target = op.input_value(1).get_node().get_data()
-        if target.ndim == 1 and target.size >= 2 and target[0] == 1 and -1 not in target:
-            freed = np.concatenate([[-1], target[1:]]).astype(target.dtype)
-            op.input(1).replace_source_output(ops.constant(freed).output(0))
-            changed += 1
-    return changed
-
-
-def _reshape_error(xml: Path, batch: int) -> None:
-    raise ToolError(f"IR {xml} cannot be reshaped to batch {batch} (its graph fixes the batch size); use --batch 1", 2)
-
-
 def model_cost(model) -> tuple[Optional[float], Optional[float]]:
     """GFlops and MParams per image: what `convert` stored in the IR, else counted from the graph."""
     from omz_mobilenet.convert.pipeline import RT_KEY
@@ -215,7 +176,7 @@ def model_cost(model) -> tuple[Optional[float], Optional[float]]:
         return None, None
 
 
-def _images_for_pool(opts: BenchOptions, entry: Optional[ModelEntry], size: tuple[int, int], count: int) -> list[np.ndarray]:
+def images_for_pool(opts: BenchOptions, entry: Optional[ModelEntry], size: tuple[int, int], count: int) -> list[np.ndarray]:
     """`count` HxWx3 BGR u8 images: decoded through the model's preprocessing, or random pixels."""
     height, width = size
     if opts.dataset is None:
@@ -238,7 +199,7 @@ def input_pool(compiled, opts: BenchOptions, entry: Optional[ModelEntry]) -> lis
     port = compiled.input(0)
     shape = list(port.get_shape())
     dtype = port.get_element_type().to_dtype()
-    images = _images_for_pool(opts, entry, (shape[2], shape[3]), POOL_SIZE * opts.batch)
+    images = images_for_pool(opts, entry, (shape[2], shape[3]), POOL_SIZE * opts.batch)
     pool = []
     for i in range(POOL_SIZE):
         batch = np.stack(images[i * opts.batch : (i + 1) * opts.batch]).transpose(0, 3, 1, 2)
@@ -377,9 +338,9 @@ class Compiled:
 
 
 def compile_target(core, target: BenchTarget, opts: BenchOptions) -> Compiled:
-    from omz_mobilenet.runtime import compile_model
+    from omz_mobilenet.runtime import compile_model, load_model
 
-    model = load_model(core, target.xml, opts.batch)
+    model = load_model(core, target.xml, opts.batch, target.model)
     gflops, mparams = model_cost(model)
     started = time.perf_counter()
     compiled = compile_model(core, model, opts.device, compile_config(opts), str(target.xml))
@@ -387,63 +348,95 @@ def compile_target(core, target: BenchTarget, opts: BenchOptions) -> Compiled:
     return Compiled(model, compiled, compile_ms, gflops, mparams, compiled_facts(core, compiled, opts))
 
 
-def bench_target(core, target: BenchTarget, opts: BenchOptions, log: Callable[[str], None] = lambda _m: None):
-    """Compile, first inference, warm up and measure one IR. Returns (record, profile or None, Compiled)."""
+@dataclass
+class Prepared:
+    """A target ready to measure: compiled, its input pool and request queue, first inference done."""
+
+    target: BenchTarget
+    compiled: Compiled
+    queue: object
+    pool: list
+    nireq: int
+    first_inference_ms: float
+    profile_before: dict = field(default_factory=dict)
+
+
+def prepare(core, target: BenchTarget, opts: BenchOptions, log: Callable[[str], None] = lambda _m: None) -> Prepared:
+    """Compile, first inference and warm-up: everything before the measured rounds."""
     import openvino as ov
 
-    prepared = compile_target(core, target, opts)
-    facts = prepared.facts
-    nireq = opts.nireq or facts["optimal_requests"] or 1
-    pool = input_pool(prepared.compiled, opts, target.entry)
-    queue = ov.AsyncInferQueue(prepared.compiled, nireq)
+    compiled = compile_target(core, target, opts)
+    nireq = opts.nireq or compiled.facts["optimal_requests"] or 1
+    pool = input_pool(compiled.compiled, opts, target.entry)
+    queue = ov.AsyncInferQueue(compiled.compiled, nireq)
     first_ms = first_inference_ms(queue[0], pool[0])
     if opts.warmup:
         log(f"warming up {target.model} {target.precision} ({opts.warmup} inferences, not recorded)")
     warm_up(queue, pool, opts)
-    log(f"measuring {target.model} {target.precision} on {opts.device} ({nireq} requests)")
     before = snapshot(queue[0].profiling_info) if opts.profile else {}
-    run = run_queue(queue, pool, opts)
-    if opts.profile:
-        done_before = 1 + opts.warmup  # first inference + warm-up ran on the same graph
-        run.profile = LayerProfile.from_running_averages(
-            before, snapshot(queue[0].profiling_info), done_before, done_before + run.iterations, facts["streams"] == 1
-        )
-    if run.interrupted and not run.latencies_ms:
-        raise KeyboardInterrupt  # stopped before a single inference finished: nothing to report
-    stats = summarize(run.latencies_ms)
-    record = BenchRecord(
-        model=target.model,
-        precision=target.precision,
-        ir_precision=target.ir_precision,
-        source_precision=target.entry.source_precision if target.entry else None,
-        device=opts.device,
-        device_used=facts["device_used"],
-        device_full_name=facts["device_full_name"],
-        infer_precision_hint=opts.infer_precision or "device default",
-        compiled_precision=facts["compiled_precision"],
-        runtime_precisions=facts["runtime_precisions"],
-        performance_hint=facts["performance_hint"],
-        batch=opts.batch,
-        inputs=opts.input_policy,
-        gflops=prepared.gflops,
-        mparams=prepared.mparams,
-        compile_ms=prepared.compile_ms,
-        first_inference_ms=first_ms,
-        latency_median_ms=stats.median_ms,
-        latency_mean_ms=stats.mean_ms,
-        latency_min_ms=stats.min_ms,
-        latency_max_ms=stats.max_ms,
-        latency_p90_ms=stats.p90_ms,
-        latency_p99_ms=stats.p99_ms,
-        throughput_fps=run.iterations * opts.batch / run.duration_s,
-        iterations=run.iterations,
-        duration_s=run.duration_s,
-        streams=facts["streams"],
-        threads=facts["threads"],
-        requests=nireq,
-        openvino=ov.get_version(),
-        peak_rss_mb=peak_rss_mb(),
-        xml=str(target.xml),
-        partial=run.interrupted,
+    return Prepared(target, compiled, queue, pool, nireq, first_ms, before)
+
+
+def round_options(opts: BenchOptions, rounds: int, round_index: int = 0) -> BenchOptions:
+    """One round's share of --time or --niter, so N rounds together take exactly what was asked
+    (--niter's remainder goes to the first rounds; every round measures at least once)."""
+    if opts.niter is not None:
+        share = opts.niter // rounds + (1 if round_index < opts.niter % rounds else 0)
+        return replace(opts, niter=max(1, share))
+    return replace(opts, time_s=(opts.time_s or DEFAULT_TIME_S) / rounds)
+
+
+def measure(prepared: Prepared, opts: BenchOptions) -> RunResult:
+    """One round: keep the queue busy for this round's budget."""
+    return run_queue(prepared.queue, prepared.pool, opts)
+
+
+def _profile(prepared: Prepared, opts: BenchOptions, iterations: int) -> Optional[LayerProfile]:
+    if not opts.profile:
+        return None
+    done_before = 1 + opts.warmup  # first inference + warm-up ran on the same graph
+    return LayerProfile.from_running_averages(
+        prepared.profile_before, snapshot(prepared.queue[0].profiling_info), done_before,
+        done_before + iterations, prepared.compiled.facts["streams"] == 1,
     )
-    return record, run.profile, prepared
+
+
+def make_record(
+    prepared: Prepared, runs: list[RunResult], opts: BenchOptions, planned_rounds: int = 1
+) -> tuple[BenchRecord, Optional[LayerProfile]]:
+    """The record of all rounds of one target: pooled latencies, per-round medians and spread.
+    Fewer rounds than planned (Ctrl-C) or an interrupted round make the record partial."""
+    import openvino as ov
+
+    latencies = [ms for run in runs for ms in run.latencies_ms]
+    if not latencies:
+        raise KeyboardInterrupt  # stopped before a single inference finished: nothing to report
+    iterations = sum(run.iterations for run in runs)
+    duration = sum(run.duration_s for run in runs)
+    rounds = round_summary([r.latencies_ms for r in runs if r.latencies_ms], [r.iterations * opts.batch / r.duration_s for r in runs if r.duration_s > 0])
+    stats = summarize(latencies)
+    target, compiled, facts = prepared.target, prepared.compiled, prepared.compiled.facts
+    record = BenchRecord(
+        model=target.model, precision=target.precision, ir_precision=target.ir_precision,
+        source_precision=target.entry.source_precision if target.entry else None,
+        device=opts.device, device_used=facts["device_used"], device_full_name=facts["device_full_name"],
+        infer_precision_hint=opts.infer_precision or "device default", compiled_precision=facts["compiled_precision"],
+        runtime_precisions=facts["runtime_precisions"], performance_hint=facts["performance_hint"], batch=opts.batch,
+        inputs=opts.input_policy, gflops=compiled.gflops, mparams=compiled.mparams, compile_ms=compiled.compile_ms,
+        first_inference_ms=prepared.first_inference_ms, latency_median_ms=rounds.median_ms, latency_mean_ms=stats.mean_ms,
+        latency_min_ms=stats.min_ms, latency_max_ms=stats.max_ms, latency_p90_ms=stats.p90_ms, latency_p95_ms=stats.p95_ms,
+        latency_p99_ms=stats.p99_ms, latency_p999_ms=stats.p999_ms, throughput_fps=rounds.median_fps,
+        rounds=len(runs), round_medians_ms=rounds.medians_ms, round_fps=rounds.fps, spread=rounds.spread,
+        noisy=rounds.noisy, latency_quantiles_ms=stats.quantiles_ms, iterations=iterations, duration_s=duration,
+        streams=facts["streams"], threads=facts["threads"], requests=prepared.nireq, openvino=ov.get_version(),
+        peak_rss_mb=peak_rss_mb(), xml=str(target.xml), partial=any(run.interrupted for run in runs) or len(runs) < planned_rounds,
+    )
+    return record, _profile(prepared, opts, iterations)
+
+
+def bench_target(core, target: BenchTarget, opts: BenchOptions, log: Callable[[str], None] = lambda _m: None):
+    """One target alone, one round: (record, profile or None, Compiled). Sessions of several
+    targets alternate rounds instead (bench.session)."""
+    prepared = prepare(core, target, opts, log)
+    record, profile = make_record(prepared, [measure(prepared, opts)], opts)
+    return record, profile, prepared.compiled

@@ -1,5 +1,14 @@
-"""The CLI's commands, in the order `--help` lists them."""
+"""The CLI's commands, in the order `--help` lists them. Each module is a thin argparse adapter:
+it parses, calls the stage that does the work, and prints or writes the records."""
 
-from omz_mobilenet.commands import accuracy_cmds, bench_cmds, catalogue_cmds, convert_cmds, split_cmds, verify_cmds
+from omz_mobilenet.commands import (
+    accuracy_cmds,
+    bench_cmds,
+    catalogue_cmds,
+    convert_cmds,
+    results_cmds,
+    split_cmds,
+    verify_cmds,
+)
 
-COMMAND_MODULES = [catalogue_cmds, convert_cmds, split_cmds, verify_cmds, bench_cmds, accuracy_cmds]
+COMMAND_MODULES = [catalogue_cmds, convert_cmds, split_cmds, verify_cmds, bench_cmds, accuracy_cmds, results_cmds]

@@ -35,14 +35,15 @@ def _add_dataset_args(p: argparse.ArgumentParser) -> None:
 
 
 def _common(args: argparse.Namespace):
-    from omz_mobilenet.accuracy.evaluate import Options, parse_precisions
+    from omz_mobilenet.accuracy.evaluate import Options
+    from omz_mobilenet.precision import parse
     from omz_mobilenet.inputs.dataset import load_image_sets
 
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")
     if args.subset is not None and args.subset < 1:
         raise UsageError("--subset must be at least 1")
-    precisions = parse_precisions(args.precision)
+    precisions = parse(args.precision)
     entries = selected_models(args)
     image_sets = load_image_sets(args.dataset, args.annotations, args.skip_bad_images, args.subset)
     options = Options(device=args.device, batch=args.batch, skip_bad=args.skip_bad_images, progress=not args.no_progress,

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from omz_mobilenet.commands.common import add_location_args, add_model_args, log, settings_from
+from omz_mobilenet.commands.common import add_location_args, add_model_args, log, selected_entries, settings_from
 from omz_mobilenet.errors import ToolError, UsageError
 
 BENCH_PRECISIONS = ("FP32", "FP16", "INT8")
@@ -41,48 +41,9 @@ COMPARE_COLUMNS = {
 
 
 def parse_bench_precisions(text: Optional[str]) -> list[str]:
-    from omz_mobilenet.convert.pipeline import parse_precision_list
+    from omz_mobilenet.precision import parse
 
-    return parse_precision_list(text or "FP32", BENCH_PRECISIONS, "--precision")
-
-
-def named_target(entry, precision: str, settings):
-    from omz_mobilenet.bench.run import BenchTarget
-    from omz_mobilenet.convert.pipeline import ensure_ir, ir_folder
-
-    ir_precision = ir_folder(entry, precision, settings.out_dir)
-    xml = ensure_ir(entry, ir_precision, settings, log)  # converts when missing
-    return BenchTarget(entry.name, precision, ir_precision, xml, entry)
-
-
-def found_targets(settings, precisions: Optional[list[str]]) -> list:
-    """Every IR already in the output folder (filtered by --precision when it was given)."""
-    from omz_mobilenet.bench.run import BenchTarget
-    from omz_mobilenet.catalogue.schema import load_catalogue
-    from omz_mobilenet.convert.ir_store import find_irs
-
-    catalogue = load_catalogue()
-    known = {m.name: m for m in catalogue.models}
-    targets = []
-    for model, folder, xml in find_irs(settings.out_dir):
-        entry = known.get(model)
-        quantized_source = entry is not None and entry.source_precision == "INT8" and folder == "FP32"
-        label = "INT8" if folder.endswith("INT8") else folder
-        if precisions is None:
-            targets.append(BenchTarget(model, label, folder, xml, entry))
-            continue
-        if label in precisions:
-            targets.append(BenchTarget(model, label, folder, xml, entry))
-        if quantized_source and "INT8" in precisions:
-            targets.append(BenchTarget(model, "INT8", folder, xml, entry))
-    if not targets:
-        which = f" at {', '.join(precisions)}" if precisions else ""
-        raise ToolError(
-            f"no IRs{which} in {settings.out_dir}; convert one first, e.g. `omz-mobilenet convert "
-            f"mobilenet-v2-1.0-224-quant -o {settings.out_dir}`, or name models: `omz-mobilenet bench MODEL`",
-            2,
-        )
-    return targets
+    return parse(text or "FP32")
 
 
 def _inputs_dataset(args: argparse.Namespace) -> Optional[Path]:
@@ -110,39 +71,13 @@ def options_from(args: argparse.Namespace):
     ).validate()
 
 
-def _plan(args, settings, precisions):
-    """(label, callable giving a BenchTarget) pairs; named models convert lazily, one by one."""
-    from omz_mobilenet.catalogue.schema import load_catalogue
-
-    if not args.models and not args.all:
-        explicit = parse_bench_precisions(args.precision) if args.precision else None
-        return [(f"{t.model} {t.precision}", lambda t=t: t) for t in found_targets(settings, explicit)]
-    entries = load_catalogue().select(args.models, args.all)
-    return [(f"{e.name} {p}", lambda e=e, p=p: named_target(e, p, settings)) for e in entries for p in precisions]
-
-
-def _bench_one(core, make_target, args, opts, settings, out: dict) -> None:
-    from omz_mobilenet.bench.run import bench_target
-
-    target = make_target()
-    record, profile, prepared = bench_target(core, target, opts, log)
-    out["records"].append(record.as_dict())
-    if record.partial:
-        raise KeyboardInterrupt  # Ctrl-C during the measurement: report what we have and stop
-    if profile is not None:
-        out["profile"].append({"model": target.model, "precision": target.precision, **profile.summary(args.profile)})
-    if args.compare:
-        from omz_mobilenet.bench.compare import compare_target
-
-        out["compare"].append(compare_target(target, prepared, opts, settings, args.rounds, log).as_dict())
-
-
 def run_bench(args: argparse.Namespace) -> int:
+    from omz_mobilenet.bench.session import plan, run_session
+    from omz_mobilenet.output.envelope import check_writable
     from omz_mobilenet.runtime import check_device, new_core
 
+    check_writable(args.json, args.csv)
     opts = options_from(args)
-    if args.rounds < 1:
-        raise UsageError(f"--rounds must be at least 1 (got {args.rounds})")
     precisions = parse_bench_precisions(args.precision)
     settings = settings_from(args)
     core = new_core()
@@ -151,41 +86,42 @@ def run_bench(args: argparse.Namespace) -> int:
         from omz_mobilenet.inputs.images import list_images
 
         list_images(opts.dataset)  # an empty or missing folder fails before compiling anything
-    plan = _plan(args, settings, precisions)
-    out: dict = {"records": [], "profile": [], "compare": []}
+    entries = selected_entries(args)
+    items = plan(entries, precisions, bool(args.precision), settings, log)
     # --all or every IR found: report a failing model and go on, like `convert --all`
-    many = (args.all or not args.models) and len(plan) > 1
-    failures = 0
-    for label, make_target in plan:
-        try:
-            _bench_one(core, make_target, args, opts, settings, out)
-        except ToolError as exc:
-            if not many:
-                raise
-            failures += 1
-            log(f"[red]{label}: {exc.message}[/]")
-        except KeyboardInterrupt:
-            return _interrupted(out, args, label)
-    _report(out, args)
-    return 1 if failures else 0
+    keep_going = (args.all or entries is None) and len(items) > 1
+    result, prepared = run_session(core, items, opts, args.rounds, keep_going, args.profile, log)
+    if result.interrupted_during is not None:
+        return _interrupted(result, args)
+    if args.compare:
+        _compare(prepared, opts, settings, args.rounds, result)
+    _report(result, args)
+    return 1 if result.failures else 0
 
 
-def _interrupted(out: dict, args: argparse.Namespace, label: str) -> int:
+def _compare(prepared: list, opts, settings, rounds: int, result) -> None:
+    from omz_mobilenet.bench.compare import compare_target
+
+    for item in prepared:
+        result.compares.append(compare_target(item.target, item.compiled, opts, settings, max(2, rounds), log).as_dict())
+
+
+def _interrupted(result, args: argparse.Namespace) -> int:
     """Ctrl-C: print (and write to --json/--csv) the results gathered so far, then exit 130."""
-    records = out["records"]
-    partial = [r for r in records if r.get("partial")]
-    done = len(records) - len(partial)
-    what = f"{done} complete result(s)" + (f", 1 partial ({partial[0]['iterations']} inferences)" if partial else "")
-    if records:
-        _report(out, args, interrupted=True)
-    print(f"omz-mobilenet: interrupted during {label}; {what}", file=sys.stderr)
+    partial = [r for r in result.records if r.partial]
+    done = len(result.records) - len(partial)
+    what = f"{done} complete result(s)" + (f", {len(partial)} partial" if partial else "")
+    if result.records:
+        _report(result, args, interrupted=True)
+    print(f"omz-mobilenet: interrupted during {result.interrupted_during}; {what}", file=sys.stderr)
     return 130
 
 
-def _report(out: dict, args: argparse.Namespace, interrupted: bool = False) -> None:
+def _report(result, args: argparse.Namespace, interrupted: bool = False) -> None:
+    from omz_mobilenet.output.envelope import envelope
     from omz_mobilenet.output.tables import print_table, write_csv, write_json
 
-    records = out["records"]
+    records = [r.as_dict() for r in result.records]
     if interrupted:
         print("INTERRUPTED (Ctrl-C): partial results; a row with partial=True stopped early")
     if records:
@@ -194,22 +130,26 @@ def _report(out: dict, args: argparse.Namespace, interrupted: bool = False) -> N
         title = f"omz-mobilenet bench on {args.device} (OpenVINO {version.split('-')[0]}; times in ms, FPS = images/s)"
         print_table(title, _renamed(records, MAIN_COLUMNS))
         details = {**DETAIL_COLUMNS, "partial": "partial"} if interrupted else DETAIL_COLUMNS
-        print_table("how the numbers were made", _renamed(records, details))
-    for profile in out["profile"]:
+        print_table(_rounds_title(records), _renamed(records, details))
+    for profile in result.profiles:
         title = f"{profile['model']} {profile['precision']}: layer times over {profile['inferences']} inferences"
         print_table(f"{title} (sum {profile['layers_per_inference_ms']:.3f} ms per inference)", profile["top_layers"])
         print_table(f"{profile['model']} {profile['precision']}: per op type", profile["by_op_type"])
-    if out["compare"]:
+    if result.compares:
         title = "OpenVINO vs the original runtime (medians in ms, alternating rounds, synchronous calls, same inputs)"
-        print_table(title, _renamed(out["compare"], COMPARE_COLUMNS))
+        print_table(title, _renamed(result.compares, COMPARE_COLUMNS))
     if args.json:
-        payload = {"records": records}
-        if interrupted:
-            payload["interrupted"] = True
-        payload.update({k: out[k] for k in ("profile", "compare") if out[k]})
-        write_json(Path(args.json), payload)
+        extra: dict = {"interrupted": True} if interrupted else {}
+        extra.update({k: v for k, v in (("profile", result.profiles), ("compare", result.compares)) if v})
+        write_json(Path(args.json), envelope("bench", records, **extra))
     if args.csv:
         write_csv(Path(args.csv), records)
+
+
+def _rounds_title(records: list[dict]) -> str:
+    noisy = [f"{r['model']} {r['precision']}" for r in records if r.get("noisy")]
+    note = f"; NOISY (round spread > 10 %): {', '.join(noisy)}" if noisy else ""
+    return f"how the numbers were made ({records[0]['rounds']} alternating rounds, order rotated each round){note}"
 
 
 def _renamed(records: list[dict], columns: dict) -> list[dict]:
@@ -262,7 +202,9 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", nargs="?", const=10, type=_positive_profile, metavar="TOP",
                    help="per-layer times from performance counters; show the TOP layers (default 10)")
     p.add_argument("--compare", action="store_true", help="also time the original model in its own runtime, alternating")
-    p.add_argument("--rounds", type=int, default=6, help="alternation rounds for --compare (default 6)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="alternating rounds over all models x precisions, order rotated each round; "
+                   "each gets --time/rounds (default 3; --compare alternates as many rounds, at least 2)")
     p.add_argument("--json", metavar="FILE", help="write the records (and profile/compare) as JSON")
     p.add_argument("--csv", metavar="FILE", help="write the records as CSV")
     p.set_defaults(func=run_bench)

@@ -38,3 +38,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def selected_models(args: argparse.Namespace, catalogue: Catalogue | None = None) -> list[ModelEntry]:
     catalogue = catalogue or load_catalogue()
     return catalogue.select(args.models, args.all)
+
+
+def selected_entries(args: argparse.Namespace, catalogue: Catalogue | None = None) -> list[ModelEntry] | None:
+    """The named models (or --all); None when none were named: the command then works on the IRs
+    already in the output folder (bench's rule, shared by accuracy and gate)."""
+    if not args.models and not args.all:
+        return None
+    return selected_models(args, catalogue)

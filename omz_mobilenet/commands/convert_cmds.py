@@ -29,12 +29,13 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from omz_mobilenet.convert.pipeline import convert_model, parse_precisions, result_rows
+    from omz_mobilenet.convert.pipeline import convert_model, result_rows
+    from omz_mobilenet.precision import parse_folders
     from omz_mobilenet.output.tables import print_table
 
     from omz_mobilenet.convert.quantize import QuantizeOptions
 
-    precisions = parse_precisions(args.precisions)
+    precisions = parse_folders(args.precisions, "--precision")
     settings = settings_from(args)
     options = QuantizeOptions(
         calibration=Path(args.calibration) if args.calibration else None,

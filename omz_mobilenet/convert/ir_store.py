@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Iterator
 
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.precision import IR_FOLDERS
 
-PRECISIONS = ("FP32", "FP16", "FP32-INT8", "FP16-INT8")
 
 
 def ir_xml(out_dir: Path, model: str, precision: str) -> Path:
@@ -35,7 +35,7 @@ def find_irs(out_dir: Path) -> list[tuple[str, str, Path]]:
     if not out_dir.is_dir():
         return found
     for model_dir in sorted(p for p in out_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for precision in PRECISIONS:
+        for precision in IR_FOLDERS:
             xml = ir_xml(out_dir, model_dir.name, precision)
             if xml.is_file() and xml.with_suffix(".bin").is_file():
                 found.append((model_dir.name, precision, xml))

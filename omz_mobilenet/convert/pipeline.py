@@ -10,12 +10,11 @@ from typing import Callable
 from omz_mobilenet import __version__
 from omz_mobilenet.catalogue.schema import ModelEntry
 from omz_mobilenet.fetch.download import FetchedModel, fetch_model
-from omz_mobilenet.errors import ToolError, UsageError
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.precision import INT8_FOLDERS, compress_to_fp16, is_int8
 from omz_mobilenet.convert.ir_store import ir_xml, write_ir
 from omz_mobilenet.settings import Settings
 
-FLOAT_PRECISIONS = ("FP32", "FP16")
-INT8_ALIASES = {"INT8": "FP32-INT8", "FP32-INT8": "FP32-INT8", "FP16-INT8": "FP16-INT8"}
 RT_KEY = "omz_mobilenet"
 
 
@@ -28,23 +27,6 @@ class ConvertResult:
     mparams: float
     source_sha256: str
     openvino: str
-
-
-def parse_precision_list(text: str, allowed: tuple[str, ...], option: str) -> list[str]:
-    """`FP32,fp16` -> ["FP32", "FP16"], in order, once each; anything not in `allowed` is a usage error."""
-    wanted = list(dict.fromkeys(p.strip().upper() for p in text.split(",") if p.strip()))
-    for precision in wanted:
-        if precision not in allowed:
-            raise UsageError(f"unknown precision {precision!r}; choose from {', '.join(allowed)}")
-    if not wanted:
-        raise UsageError(f"{option} needs at least one of {', '.join(allowed)}")
-    return wanted
-
-
-def parse_precisions(text: str) -> list[str]:
-    """FP32, FP16 and the INT8 folders (INT8 means FP32-INT8, as Open Model Zoo named them)."""
-    wanted = parse_precision_list(text, FLOAT_PRECISIONS + tuple(INT8_ALIASES), "--precisions")
-    return list(dict.fromkeys(INT8_ALIASES.get(p, p) for p in wanted))
 
 
 def read_labels(fetched: FetchedModel) -> list[str]:
@@ -105,18 +87,18 @@ def convert_model(
 ) -> list[ConvertResult]:
     import openvino as ov
 
-    from omz_mobilenet.convert.quantize import INT8_PRECISIONS, QuantizeOptions, quantize_to_ir
+    from omz_mobilenet.convert.quantize import QuantizeOptions, quantize_to_ir
 
     fetched = fetch_model(entry, settings, log)
     model, cost = build_ir_model(fetched)
     results = []
     for precision in precisions:
-        if precision in INT8_PRECISIONS:
+        if precision in INT8_FOLDERS:
             options = quantize_options or QuantizeOptions(calibration=None)
             xml = quantize_to_ir(entry, model, cost, fetched, precision, settings, options, _attach_info, log)
         else:
             _attach_info(model, fetched, precision, cost)
-            xml = write_ir(model, settings.out_dir, entry.name, precision, compress_to_fp16=precision == "FP16")
+            xml = write_ir(model, settings.out_dir, entry.name, precision, compress_to_fp16=compress_to_fp16(precision))
         log(f"wrote {xml}")
         results.append(
             ConvertResult(entry.name, precision, str(xml), round(cost.gflops, 4), round(cost.mparams, 4), fetched.source_sha256, ov.get_version())
@@ -124,30 +106,11 @@ def convert_model(
     return results
 
 
-def ir_folder(entry: ModelEntry, precision: str, out_dir: Path) -> str:
-    """The IR folder a requested precision means (one rule for bench, accuracy and gate).
-
-    INT8 of an already-quantized source is its own FP32 IR (the graph keeps the source's int8 ops);
-    INT8 of a float source is the NNCF IR: FP32-INT8, or FP16-INT8 when only that one exists.
-    """
-    precision = precision.upper()
-    if not precision.endswith("INT8"):
-        return precision
-    if entry.source_precision == "INT8":
-        if precision != "INT8":
-            raise UsageError(f"{entry.name} is already INT8: use --precision INT8 (its own IR), not {precision}")
-        return "FP32"
-    if precision != "INT8":
-        return precision
-    only_fp16 = not ir_xml(out_dir, entry.name, "FP32-INT8").is_file() and ir_xml(out_dir, entry.name, "FP16-INT8").is_file()
-    return "FP16-INT8" if only_fp16 else "FP32-INT8"
-
-
 def ensure_ir(entry: ModelEntry, precision: str, settings: Settings, log: Callable[[str], None] = lambda _m: None) -> Path:
     """The IR's .xml, converting first when it is not on disk yet (used by bench, accuracy, verify)."""
     xml = ir_xml(settings.out_dir, entry.name, precision)
     if not xml.is_file():
-        if precision.endswith("INT8"):
+        if is_int8(precision):
             raise ToolError(
                 f"{entry.name} has no INT8 IR yet ({precision} in {settings.out_dir}); make one with "
                 f"`omz-mobilenet convert {entry.name} --precisions {precision} --calibration DIR`", 2

@@ -19,10 +19,10 @@ import numpy as np
 from omz_mobilenet.convert.calibration import CalibrationRecord, remaining_images, select_calibration, sidecar_path
 from omz_mobilenet.catalogue.schema import ModelEntry
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.precision import compress_to_fp16
 from omz_mobilenet.inputs.images import ir_input, load_for_model
 from omz_mobilenet.settings import Settings
 
-INT8_PRECISIONS = {"FP32-INT8": False, "FP16-INT8": True}  # name -> compress float weights to FP16
 RT_KEY = "omz_mobilenet"
 
 
@@ -122,7 +122,7 @@ def quantize_to_ir(
     quantized, validated_on = _quantize(float_model.clone(), entry, files, record, options, log)
     attach_info(quantized, fetched, precision, cost)
     _attach(quantized, record, options, validated_on)
-    xml = write_ir(quantized, settings.out_dir, entry.name, precision, compress_to_fp16=INT8_PRECISIONS[precision])
+    xml = write_ir(quantized, settings.out_dir, entry.name, precision, compress_to_fp16=compress_to_fp16(precision))
     _write_sidecar(xml, record)
     return xml
 

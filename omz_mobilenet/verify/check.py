@@ -68,13 +68,13 @@ def verify_model(
     import openvino as ov
 
     from omz_mobilenet.runtime import compile_ir, new_core
-    from omz_mobilenet.converters.runners_old import open_original
+    from omz_mobilenet.converters import open_reference
 
     files = list_images(dataset, limit)
     fetched = fetch_model(entry, settings, log)
     xml = ensure_ir(entry, precision, settings, log)
     compiled = compile_ir(new_core(), xml, "CPU", "f32")
-    original = open_original(entry, fetched.model_path)
+    original = open_reference(entry, fetched.model_path)
     images = [load_for_model(path, entry) for path in files]
     ir_out, ref_out = _outputs(images, lambda batch: compiled(batch)[0], original.run, entry)
     diff = np.abs(ir_out - ref_out)

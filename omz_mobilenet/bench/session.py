@@ -1,0 +1,154 @@
+"""A bench session: which IRs to measure (planning) and how a run of several goes (policy).
+
+Policy, in one place:
+- every target is prepared (converted if needed, compiled, warmed up) first; then all targets are
+  measured in `rounds` alternating rounds, the order rotated by one each round, so no
+  configuration always runs first or last on a machine that heats up or gets busy;
+- each round gets `--time / rounds` (or `--niter / rounds`), so the total stays what was asked;
+- with several models (`--all`, or the IRs found in the output folder) a target that fails is
+  reported and the others go on; with named models the first failure stops the session;
+- Ctrl-C stops at once: the rounds finished so far become records marked partial, and the caller
+  reports them and exits 130.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from omz_mobilenet.bench.run import BenchOptions, BenchRecord, BenchTarget, Prepared, RunResult
+from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.settings import Settings
+
+Log = Callable[[str], None]
+DEFAULT_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    label: str  # "model precision", for messages
+    make: Callable[[], BenchTarget]  # converts lazily, when the session gets to it
+
+
+@dataclass
+class SessionResult:
+    records: list[BenchRecord] = field(default_factory=list)
+    profiles: list[dict] = field(default_factory=list)
+    compares: list[dict] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # one line each
+    interrupted_during: Optional[str] = None
+
+
+def named_target(entry: ModelEntry, precision: str, settings: Settings, log: Log) -> BenchTarget:
+    from omz_mobilenet.convert.pipeline import ensure_ir
+    from omz_mobilenet.precision import ir_folder
+
+    folder = ir_folder(entry, precision, settings.out_dir)
+    xml = ensure_ir(entry, folder, settings, log)  # converts when missing
+    return BenchTarget(entry.name, precision, folder, xml, entry)
+
+
+def found_targets(settings: Settings, precisions: Optional[list[str]]) -> list[BenchTarget]:
+    """Every IR already in the output folder (filtered by --precision when it was given)."""
+    from omz_mobilenet.catalogue import load_catalogue
+    from omz_mobilenet.convert.ir_store import find_irs
+    from omz_mobilenet.precision import label
+
+    known = {m.name: m for m in load_catalogue().models}
+    targets = []
+    for model, folder, xml in find_irs(settings.out_dir):
+        entry = known.get(model)
+        wanted = [label(folder)]
+        if entry is not None and entry.source_precision == "INT8" and folder == "FP32":
+            wanted.append("INT8")  # an already-quantized source's own IR is its INT8 too
+        for name in wanted:
+            if precisions is None and name != wanted[0]:
+                continue
+            if precisions is None or name in precisions:
+                targets.append(BenchTarget(model, name, folder, xml, entry))
+    if not targets:
+        which = f" at {', '.join(precisions)}" if precisions else ""
+        raise ToolError(
+            f"no IRs{which} in {settings.out_dir}; convert one first, e.g. `omz-mobilenet convert "
+            f"mobilenet-v2-1.0-224-quant -o {settings.out_dir}`, or name models: `omz-mobilenet bench MODEL`",
+            2,
+        )
+    return targets
+
+
+def plan(entries: Optional[list[ModelEntry]], precisions: list[str], explicit: bool, settings: Settings, log: Log) -> list[PlanItem]:
+    """Named models x precisions (converted lazily), or, with `entries` None, the IRs on disk."""
+    if entries is None:
+        return [PlanItem(f"{t.model} {t.precision}", lambda t=t: t) for t in found_targets(settings, precisions if explicit else None)]
+    return [PlanItem(f"{e.name} {p}", lambda e=e, p=p: named_target(e, p, settings, log)) for e in entries for p in precisions]
+
+
+def rotated(items: list, round_index: int) -> list:
+    """The round's order: shifted by one each round, so every item takes every position."""
+    if not items:
+        return []
+    shift = round_index % len(items)
+    return items[shift:] + items[:shift]
+
+
+class _Session:
+    def __init__(self, core, opts: BenchOptions, rounds: int, keep_going: bool, log: Log) -> None:
+        self.core, self.opts, self.rounds, self.keep_going, self.log = core, opts, rounds, keep_going, log
+        self.result = SessionResult()
+        self.prepared: list[Prepared] = []
+        self.runs: dict[int, list[RunResult]] = {}
+
+    def prepare_all(self, items: list[PlanItem]) -> None:
+        from omz_mobilenet.bench.run import prepare
+
+        for item in items:
+            try:
+                self.prepared.append(prepare(self.core, item.make(), self.opts, self.log))
+            except ToolError as exc:
+                if not self.keep_going:
+                    raise
+                self.result.failures.append(f"{item.label}: {exc.message}")
+                self.log(f"[red]{item.label}: {exc.message}[/]")
+            except KeyboardInterrupt:
+                self.result.interrupted_during = item.label
+                return
+
+    def measure_rounds(self) -> None:
+        from omz_mobilenet.bench.run import measure, round_options
+
+        indices = list(range(len(self.prepared)))
+        for round_index in range(self.rounds):
+            for i in rotated(indices, round_index):
+                target = self.prepared[i].target
+                self.log(f"measuring {target.model} {target.precision} on {self.opts.device}, round {round_index + 1}/{self.rounds}")
+                run = measure(self.prepared[i], round_options(self.opts, self.rounds, round_index))
+                self.runs.setdefault(i, []).append(run)
+                if run.interrupted:
+                    self.result.interrupted_during = f"{target.model} {target.precision}"
+                    return
+
+    def records(self, profile_top: Optional[int]) -> None:
+        from omz_mobilenet.bench.run import make_record
+
+        for i, runs in sorted(self.runs.items()):
+            record, profile = make_record(self.prepared[i], runs, self.opts, self.rounds)
+            self.result.records.append(record)
+            if profile is not None and profile_top:
+                target = self.prepared[i].target
+                self.result.profiles.append({"model": target.model, "precision": target.precision, **profile.summary(profile_top)})
+
+
+def run_session(
+    core, items: list[PlanItem], opts: BenchOptions, rounds: int = DEFAULT_ROUNDS, keep_going: bool = False,
+    profile_top: Optional[int] = None, log: Log = lambda _m: None,
+) -> tuple[SessionResult, list[Prepared]]:
+    """Prepare every target, measure them in alternating rounds, and make one record each."""
+    if rounds < 1:
+        raise ToolError(f"--rounds must be at least 1 (got {rounds})", 2)
+    session = _Session(core, opts, rounds, keep_going, log)
+    session.prepare_all(items)
+    if session.result.interrupted_during is None:
+        session.measure_rounds()
+    session.records(profile_top)
+    return session.result, session.prepared

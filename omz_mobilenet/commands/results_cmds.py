@@ -1,0 +1,142 @@
+"""`results`, `report`, `pick`: read the results database a sweep wrote."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+
+from omz_mobilenet.errors import ToolError
+
+DEFAULT_REPORT = "results/report.html"
+
+
+def _open(db: str):  # type: ignore[no-untyped-def]
+    from omz_mobilenet.results.db import ResultsDB
+
+    return ResultsDB.open(db, create=False, write=False)
+
+
+def run_results(args: argparse.Namespace) -> int:
+    from omz_mobilenet.results import export
+    from omz_mobilenet.results.output import check_output_file, write_text
+
+    out = check_output_file(args.output) if args.output else None
+    with _open(args.db) as db:
+        records = db.cells(status=args.status)
+    text = export.to_json(records) if args.json else export.to_csv(records) if args.csv else export.to_table(records)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_text(out, text)
+        print(f"wrote {len(records)} cells to {out}", file=sys.stderr)
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from omz_mobilenet.results.output import check_output_dir, check_output_file, write_text
+    from omz_mobilenet.results.report_html import render
+    from omz_mobilenet.results.report_md import markdown, write_pngs
+
+    out = check_output_file(args.output, "report")
+    md = check_output_file(args.markdown, "markdown summary") if args.markdown else None
+    png = check_output_dir(args.png, "PNG folder") if args.png else None
+    if png is not None and importlib.util.find_spec("matplotlib") is None:
+        raise ToolError("--png needs matplotlib: pip install matplotlib", 2)
+    with _open(args.db) as db:
+        records = db.cells()
+    write_text(out, render(records, args.max_latency, args.title))
+    print(f"report: {out} ({len(records)} cells)", file=sys.stderr)
+    if md is not None:
+        write_text(md, markdown(records, args.max_latency))
+        print(f"markdown: {md}", file=sys.stderr)
+    if png is not None:
+        written = write_pngs(records, png, args.max_latency)
+        print(f"png: {len(written)} charts in {png}", file=sys.stderr)
+    return 0
+
+
+def run_pick(args: argparse.Namespace) -> int:
+    from omz_mobilenet.results import pick
+
+    budget = pick.Budget(args.device, args.max_latency, args.percentile, args.min_top1, args.max_size, args.machine)
+    with _open(args.db) as db:
+        records = db.cells()
+    result = pick.pick(records, budget)
+    if args.json:
+        sys.stdout.write(json.dumps(pick.to_json(result), indent=2) + "\n")
+    else:
+        sys.stdout.write(pick.to_text(result))
+    if result.best is None:
+        on_device = sum(1 for r in records if str(r["device"]).upper() == args.device.upper())
+        raise ToolError(pick.nothing_fits_message(result, on_device), 1)
+    return 0
+
+
+def _positive(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {value!r}")
+    return number
+
+
+def _add_results(subparsers) -> None:  # type: ignore[no-untyped-def]
+    p = subparsers.add_parser("results", help="export the cells of a results database (table, --json or --csv)")
+    p.add_argument("db", help="results database written by `sweep` (e.g. results/results.db)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument(
+        "--json", action="store_true", help="one JSON envelope {schema_version, command, environment, records}"
+    )
+    fmt.add_argument(
+        "--csv", action="store_true", help="one CSV row per cell, nested fields flattened (accuracy_top1, ...)"
+    )
+    p.add_argument("-o", "--output", help="write to this file instead of stdout (default: stdout)")
+    p.add_argument("--status", choices=["ok", "failed", "unavailable"], help="only cells of this status (default: all)")
+    p.set_defaults(func=run_results)
+
+
+def _add_report(subparsers) -> None:  # type: ignore[no-untyped-def]
+    p = subparsers.add_parser("report", help="one self-contained HTML report (Pareto, throughput, latency charts)")
+    p.add_argument("db", help="results database written by `sweep`")
+    p.add_argument("-o", "--output", default=DEFAULT_REPORT, help=f"HTML file to write (default {DEFAULT_REPORT})")
+    p.add_argument(
+        "--markdown", metavar="FILE", help="also write a short Markdown summary for CI pages (default: none)"
+    )
+    p.add_argument("--png", metavar="DIR", help="also write the charts as PNG files into DIR (default: none)")
+    p.add_argument(
+        "--max-latency",
+        type=_positive,
+        metavar="MS",
+        help="median latency limit for the sweet spot and the summary (default: no limit)",
+    )
+    p.add_argument("--title", default="MobileNet results", help="page title (default %(default)r)")
+    p.set_defaults(func=run_report)
+
+
+def _add_pick(subparsers) -> None:  # type: ignore[no-untyped-def]
+    p = subparsers.add_parser("pick", help="the most accurate cell within a latency (and size) budget")
+    p.add_argument("db", help="results database written by `sweep`")
+    p.add_argument("--device", default="CPU", help="device the model will run on (default %(default)s)")
+    p.add_argument("--max-latency", type=_positive, required=True, metavar="MS", help="latency budget in ms (required)")
+    p.add_argument(
+        "--percentile",
+        type=int,
+        choices=[50, 90, 95, 99],
+        default=90,
+        help="latency percentile the budget applies to (default %(default)s)",
+    )
+    p.add_argument("--min-top1", type=float, metavar="PCT", help="lowest acceptable Top-1 in percent (default: none)")
+    p.add_argument("--max-size", type=_positive, metavar="MB", help="largest acceptable IR size in MB (default: none)")
+    p.add_argument("--machine", help="only cells measured on this hostname or machine id (default: any)")
+    p.add_argument("--json", action="store_true", help="print the pick, runners-up and exclusions as JSON")
+    p.set_defaults(func=run_pick)
+
+
+def register(subparsers) -> None:  # type: ignore[no-untyped-def]
+    _add_results(subparsers)
+    _add_report(subparsers)
+    _add_pick(subparsers)

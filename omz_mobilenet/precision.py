@@ -1,0 +1,78 @@
+"""The one precision vocabulary: what users may ask for, which IR folder that means, how results
+name it, and the INT8 rules. Every command parses `--precision` here.
+
+- IR folders (what `convert` writes, Open Model Zoo's names): FP32, FP16, FP32-INT8, FP16-INT8.
+- Requestable names: those four plus INT8. INT8 of a float source is the NNCF IR (FP32-INT8, or
+  FP16-INT8 when only that exists); INT8 of an already-quantized source is its own FP32 IR, whose
+  graph keeps the source's int8 ops.
+- Runtime inference precisions (INFERENCE_PRECISION_HINT) are a different thing: f32, bf16, f16.
+  FP32/FP16 IRs run with f32 unless asked otherwise, and bf16/f16 results carry those names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from omz_mobilenet.errors import UsageError
+
+if TYPE_CHECKING:
+    from omz_mobilenet.catalogue.schema import ModelEntry
+
+FLOAT_FOLDERS = ("FP32", "FP16")
+INT8_FOLDERS = {"FP32-INT8": False, "FP16-INT8": True}  # folder -> float weights compressed to FP16
+IR_FOLDERS = FLOAT_FOLDERS + tuple(INT8_FOLDERS)
+REQUESTABLE = ("FP32", "FP16", "INT8", "FP32-INT8", "FP16-INT8")
+INFER_PRECISIONS = ("f32", "bf16", "f16")
+DEFAULT_INFER_PRECISION = "f32"  # some CPUs default to bf16 (FACTS 3); FP32 means f32
+
+
+def parse(text: str, allowed: tuple[str, ...] = REQUESTABLE, option: str = "--precision") -> list[str]:
+    """`FP32,fp16` -> ["FP32", "FP16"], in order, once each; anything not in `allowed` is a usage error."""
+    wanted = list(dict.fromkeys(p.strip().upper() for p in text.split(",") if p.strip()))
+    for precision in wanted:
+        if precision not in allowed:
+            raise UsageError(f"unknown precision {precision!r} for {option}; choose from {', '.join(allowed)}")
+    if not wanted:
+        raise UsageError(f"{option} needs at least one of {', '.join(allowed)}")
+    return wanted
+
+
+def parse_folders(text: str, option: str = "--precision") -> list[str]:
+    """What `convert` writes: INT8 means FP32-INT8, as Open Model Zoo named it."""
+    return list(dict.fromkeys("FP32-INT8" if p == "INT8" else p for p in parse(text, REQUESTABLE, option)))
+
+
+def is_int8(precision: str) -> bool:
+    return precision.upper().endswith("INT8")
+
+
+def label(folder: str) -> str:
+    """How a result names the IR folder it measured: the INT8 folders are all INT8."""
+    return "INT8" if is_int8(folder) else folder
+
+
+def compress_to_fp16(folder: str) -> bool:
+    return folder == "FP16" or INT8_FOLDERS.get(folder, False)
+
+
+def ir_folder(entry: ModelEntry, precision: str, out_dir: Path) -> str:
+    """The IR folder a requested precision means (one rule for bench, accuracy, gate, verify, sweep)."""
+    from omz_mobilenet.convert.ir_store import ir_xml
+
+    precision = precision.upper()
+    if not is_int8(precision):
+        return precision
+    if entry.source_precision == "INT8":
+        if precision != "INT8":
+            raise UsageError(f"{entry.name} is already INT8: use --precision INT8 (its own IR), not {precision}")
+        return "FP32"
+    if precision != "INT8":
+        return precision
+    only_fp16 = not ir_xml(out_dir, entry.name, "FP32-INT8").is_file() and ir_xml(out_dir, entry.name, "FP16-INT8").is_file()
+    return "FP16-INT8" if only_fp16 else "FP32-INT8"
+
+
+def needs_calibration(entry: ModelEntry, folder: str) -> bool:
+    """An INT8 folder of a float source is made by NNCF from calibration images."""
+    return is_int8(folder) and entry.source_precision == "FP32"

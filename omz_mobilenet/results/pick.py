@@ -1,0 +1,161 @@
+"""`pick`: the most accurate cell that fits a latency (and size) budget on one device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.results.cells import cell_label, config_label, latency, machine_of, top1
+from omz_mobilenet.results.db import SCHEMA_VERSION, Record
+
+PERCENTILES = (50, 90, 95, 99)
+RUNNERS_UP = 3
+
+
+@dataclass
+class Budget:
+    device: str
+    max_latency_ms: float
+    percentile: int = 90
+    min_top1: Optional[float] = None
+    max_size_mb: Optional[float] = None
+    machine: Optional[str] = None
+
+
+@dataclass
+class PickResult:
+    budget: Budget
+    fits: list[Record] = field(default_factory=list)
+    excluded: list[tuple[Record, list[str]]] = field(default_factory=list)
+
+    @property
+    def best(self) -> Optional[Record]:
+        return self.fits[0] if self.fits else None
+
+    @property
+    def runners_up(self) -> list[Record]:
+        return self.fits[1 : 1 + RUNNERS_UP]
+
+
+def _budget_reasons(record: Record, budget: Budget) -> list[str]:
+    name = f"p{budget.percentile}"
+    value = latency(record, name)
+    reasons = []
+    if value is None:
+        reasons.append(f"no {name} latency")
+    elif value > budget.max_latency_ms:
+        reasons.append(f"over latency ({name} {value:.3f} ms > {budget.max_latency_ms:g} ms)")
+    accuracy = top1(record) or 0.0
+    if budget.min_top1 is not None and accuracy < budget.min_top1:
+        reasons.append(f"under min-top1 ({accuracy:.2f} % < {budget.min_top1:g} %)")
+    size = float(record.get("ir_size_mb") or 0.0)
+    if budget.max_size_mb is not None and size > budget.max_size_mb:
+        reasons.append(f"over size ({size:.2f} MB > {budget.max_size_mb:g} MB)")
+    return reasons
+
+
+def exclusion(record: Record, budget: Budget) -> list[str]:
+    """Why a cell cannot be picked; empty when it fits."""
+    if str(record["device"]).upper() != budget.device.upper():
+        return [f"wrong device ({record['device']})"]
+    if budget.machine and budget.machine not in (machine_of(record), (record.get("environment") or {}).get("hostname")):
+        return ["other machine"]
+    if record.get("status") != "ok":
+        return [f"{record.get('status')}" + (f": {record['reason']}" if record.get("reason") else "")]
+    if not record.get("accuracy"):
+        return ["no accuracy"]
+    if not record.get("bench"):
+        return ["no bench"]
+    return _budget_reasons(record, budget)
+
+
+def pick(records: list[Record], budget: Budget) -> PickResult:
+    if budget.percentile not in PERCENTILES:
+        raise ToolError(f"--percentile must be one of {', '.join(map(str, PERCENTILES))}", 2)
+    result = PickResult(budget)
+    for record in records:
+        reasons = exclusion(record, budget)
+        if reasons:
+            result.excluded.append((record, reasons))
+        else:
+            result.fits.append(record)
+    name = f"p{budget.percentile}"
+    result.fits.sort(key=lambda r: (-(top1(r) or 0.0), latency(r, name) or 0.0))
+    return result
+
+
+def summary(record: Record, percentile: int) -> dict[str, Any]:
+    accuracy = record.get("accuracy") or {}
+    return {
+        "key": record["key"],
+        "model": record["model"],
+        "precision": record["precision"],
+        "device": record["device"],
+        "config": record.get("config"),
+        "top1": accuracy.get("top1"),
+        "top1_low": accuracy.get("top1_low"),
+        "top1_high": accuracy.get("top1_high"),
+        f"latency_p{percentile}_ms": latency(record, f"p{percentile}"),
+        "latency_median_ms": latency(record),
+        "ir_size_mb": record.get("ir_size_mb"),
+        "hostname": (record.get("environment") or {}).get("hostname"),
+    }
+
+
+def to_json(result: PickResult) -> dict[str, Any]:
+    p = result.budget.percentile
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "pick",
+        "budget": vars(result.budget),
+        "pick": summary(result.best, p) if result.best else None,
+        "runners_up": [summary(r, p) for r in result.runners_up],
+        "excluded": [{**summary(r, p), "reasons": reasons} for r, reasons in result.excluded],
+    }
+
+
+def _where(record: Record) -> str:
+    """`CPU of ci-zen3`: the device and the machine (hostname) that measured the cell."""
+    host = (record.get("environment") or {}).get("hostname") or machine_of(record)
+    return f"{record['device']} of {host}"
+
+
+def _describe(record: Record, percentile: int) -> str:
+    accuracy = record.get("accuracy") or {}
+    interval = f" [{accuracy['top1_low']:.1f}, {accuracy['top1_high']:.1f}]" if "top1_low" in accuracy else ""
+    return (
+        f"{cell_label(record)} ({config_label(record)}) on {_where(record)}: Top-1 {top1(record) or 0:.2f} %{interval}, "
+        f"p{percentile} {latency(record, f'p{percentile}') or 0:.3f} ms, "
+        f"{float(record.get('ir_size_mb') or 0):.2f} MB"
+    )
+
+
+def to_text(result: PickResult) -> str:
+    p = result.budget.percentile
+    lines = []
+    if result.best:
+        lines.append(f"pick: {_describe(result.best, p)}")
+    if result.runners_up:
+        lines.append("runners-up:")
+        lines += [f"  {i}. {_describe(r, p)}" for i, r in enumerate(result.runners_up, 1)]
+    if result.excluded:
+        lines.append("excluded:")
+        lines += [
+            f"  {cell_label(r)} ({config_label(r)}) on {_where(r)}: {'; '.join(why)}" for r, why in result.excluded
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def nothing_fits_message(result: PickResult, total: int) -> str:
+    b = result.budget
+    extra = "".join(
+        [
+            f", Top-1 >= {b.min_top1:g} %" if b.min_top1 is not None else "",
+            f", IR <= {b.max_size_mb:g} MB" if b.max_size_mb is not None else "",
+        ]
+    )
+    return (
+        f"nothing fits: none of the {total} cells on {b.device} has p{b.percentile} latency <= "
+        f"{b.max_latency_ms:g} ms{extra} (see the exclusions above)"
+    )
