@@ -363,9 +363,13 @@ class Prepared:
 
 def prepare(core, target: BenchTarget, opts: BenchOptions, log: Callable[[str], None] = lambda _m: None) -> Prepared:
     """Compile, first inference and warm-up: everything before the measured rounds."""
+    return prepare_compiled(target, compile_target(core, target, opts), opts, log)
+
+
+def prepare_compiled(target: BenchTarget, compiled: Compiled, opts: BenchOptions, log: Callable[[str], None] = lambda _m: None) -> Prepared:
+    """`prepare` for a model compiled already (a sweep reuses the one its accuracy pass ran on)."""
     import openvino as ov
 
-    compiled = compile_target(core, target, opts)
     nireq = opts.nireq or compiled.facts["optimal_requests"] or 1
     pool = input_pool(compiled.compiled, opts, target.entry)
     queue = ov.AsyncInferQueue(compiled.compiled, nireq)

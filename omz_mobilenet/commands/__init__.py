@@ -8,7 +8,8 @@ from omz_mobilenet.commands import (
     convert_cmds,
     results_cmds,
     split_cmds,
+    sweep_cmds,
     verify_cmds,
 )
 
-COMMAND_MODULES = [catalogue_cmds, convert_cmds, split_cmds, verify_cmds, bench_cmds, accuracy_cmds, results_cmds]
+COMMAND_MODULES = [catalogue_cmds, convert_cmds, split_cmds, verify_cmds, bench_cmds, accuracy_cmds, sweep_cmds, results_cmds]

@@ -130,3 +130,11 @@ def write_ir(model, out_dir: Path, name: str, precision: str, compress_to_fp16: 
         _fsync(folder)
         _remove_stale(folder, precision, keep=staging.name)
     return ir_xml(out_dir, name, precision)
+
+
+def ir_sha256(xml: Path) -> str:
+    """One digest for an IR (.xml and .bin together): the sha256 of its checked manifest, so a
+    sweep can tell a stored cell's IR from a re-converted one without hashing twice."""
+    if not check_manifest(xml):
+        raise ToolError(f"IR {xml} does not match its {manifest_path(xml).name} (half-written or edited); convert it again", 2)
+    return hashlib.sha256(manifest_path(xml).read_bytes()).hexdigest()
