@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from catalogue_edit import edited_catalogue
+from catalogue_edit import edited_catalogue, raw_catalogue
 from conftest import error_lines
 from omz_mobilenet.fetch.archive import MAX_UNPACK_FLOOR, extract_tgz
 from omz_mobilenet.errors import ToolError
@@ -124,7 +124,7 @@ def test_download_of_a_bomb_is_refused_and_leaves_no_unpacked_folder(big_bomb, w
             size=len(data), checksum={"algorithm": "sha256", "value": hashlib.sha256(data).hexdigest()},
             sources=[f"{base}/evil/{ARCHIVE_FILE}"],
         )
-        entry["files"][1]["sources"] = [f"{base}/labels/synset_words.txt"]
+        entry["files"].append({**raw_catalogue()["default_labels_file"], "sources": [f"{base}/labels/synset_words.txt"]})
 
     edited_catalogue(tmp_path, monkeypatch, {ARCHIVE_MODEL: bomb_entry})
     handler.routes[f"/evil/{ARCHIVE_FILE}"] = (200, data)

@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from catalogue_edit import edited_catalogue
+from catalogue_edit import edited_catalogue, raw_catalogue
 from conftest import ASSETS, error_lines
 from omz_mobilenet.fetch.archive import extract_tgz
 from omz_mobilenet.errors import ToolError
@@ -22,7 +22,7 @@ def _cached(cache):
 
 
 def _local_labels(entry, base):
-    entry["files"][1]["sources"] = [f"{base}/labels/synset_words.txt"]
+    entry["files"].append({**raw_catalogue()["default_labels_file"], "sources": [f"{base}/labels/synset_words.txt"]})
 
 
 def _leftovers(cache):

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from catalogue_edit import edited_catalogue
+from catalogue_edit import edited_catalogue, raw_catalogue
 from conftest import ASSETS, error_lines
 
 MODEL = "mobilenet-v1-0.25-128-quant"
@@ -59,7 +59,7 @@ def server(workdirs, http_mirror, tmp_path, monkeypatch):
     def local(entry):
         entry["files"][0]["sources"] = [f"{base}{SRC}"] + extra.get("more_sources", [])
         entry["files"][0].update(extra.get("file_fields", {}))
-        entry["files"][1]["sources"] = [f"{base}/labels/synset_words.txt"]
+        entry["files"].append({**raw_catalogue()["default_labels_file"], "sources": [f"{base}/labels/synset_words.txt"]})
 
     monkeypatch.setenv("OMZ_MOBILENET_BACKOFF", "0.05")
     requests_seen: list[tuple[float, str, str]] = []

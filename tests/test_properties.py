@@ -91,7 +91,7 @@ def _paths(node, prefix=()):
 
 @st.composite
 def mutated_catalogues(draw):
-    data = {"models": copy.deepcopy(ENTRIES)}
+    data = {**copy.deepcopy(REAL), "models": copy.deepcopy(ENTRIES)}
     paths = list(_paths(data["models"]))[1:]
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(paths))
@@ -140,4 +140,4 @@ def test_key_with_a_newline_stays_one_line():
 
 def test_the_real_catalogue_and_its_subsets_load():
     assert len(_load(yaml.safe_dump(REAL, sort_keys=False)).models) == len(REAL["models"])
-    assert _load(yaml.safe_dump({"models": ENTRIES})) is not None
+    assert _load(yaml.safe_dump({**REAL, "models": ENTRIES}, sort_keys=False)) is not None

@@ -1,23 +1,25 @@
-"""The model catalogue (`models.yml`): schema, loading with clear errors, and name lookup.
+"""The catalogue's schema: one pydantic model per part of a `models.yml` entry, and name lookup.
 
-Only light imports here: `omz-mobilenet list` must start fast.
+These models describe an entry as the rest of the toolkit sees it, after the loader
+(`omz_mobilenet.catalogue.loader`) has applied the family defaults and filled in the derived fields
+(`framework`, `converted_input`, the labels file). To add a catalogue field: add it here, and if it can
+be derived, derive it in loader.py. Only light imports here: `omz-mobilenet list` must start fast.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 import re
-from importlib import resources
-from pathlib import Path
-from typing import Literal, Optional
+from typing import TYPE_CHECKING, Literal, Optional
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from omz_mobilenet.errors import ToolError, UsageError
+from omz_mobilenet.converters import FORMATS
+from omz_mobilenet.errors import UsageError
 
-CATALOGUE_ENV = "OMZ_MOBILENET_CATALOGUE"
+if TYPE_CHECKING:
+    from omz_mobilenet.catalogue.loader import CATALOGUE_ENV, default_catalogue_path, load_catalogue
+
 HEX_LENGTHS = {"sha1": 40, "sha256": 64, "sha384": 96}
 ElementType = Literal["f32", "u8", "i8"]
 
@@ -31,7 +33,7 @@ class Checksum(Strict):
     value: str
 
     @model_validator(mode="after")
-    def _hex_of_right_length(self) -> "Checksum":
+    def _hex_of_right_length(self) -> Checksum:
         want = HEX_LENGTHS[self.algorithm]
         if not re.fullmatch(r"[0-9a-f]+", self.value) or len(self.value) != want:
             raise ValueError(f"{self.algorithm} must be {want} lowercase hex digits")
@@ -62,7 +64,7 @@ class SourceFile(Strict):
         return urls
 
     @model_validator(mode="after")
-    def _checksum_or_note(self) -> "SourceFile":
+    def _checksum_or_note(self) -> SourceFile:
         if self.checksum is None and not self.checksum_note:
             raise ValueError("needs a checksum, or a checksum_note saying why none is published")
         return self
@@ -91,7 +93,7 @@ class OriginalInput(Strict):
     normalization_note: Optional[str] = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "OriginalInput":
+    def _consistent(self) -> OriginalInput:
         if self.element_type == "f32" and self.quantization is not None:
             raise ValueError("a float input takes mean/scale, not quantization")
         if self.element_type != "f32" and (self.mean or self.scale) and self.quantization is None:
@@ -183,7 +185,7 @@ class ModelEntry(Strict):
         return value
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> "ModelEntry":
+    def _cross_checks(self) -> ModelEntry:
         names = [f.name for f in self.files]
         if self.model_file.file not in names:
             raise ValueError(f"model_file.file {self.model_file.file!r} is not one of files {names}")
@@ -192,8 +194,7 @@ class ModelEntry(Strict):
         source = next(f for f in self.files if f.name == self.model_file.file)
         if source.unpack and not self.model_file.member:
             raise ValueError("model_file.member is required when the file is an archive")
-        expected = {"tf_frozen": "tf", "tf_savedmodel": "tf", "tflite": "tflite", "onnx": "onnx"}
-        if expected[self.format] != self.framework:
+        if FORMATS[self.format].framework != self.framework:
             raise ValueError(f"format {self.format} does not belong to framework {self.framework}")
         h, w = self.original_input.height_width
         if self.converted_input.shape != [1, 3, h, w]:
@@ -213,7 +214,7 @@ class Catalogue(Strict):
     models: list[ModelEntry]
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "Catalogue":
+    def _unique_names(self) -> Catalogue:
         seen: set[str] = set()
         for entry in self.models:
             if entry.name in seen:
@@ -240,68 +241,35 @@ class Catalogue(Strict):
         return [self.get(n) for n in names]
 
 
-def default_catalogue_path() -> Path:
-    override = os.environ.get(CATALOGUE_ENV)
-    if override:
-        return Path(override)
-    return Path(str(resources.files("omz_mobilenet.data").joinpath("models.yml")))
+# The loading names live in loader.py (which imports this module); they stay importable from here, lazily.
+_FROM_LOADER = ("CATALOGUE_ENV", "default_catalogue_path", "load_catalogue")
 
 
-def _model_lines(text: str) -> list[int]:
-    """1-based line of each `models:` item, so schema errors can point into the file."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (yaml.YAMLError, ValueError, RecursionError):
-        return []
-    if not isinstance(root, yaml.MappingNode):
-        return []
-    for key, value in root.value:
-        if key.value == "models" and isinstance(value, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value.value]
-    return []
+def __getattr__(name: str) -> object:
+    if name in _FROM_LOADER:
+        from omz_mobilenet.catalogue import loader
+
+        return getattr(loader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _describe(error: dict, raw: object, lines: list[int], path: Path) -> str:
-    loc = list(error["loc"])
-    where = f"{path}"
-    if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], int):
-        index = loc[1]
-        name = "?"
-        if isinstance(raw, dict) and isinstance(raw.get("models"), list) and index < len(raw["models"]):
-            item = raw["models"][index]
-            name = item.get("name", "?") if isinstance(item, dict) else "?"
-        if index < len(lines):
-            where += f":{lines[index]}"
-        field = ".".join(_one_line(p) for p in loc[2:]) or "(entry)"
-        return f"{where}: model {_one_line(name)!r}: {field}: {_one_line(error['msg'])}"
-    field = ".".join(_one_line(p) for p in loc) or "(top level)"
-    return f"{where}: {field}: {_one_line(error['msg'])}"
-
-
-def _one_line(value: object) -> str:
-    return str(value).replace("\r", "\\r").replace("\n", "\\n")
-
-
-def load_catalogue(path: Optional[Path] = None) -> Catalogue:
-    path = Path(path) if path is not None else default_catalogue_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ToolError(f"cannot read catalogue {path}: {exc}. Set {CATALOGUE_ENV} to a readable models.yml.", 2)
-    try:
-        raw = yaml.safe_load(text)
-    except (ValueError, RecursionError) as exc:  # e.g. an impossible date (2001-02-30), `!!int x`, deep nesting
-        raise ToolError(f"{path}: YAML value error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", 2)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ToolError(f"{path}{line}: YAML syntax error: {problem}", 2)
-    if not isinstance(raw, dict):
-        raise ToolError(f"{path}: the catalogue must be a mapping with a `models:` list", 2)
-    try:
-        return Catalogue.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise ToolError(_describe(first, raw, _model_lines(text), path) + more, 2)
+__all__ = [
+    "CATALOGUE_ENV",
+    "Catalogue",
+    "Checksum",
+    "ConvertedInput",
+    "ElementType",
+    "Geometry",
+    "License",
+    "ModelEntry",
+    "ModelFile",
+    "OriginalInput",
+    "Output",
+    "PublishedAccuracy",
+    "Quantization",
+    "SourceFile",
+    "Strict",
+    "VerifyTolerance",
+    "default_catalogue_path",
+    "load_catalogue",
+]

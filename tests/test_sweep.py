@@ -1,0 +1,218 @@
+"""`sweep` end to end on real models and images: cells stored as they finish, re-runs skip them,
+bad input is one line, Ctrl-C and SIGKILL lose at most the cell in progress, and the report of a
+real sweep opens in headless Chromium with the Pareto set computed from the database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ASSETS, IMAGES
+from omz_mobilenet.results.db import ResultsDB
+
+SMALL, FLOAT = "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite"
+DATASET = IMAGES / "val_100_cropped_reencoded"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("sweep")
+
+
+def sweep(root: Path, *args: str, db: str = "r.db", timeout: float = 600) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "omz_mobilenet", "sweep", *args, "--db", str(root / db), "--mirror", str(ASSETS),
+           "--cache-dir", str(root / "cache"), "-o", str(root / "ir"), "--no-progress"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def base_args(*models: str) -> list[str]:
+    return ["--models", *models, "--precision", "FP32,FP16", "--dataset", str(DATASET), "--limit", "40", "--time", "0.6"]
+
+
+def one_error_line(proc: subprocess.CompletedProcess) -> str:
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert lines and lines[-1].startswith("omz-mobilenet: error:"), proc.stderr
+    return lines[-1]
+
+
+@pytest.fixture(scope="module")
+def swept(root) -> list[dict]:
+    proc = sweep(root, *base_args(SMALL, FLOAT))
+    assert proc.returncode == 0, proc.stderr
+    with ResultsDB.open(root / "r.db", create=False) as db:
+        return db.cells()
+
+
+def test_every_cell_is_stored_once_with_accuracy_bench_and_machine(swept):
+    assert sorted((c["model"], c["precision"]) for c in swept) == sorted(
+        [(SMALL, "FP32"), (SMALL, "FP16"), (FLOAT, "FP32"), (FLOAT, "FP16")])
+    for cell in swept:
+        assert cell["status"] == "ok" and cell["accuracy"]["images"] == 40
+        assert cell["accuracy"]["top1_low"] <= cell["accuracy"]["top1"] <= cell["accuracy"]["top1_high"]
+        assert cell["bench"]["rounds"] == 3 and len(cell["bench"]["cdf_ms"]) == 101
+        assert cell["environment"]["cpu_model"] and len(cell["key"]["ir_sha256"]) == 64
+    # FP32 and FP16 of one model share the decoded images but not the IR
+    assert len({c["key"]["ir_sha256"] for c in swept}) == 4
+
+
+def test_accuracy_matches_the_accuracy_command(root, swept):
+    """The sweep's Top-1 is the `accuracy` command's on the same images and IR."""
+    import json
+
+    out = root / "acc.json"
+    proc = subprocess.run([sys.executable, "-m", "omz_mobilenet", "accuracy", SMALL, "--dataset", str(DATASET), "--limit", "40",
+                           "--precision", "FP32", "--json", str(out), "--no-progress", "--mirror", str(ASSETS),
+                           "--cache-dir", str(root / "cache"), "-o", str(root / "ir")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    rows = data["records"] if isinstance(data, dict) else data
+    cell = next(c for c in swept if c["model"] == SMALL and c["precision"] == "FP32")
+    assert rows[0]["top1"] == cell["accuracy"]["top1"]
+
+
+def test_a_rerun_skips_stored_cells_quickly(root, swept):
+    started = time.monotonic()
+    proc = sweep(root, *base_args(SMALL, FLOAT))
+    took = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert "0 cells measured" in proc.stdout and "4 already stored" in proc.stdout
+    assert took < 5.0, f"re-run took {took:.1f} s"
+
+
+def test_force_measures_again_without_duplicates(root, swept):
+    proc = sweep(root, "--models", SMALL, "--precision", "FP32", "--dataset", str(DATASET), "--limit", "40", "--time", "0.6", "--force")
+    assert proc.returncode == 0, proc.stderr
+    with ResultsDB.open(root / "r.db", create=False) as db:
+        assert len(db.cells()) == len(swept)
+
+
+def test_absent_device_is_unavailable_and_incomplete(root, swept):
+    args = ["--models", SMALL, "--precision", "FP32", "-d", "CPU,GPU", "--dataset", str(DATASET), "--limit", "40", "--time", "0.6"]
+    proc = sweep(root, *args)
+    assert proc.returncode == 3, proc.stderr
+    assert "unavailable: " in proc.stdout and "GPU" in proc.stdout
+    assert sweep(root, *args, "--allow-missing").returncode == 0
+
+
+def test_spec_file_errors_name_the_line(root, tmp_path):
+    spec = tmp_path / "spec.yml"
+    spec.write_text(f"models:\n  - {SMALL}\n  - mobilenet-v9\nprecision: [FP32]\n")
+    line = one_error_line(sweep(root, str(spec)))
+    assert f"{spec}:3" in line and "mobilenet-v9" in line
+    spec.write_text(f"models: [{SMALL}]\nprecision: [FP33]\n")
+    line = one_error_line(sweep(root, str(spec)))
+    assert f"{spec}:2" in line and "FP33" in line
+    spec.write_text(f"models: [{SMALL}]\nprecisions: [FP32]\n")
+    line = one_error_line(sweep(root, str(spec)))
+    assert f"{spec}:2" in line and "precisions" in line
+
+
+def test_dataset_without_labels_is_refused_before_work(root, tmp_path):
+    folder = tmp_path / "unlabelled"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes((DATASET / sorted(os.listdir(DATASET))[0]).read_bytes() if False else b"")
+    line = one_error_line(sweep(root, "--models", SMALL, "--dataset", str(folder), db="other.db"))
+    assert str(folder) in line
+
+
+def test_corrupt_and_foreign_databases_are_refused_untouched(root, tmp_path):
+    corrupt = tmp_path / "bad.db"
+    corrupt.write_bytes(b"not a database at all" * 100)
+    before = corrupt.read_bytes()
+    line = one_error_line(sweep(tmp_path, *base_args(SMALL), db="bad.db"))
+    assert "bad.db" in line and corrupt.read_bytes() == before
+    foreign = tmp_path / "v9.db"
+    with ResultsDB.open(foreign) as db:
+        pass
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    line = one_error_line(sweep(tmp_path, *base_args(SMALL), db="v9.db"))
+    assert "v9.db" in line and "9" in line
+
+
+def _start(root: Path, db: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "omz_mobilenet", "sweep", *base_args(SMALL, FLOAT), "--time", "4", "--db", str(root / db),
+           "--mirror", str(ASSETS), "--cache-dir", str(root / "cache"), "-o", str(root / "ir"), "--no-progress"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _wait_for_cells(path: Path, count: int, proc: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if path.exists():
+            with sqlite3.connect(path) as conn:
+                try:
+                    if conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0] >= count:
+                        return
+                except sqlite3.OperationalError:
+                    pass
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {count} cells in {path}; stderr: {proc.stderr.read() if proc.poll() is not None else ''}")
+
+
+def test_ctrl_c_keeps_finished_cells_and_exits_130(root, swept):
+    proc = _start(root, "int.db")
+    _wait_for_cells(root / "int.db", 1, proc)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    with ResultsDB.open(root / "int.db", create=False) as db:
+        kept = db.cells()
+    assert 1 <= len(kept) < 4 and all(c["status"] == "ok" for c in kept)
+
+
+def test_sigkill_mid_cell_loses_only_that_cell(root, swept):
+    proc = _start(root, "kill.db")
+    _wait_for_cells(root / "kill.db", 1, proc)
+    proc.kill()
+    proc.wait(timeout=60)
+    with ResultsDB.open(root / "kill.db", create=False) as db:
+        first = {c["key"]["precision"] + c["model"] for c in db.cells()}
+    rerun = sweep(root, *base_args(SMALL, FLOAT), db="kill.db")
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(first)} already stored" in rerun.stdout and f"{4 - len(first)} cells measured" in rerun.stdout
+    with ResultsDB.open(root / "kill.db", create=False) as db:
+        assert len(db.cells()) == 4
+
+
+def test_report_of_a_real_sweep_in_chromium(root, swept, tmp_path):
+    """The page of a real sweep: one row per cell, Pareto rows equal the front from the database."""
+    from test_report_browser import _require_browser
+
+    from omz_mobilenet.results.pareto import pareto_ids
+
+    _require_browser()
+    html = tmp_path / "report.html"
+    proc = subprocess.run([sys.executable, "-m", "omz_mobilenet", "report", str(root / "r.db"), "-o", str(html)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from test_report_browser import CHROMEDRIVER, CHROMIUM
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+                 f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        driver.get(html.as_uri())
+        rows = driver.find_elements(By.CSS_SELECTOR, "tr.cell")
+        assert len(rows) == len(swept)
+        marked = {r.get_attribute("data-cell-id") for r in rows if "pareto" in (r.get_attribute("class") or "")}
+        assert marked == set(pareto_ids(swept))
+        assert driver.find_elements(By.CSS_SELECTOR, "svg.pareto-chart[data-device='CPU']")
+    finally:
+        driver.quit()
