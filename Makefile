@@ -22,7 +22,7 @@ export OMZ_MOBILENET_ASSETS ?= $(ASSETS)
 INT8_MODEL ?= mobilenet-v1-0.25-224-tflite
 SPLIT ?= $(RESULTS)/split
 
-.PHONY: all setup download convert verify bench accuracy gate gate-int8 int8 test test-unit lint clean
+.PHONY: all setup download convert verify bench accuracy gate gate-int8 int8 sweep report test test-unit lint clean
 
 all: setup download convert verify bench accuracy
 
@@ -50,7 +50,7 @@ accuracy: setup
 	$(CLI) accuracy $(MODEL) --dataset $(DATASET) --precision $(PRECISIONS) --json $(RESULTS)/accuracy.json --csv $(RESULTS)/accuracy.csv
 
 gate: setup
-	$(CLI) gate --all --dataset $(DATASET) --precision $(PRECISIONS) --no-progress
+	$(CLI) gate --available --dataset $(DATASET) --precision $(PRECISIONS) --no-progress
 
 # Calibration images never overlap evaluation images: 300 of the 1300-image set calibrate, the
 # other 1000 and the two small sets evaluate (the tool refuses an overlap anyway).
@@ -64,6 +64,16 @@ int8: $(SPLIT)/calibration
 gate-int8: int8
 	$(CLI) gate $(INT8_MODEL) --precision INT8 --dataset $(SPLIT)/evaluation --no-progress
 	$(CLI) gate $(INT8_MODEL) --precision INT8 --dataset $(DATASET)/val_100_cropped_reencoded --no-progress
+
+# The matrix: every model available offline x FP32, FP16, INT8 (NNCF for float models, calibrated on
+# the split's calibration images; a quantized model's own IR otherwise) on CPU, over the 1,000
+# evaluation images; cells already in the database are skipped.
+sweep: $(SPLIT)/calibration
+	$(CLI) sweep --available --precision FP32,FP16,INT8 --device $(DEVICE) --dataset $(SPLIT)/evaluation \
+		--calibration $(SPLIT)/calibration --db $(RESULTS)/results.db --no-progress
+
+report: setup
+	$(CLI) report $(RESULTS)/results.db -o $(RESULTS)/report.html --markdown $(RESULTS)/report.md --png $(RESULTS)/charts
 
 test: setup
 	$(PY) -m pytest -q

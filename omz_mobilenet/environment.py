@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _cpuinfo() -> tuple[str, set[str]]:
-    model, flags = platform.processor() or "unknown", set()
+    model, flags = platform.processor() or "unknown", set[str]()
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:

@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Optional
 
-from omz_mobilenet.bench.run import POOL_SIZE, BenchOptions, BenchTarget, Compiled, images_for_pool
+from omz_mobilenet.bench.run import DEFAULT_TIME_S, POOL_SIZE, BenchOptions, BenchTarget, Compiled, images_for_pool
 from omz_mobilenet.bench.stats import median, ratio
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.settings import Settings
@@ -52,7 +52,7 @@ def _timed_calls(call: Callable, inputs: list, iterations: Optional[int], second
     times: list[float] = []
     started = time.perf_counter()
     while (iterations is not None and len(times) < iterations) or (
-        iterations is None and (not times or time.perf_counter() - started < seconds)
+        iterations is None and (not times or time.perf_counter() - started < (seconds or 0.0))
     ):
         item = inputs[len(times) % len(inputs)]
         t0 = time.perf_counter()
@@ -106,7 +106,7 @@ def _budget(opts: BenchOptions, rounds: int) -> tuple[Optional[int], Optional[fl
     """Per round and per side: a share of --niter, or of --time split over both sides."""
     if opts.niter is not None:
         return max(1, math.ceil(opts.niter / rounds)), None
-    return None, opts.time_s / (2 * rounds)
+    return None, (opts.time_s or DEFAULT_TIME_S) / (2 * rounds)
 
 
 def compare_target(

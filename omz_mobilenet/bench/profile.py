@@ -50,7 +50,8 @@ class LayerProfile:
                 total = average_us * n_after - before.get(key, 0.0) * n_before
             else:
                 total = average_us * profile.inferences
-            profile.layers[key] = LayerTotal(*key, total_us=max(total, 0.0))
+            name, layer_type, exec_type = key
+            profile.layers[key] = LayerTotal(name, layer_type, exec_type, total_us=max(total, 0.0))
         profile.method = (
             "running averages before/after the run (one stream: exact)" if exact
             else "average since compiling x run inferences (several streams: includes warm-up)"

@@ -13,6 +13,7 @@ Policy, in one place:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -80,8 +81,12 @@ def found_targets(settings: Settings, precisions: Optional[list[str]]) -> list[B
 def plan(entries: Optional[list[ModelEntry]], precisions: list[str], explicit: bool, settings: Settings, log: Log) -> list[PlanItem]:
     """Named models x precisions (converted lazily), or, with `entries` None, the IRs on disk."""
     if entries is None:
-        return [PlanItem(f"{t.model} {t.precision}", lambda t=t: t) for t in found_targets(settings, precisions if explicit else None)]
-    return [PlanItem(f"{e.name} {p}", lambda e=e, p=p: named_target(e, p, settings, log)) for e in entries for p in precisions]
+        return [PlanItem(f"{t.model} {t.precision}", functools.partial(_found, t)) for t in found_targets(settings, precisions if explicit else None)]
+    return [PlanItem(f"{e.name} {p}", functools.partial(named_target, e, p, settings, log)) for e in entries for p in precisions]
+
+
+def _found(target: BenchTarget) -> BenchTarget:
+    return target
 
 
 def rotated(items: list, round_index: int) -> list:

@@ -31,7 +31,7 @@ def ir_xml(out_dir: Path, model: str, precision: str) -> Path:
 
 def find_irs(out_dir: Path) -> list[tuple[str, str, Path]]:
     """(model, precision, xml) for every complete IR under `out_dir`."""
-    found = []
+    found: list[tuple[str, str, Path]] = []
     if not out_dir.is_dir():
         return found
     for model_dir in sorted(p for p in out_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -91,7 +91,7 @@ def check_manifest(xml: Path) -> bool:
         lines = manifest_path(xml).read_text().splitlines()
     except OSError:
         return False
-    recorded = dict(reversed(line.split("  ", 1)) for line in lines if "  " in line)
+    recorded = {name: digest for digest, name in (line.split("  ", 1) for line in lines if "  " in line)}
     bin_path = xml.with_suffix(".bin")
     return recorded.get(xml.name) == _sha256(xml) and recorded.get(bin_path.name) == _sha256(bin_path)
 

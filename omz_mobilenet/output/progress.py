@@ -11,6 +11,7 @@ from rich.progress import (
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
@@ -27,7 +28,7 @@ class ByteProgress:
     def __init__(self, label: str, enabled: bool = True) -> None:
         self._enabled = enabled and sys.stderr.isatty()
         self._progress: Optional[Progress] = None
-        self._task = None
+        self._task: Optional[TaskID] = None
         self._label = label
         self.total = 0
 
@@ -46,11 +47,11 @@ class ByteProgress:
             self._progress.stop()
 
     def update(self, n: int) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.update(self._task, total=self.total or None, advance=n)
 
     def reset(self) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.reset(self._task, total=self.total or None)
 
     def close(self) -> None:
