@@ -221,7 +221,7 @@ def test_real_model_converts_to_int8_ir_and_verifies(workdirs, cli):
     assert list(ir.outputs[0].get_shape()) == [1, 1000]
     assert sum(op.get_type_name() == "FakeQuantize" for op in ir.get_ops()) >= 60  # int8 activations kept
     code, stdout, err = cli("verify", NAME, "--dataset", IMAGES / "val_100_cropped_reencoded", "--mirror", ASSETS, "--json")
-    row = json.loads(stdout)[0]
+    row = json.loads(stdout)["records"][0]
     assert row["images"] == 100
     # A broken rewrite (wrong axis, bias scale, channel order) agrees on well under half the images.
     # Above that, OpenVINO and ORT differ through int16 saturation of u8 x s8 products on CPUs without

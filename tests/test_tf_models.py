@@ -48,13 +48,13 @@ def served(archives, workdirs, http_mirror, tmp_path, monkeypatch):
 def test_frozen_graph_converts_and_matches_tensorflow(name, served, cli):
     code, out, err = cli("convert", name, "--precisions", "FP32,FP16", "--json")
     assert code == 0, err
-    row = json.loads(out)[0]
-    catalogue = json.loads(cli("info", name, "--json")[1])
+    row = json.loads(out)["records"][0]
+    catalogue = json.loads(cli("info", name, "--json")[1])["records"][0]
     # The IR's own count must reproduce Open Model Zoo's published figures within 1 %.
     assert abs(row["gflops"] - catalogue["gflops"]) / catalogue["gflops"] < 0.01, row
     assert abs(row["mparams"] - catalogue["mparams"]) / catalogue["mparams"] < 0.01, row
     code, out, err = cli("verify", name, "--dataset", DATASET, "--json")
-    result = json.loads(out)[0]
+    result = json.loads(out)["records"][0]
     assert code == 0, json.dumps(result) + err
     assert result["top1_agreement"] == 1.0 and result["max_abs_diff"] <= 1e-4
     assert result["original_runtime"].startswith("TensorFlow")
@@ -68,7 +68,7 @@ def test_frozen_graph_without_channel_reversal_fails_verify(served, tmp_path, mo
     assert cli("convert", name)[0] == 0
     catalogue.write_text(good)
     code, out, _ = cli("verify", name, "--dataset", DATASET, "--json")
-    result = json.loads(out)[0]
+    result = json.loads(out)["records"][0]
     assert code == 1 and result["top1_agreement"] < 1.0 and result["max_abs_diff"] > 1e-3
 
 
@@ -95,6 +95,6 @@ def test_savedmodel_driver(workdirs, http_mirror, tmp_path, monkeypatch, cli):
     edited_catalogue(tmp_path, monkeypatch, {"mobilenet-v1-0.50-160": as_savedmodel})
     monkeypatch.setenv("OMZ_MOBILENET_MIRROR", base)
     code, out, err = cli("verify", "mobilenet-v1-0.50-160", "--dataset", DATASET, "--json")
-    result = json.loads(out)[0]
+    result = json.loads(out)["records"][0]
     assert code == 0, json.dumps(result) + err
     assert result["top1_agreement"] == 1.0 and result["max_abs_diff"] <= 1e-4
