@@ -223,7 +223,7 @@ def test_accuracy_cli_with_original_predictions_and_json(scratch, capsys):
     code = main(["accuracy", "mobilenet-v1-0.25-128-quant", "--dataset", str(SMALL_SET), "--original",
                  "--precision", "FP32,INT8", "--predictions", str(predictions), "--json", str(out), "--no-progress"])
     assert code == 0
-    rows = json.loads(out.read_text())
+    rows = json.loads(out.read_text())["records"]
     assert [r["precision"] for r in rows] == ["FP32", "INT8"]
     for row in rows:
         assert row["images"] == 20 and row["top1_hits"] <= row["top5_hits"]
@@ -264,7 +264,7 @@ def test_corrupt_and_truncated_images_stop_or_are_skipped(scratch, capsys):
     assert sources[1].name in err and "--skip-bad-images" in err
     out = scratch / "r.json"
     assert main(args + ["--skip-bad-images", "--json", str(out)]) == 0
-    row = json.loads(out.read_text())[0]
+    row = json.loads(out.read_text())["records"][0]
     assert row["images"] == 1 and row["skipped"] == 2
     err = capsys.readouterr().err
     assert sources[1].name in err and sources[2].name in err

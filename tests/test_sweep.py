@@ -218,3 +218,21 @@ def test_report_of_a_real_sweep_in_chromium(root, swept, tmp_path):
         assert driver.find_elements(By.CSS_SELECTOR, "svg.pareto-chart[data-device='CPU']")
     finally:
         driver.quit()
+
+
+def test_images_are_decoded_once_per_geometry():
+    """FP32 and FP16 (and models of the same geometry) share decoded pixels; another geometry decodes anew."""
+    from omz_mobilenet.catalogue import load_catalogue
+    from omz_mobilenet.inputs.images import DecodedCache, load_for_model
+
+    catalogue = load_catalogue()
+    small, other = catalogue.get(SMALL), catalogue.get("mobilenet-v1-0.25-128")  # same 128 x 128 central crop
+    files = sorted(DATASET.glob("*.JPEG"))[:5] or sorted(DATASET.iterdir())[:5]
+    cache = DecodedCache()
+    for entry in (small, small, other):
+        for path in files:
+            assert (cache(path, entry) == load_for_model(path, entry)).all()
+    assert cache.decoded == len(files)
+    for path in files:
+        cache(path, catalogue.get(FLOAT))
+    assert cache.decoded == 2 * len(files)

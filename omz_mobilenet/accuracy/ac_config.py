@@ -5,6 +5,10 @@ can run it. We read only the keys those files use (crop/resize preprocessing, to
 with reference and abs_threshold) and refuse anything else: silently ignoring an unknown
 preprocessing step would measure a different pipeline from the one the file describes.
 
+The launcher pins `device_config: {CPU: {INFERENCE_PRECISION_HINT: f32}}`: without it accuracy_checker
+runs bf16 on bf16-capable CPUs (3 points lower Top-1 on one model, FACTS section 7), while this tool
+always computes at f32; the reader accepts that key and refuses any other precision.
+
 Per-image-set references live beside it in `<model>.subsets.yml` (accuracy_checker rejects unknown
 keys inside metrics, so they cannot go into the config itself).
 
@@ -18,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import yaml
 
@@ -28,11 +32,14 @@ from omz_mobilenet.errors import ToolError
 CONFIGS_ENV = "OMZ_MOBILENET_AC_CONFIGS"
 # Allowance on a published full-validation reference (fractions, as accuracy_checker uses them).
 PUBLISHED_ABS_THRESHOLD = 0.005
-LAUNCHER_KEYS = {"framework", "model", "weights", "adapter", "device"}
+LAUNCHER_KEYS = {"framework", "model", "weights", "adapter", "device", "device_config"}
+# What `omz-mobilenet accuracy` computes in; accuracy_checker must be told, or it follows the CPU's default.
+DEVICE_CONFIG = {"CPU": {"INFERENCE_PRECISION_HINT": "f32"}}
 DATASET_KEYS = {"name", "data_source", "reader", "annotation_conversion", "preprocessing", "metrics"}
 METRIC_KEYS = {"name", "type", "top_k", "reference", "abs_threshold"}
 CONVERSION_KEYS = {"converter", "annotation_file", "labels_file", "has_background"}
-INTERPOLATIONS = {"LINEAR": "bilinear", "BILINEAR": "bilinear", "AREA": "area", "CUBIC": "cubic", "BICUBIC": "cubic"}
+Interpolation = Literal["bilinear", "area", "cubic"]
+INTERPOLATIONS: dict[str, Interpolation] = {"LINEAR": "bilinear", "BILINEAR": "bilinear", "AREA": "area", "CUBIC": "cubic", "BICUBIC": "cubic"}
 HEADER = (
     "# Open Model Zoo accuracy_checker config for {name}, generated from models.yml by\n"
     "# `python -m omz_mobilenet.accuracy.ac_config write`; do not edit by hand. References are fractions of the\n"
@@ -55,6 +62,7 @@ class AcModelConfig:
     resolution: int
     has_background: bool
     metrics: dict[int, MetricRef] = field(default_factory=dict)
+    device_config: dict = field(default_factory=dict)
 
 
 def configs_dir() -> Path:
@@ -106,7 +114,8 @@ def render_config(entry: ModelEntry) -> dict:
     background = entry.output.has_background
     return {"models": [{
         "name": entry.name,
-        "launchers": [{"framework": "openvino", "device": "CPU", "model": f"{entry.name}/FP32/{entry.name}.xml", "adapter": "classification"}],
+        "launchers": [{"framework": "openvino", "device": "CPU", "model": f"{entry.name}/FP32/{entry.name}.xml", "adapter": "classification",
+                       "device_config": {device: dict(props) for device, props in DEVICE_CONFIG.items()}}],
         "datasets": [{
             "name": "imagenet_1001_classes" if background else "imagenet_1000_classes",
             "data_source": "ILSVRC2012_img_val",
@@ -165,7 +174,7 @@ def _single(items: object, path: Path, where: str) -> dict:
     return items[0]
 
 
-def _interpolation(step: dict, path: Path, where: str) -> str:
+def _interpolation(step: dict, path: Path, where: str) -> Interpolation:
     name = str(step.get("interpolation", "LINEAR")).upper()
     if name not in INTERPOLATIONS:
         raise _fail(path, where, f"unsupported interpolation {name!r}")
@@ -193,6 +202,20 @@ def _geometry(steps: object, path: Path, where: str) -> tuple[Geometry, int]:
         geometry = Geometry(kind="resize_short_crop", resize_short=int(first["size"]), interpolation=_interpolation(first, path, f"{where}[0]"))
         return geometry, int(second["size"])
     raise _fail(path, where, f"unsupported preprocessing steps {kinds}")
+
+
+def _device_config(raw: object, path: Path, where: str) -> dict:
+    """{DEVICE: {PROPERTY: value}}; an inference precision other than f32 is refused, because this tool
+    computes at f32 and would silently measure something else than accuracy_checker with that file."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise _fail(path, where, "expected {DEVICE: {PROPERTY: value}}, e.g. {CPU: {INFERENCE_PRECISION_HINT: f32}}")
+    for device, props in raw.items():
+        hint = props.get("INFERENCE_PRECISION_HINT")
+        if hint is not None and str(hint).lower() not in ("f32", "fp32"):
+            raise _fail(path, f"{where}.{device}", f"INFERENCE_PRECISION_HINT {hint!r}: only f32 is supported")
+    return {str(device): dict(props) for device, props in raw.items()}
 
 
 def _metrics(items: object, path: Path, where: str) -> dict[int, MetricRef]:
@@ -226,9 +249,11 @@ def parse_config(path: Path) -> AcModelConfig:
     conversion = _only(dataset.get("annotation_conversion", {}), CONVERSION_KEYS, path, "annotation_conversion")
     if conversion.get("converter", "imagenet") != "imagenet":
         raise _fail(path, "annotation_conversion", "only converter: imagenet is supported")
+    device_config = _device_config(launcher.get("device_config"), path, "launchers[0].device_config")
     geometry, size = _geometry(dataset.get("preprocessing"), path, "datasets[0].preprocessing")
     metrics = _metrics(dataset.get("metrics"), path, "datasets[0].metrics")
-    return AcModelConfig(str(model.get("name")), Path(path), geometry, size, bool(conversion.get("has_background", False)), metrics)
+    return AcModelConfig(str(model.get("name")), Path(path), geometry, size, bool(conversion.get("has_background", False)), metrics,
+                         device_config)
 
 
 def config_for(entry: ModelEntry, folder: Optional[Path] = None) -> AcModelConfig:

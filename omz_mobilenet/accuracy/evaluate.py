@@ -4,25 +4,31 @@ Decoding (OpenCV releases the GIL) and inference overlap, so on 2 cores the CPU 
 waiting for JPEGs. The same decoded pixels (the model's crop/resize, BGR u8) feed the IR, whose
 mean/scale/channel order are baked in; nothing is normalised here. `--original` runs the model
 file in its own runtime on the same images, converted with the catalogue's own normalisation.
+
+`Options.crop_rule` picks the central crop AND the top-k tie rule together: "tf" (default; TF's
+central_crop, how the TF-slim numbers were produced, ties to the lower class index) or
+"accuracy-checker" (its int(f*h) crop and `np.argpartition` top-k, so that both tools give the same
+per-image predictions). See inputs/images.py and accuracy/metrics.py.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Optional
 
 import numpy as np
 
+from omz_mobilenet.accuracy.metrics import TopKCounter, agreement, rank
 from omz_mobilenet.catalogue.schema import ModelEntry
-from omz_mobilenet.inputs.dataset import ImageSet, to_model_label
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.precision import DEFAULT_INFER_PRECISION, is_int8
+from omz_mobilenet.inputs.dataset import ImageSet, to_model_label
 from omz_mobilenet.inputs.images import ir_input, load_for_model, original_input
-from omz_mobilenet.accuracy.metrics import TopKCounter, agreement, top_k
+from omz_mobilenet.precision import DEFAULT_INFER_PRECISION, is_int8
 
 DECODE_WORKERS = 2
 LOOKAHEAD = 16  # decoded images waiting for inference; bounds memory, keeps the queue fed
@@ -38,14 +44,24 @@ class Options:
     progress: bool = True
     decode_workers: int = DECODE_WORKERS
     allow_overlap: bool = False
+    crop_rule: str = "tf"  # "tf" or "accuracy-checker": the crop and the top-k tie rule (module docstring)
+    # How an image becomes the model's pixels; a sweep passes a cache so each image is decoded and
+    # cropped once per geometry for all the precisions and devices that share it.
+    loader: Callable[[Path, ModelEntry, str], np.ndarray] = load_for_model
 
 
 @dataclass
 class Prediction:
     image: Path
     label: int  # in the model's label space
-    top5: list[int]
-    scores: list[float]
+    top5: list[int]  # best first
+    scores: list[float]  # of top5
+    top1: int = -1  # the Top-1 class under the tie rule; -1: top5[0]
+    tied_top1: bool = False  # the top score is shared by more than one class
+
+    def __post_init__(self) -> None:
+        if self.top1 < 0:
+            self.top1 = self.top5[0]
 
 
 class Interrupted(KeyboardInterrupt):
@@ -68,7 +84,7 @@ class RunResult:
     def summary(self) -> dict:
         counter = TopKCounter()
         for p in self.predictions:
-            counter.add(np.asarray(p.top5), p.label)
+            counter.add(np.asarray(p.top5), p.label, p.top1, p.tied_top1)
         return counter.summary()
 
     @property
@@ -98,13 +114,13 @@ def _decoded(items: list[tuple[Path, int]], entry: ModelEntry, options: Options)
         pending: deque = deque()
         upcoming = iter(enumerate(items))
         for index, (path, _label) in upcoming:
-            pending.append((index, pool.submit(load_for_model, path, entry)))
+            pending.append((index, pool.submit(options.loader, path, entry, options.crop_rule)))
             if len(pending) >= LOOKAHEAD:
                 break
         while pending:
             index, future = pending.popleft()
             for next_index, (path, _label) in upcoming:
-                pending.append((next_index, pool.submit(load_for_model, path, entry)))
+                pending.append((next_index, pool.submit(options.loader, path, entry, options.crop_rule)))
                 break
             try:
                 yield index, future.result(), None
@@ -129,11 +145,12 @@ def batches(stream: Iterator, size: int, skipped: list[str]) -> Iterator[tuple[l
         yield indices, images
 
 
-def _prediction(item: tuple[Path, int], scores: np.ndarray, classes: int) -> Prediction:
+def _prediction(item: tuple[Path, int], scores: np.ndarray, classes: int, tie_rule: str = "tf") -> Prediction:
     if scores.shape[-1] != classes:
         raise ToolError(f"the model returned {scores.shape[-1]} scores, the catalogue says {classes} classes", 1)
-    best = top_k(scores, 5)
-    return Prediction(item[0], to_model_label(item[1], classes), [int(i) for i in best], [float(scores[i]) for i in best])
+    ranked = rank(scores, tie_rule)
+    return Prediction(item[0], to_model_label(item[1], classes), ranked.top5, [float(scores[i]) for i in ranked.top5],
+                      ranked.top1, ranked.tied_top1)
 
 
 def compile_for_accuracy(xml: Path, device: str, batch: int, label: str, hint: str = "THROUGHPUT"):
@@ -168,7 +185,7 @@ def run_ir(compiled, entry: ModelEntry, image_set: ImageSet, options: Options, a
         scores = queue[request_id].get_output_tensor(0).data
         indices = pending.pop(request_id)
         for row, index in enumerate(indices):
-            slots[index] = _prediction(items[index], scores[row], classes)
+            slots[index] = _prediction(items[index], scores[row], classes, options.crop_rule)
         advance(len(indices))
 
     result = RunResult(runtime=f"OpenVINO {ov.get_version().split('-')[0]} {options.device} {INFER_PRECISION}")
@@ -200,7 +217,7 @@ def run_original(entry: ModelEntry, model_path: Path, image_set: ImageSet, optio
     start = time.perf_counter()
     for indices, images in batches(decoded(image_set.items, entry, options), 1, result.skipped):
         scores = runtime.run(original_input(images, entry))
-        result.predictions.append(_prediction(image_set.items[indices[0]], scores[0], entry.output.classes))
+        result.predictions.append(_prediction(image_set.items[indices[0]], scores[0], entry.output.classes, options.crop_rule))
         advance(1)
     result.seconds = time.perf_counter() - start
     return result
@@ -219,11 +236,13 @@ class Evaluation:
     ir: RunResult
     original: Optional[RunResult] = None
     calibration_overlap: int = 0
+    crop_rule: str = "tf"
 
     def row(self) -> dict:
-        row = {"model": self.model, "precision": self.precision, "device": self.device, "image_set": self.image_set.name}
+        row: dict = {"model": self.model, "precision": self.precision, "device": self.device, "image_set": self.image_set.name}
         row.update(self.ir.summary())
         row.update(images_per_s=round(self.ir.images_per_second, 1), runtime=self.ir.runtime, skipped=len(self.ir.skipped))
+        row["crop_rule"] = self.crop_rule
         if self.ir.partial:
             row["partial"] = f"interrupted after {len(self.ir.predictions)} of {len(self.image_set.items)} images"
         if self.original is not None:
@@ -241,7 +260,7 @@ class Evaluation:
 
 def _top1s(run: RunResult, align: Optional[RunResult] = None) -> list[int]:
     """Top-1 per image, in the image order of `align` (runs may skip different images)."""
-    by_image = {p.image: p.top5[0] for p in run.predictions}
+    by_image = {p.image: p.top1 for p in run.predictions}
     order = align.predictions if align is not None else run.predictions
     return [by_image.get(p.image, -1) for p in order]
 
@@ -271,8 +290,8 @@ def evaluate_model(entry: ModelEntry, precisions: list[str], image_sets: list[Im
 
 def _evaluate(entry, precisions, image_sets, settings, options, with_original, log, evaluations: list) -> None:
     from omz_mobilenet.convert.pipeline import ensure_ir
-    from omz_mobilenet.precision import ir_folder
     from omz_mobilenet.output.progress import item_progress
+    from omz_mobilenet.precision import ir_folder
 
     with item_progress(options.progress) as progress:
         originals = _originals(entry, image_sets, settings, options, progress, log) if with_original else {}
@@ -284,7 +303,7 @@ def _evaluate(entry, precisions, image_sets, settings, options, with_original, l
                 advance = _progress_runner(progress, f"{entry.name} {precision} {image_set.name}", len(image_set.items))
                 result = run_ir(compiled, entry, image_set, options, advance)
                 evaluations.append(Evaluation(entry.name, precision, options.device, image_set, result,
-                                              originals.get(image_set.name), overlaps[image_set.name]))
+                                              originals.get(image_set.name), overlaps[image_set.name], options.crop_rule))
                 if result.partial:
                     return
 
@@ -323,6 +342,6 @@ def prediction_rows(evaluation: Evaluation) -> list[dict]:
         for p in run.predictions:
             rows.append({"model": evaluation.model, "precision": evaluation.precision, "device": evaluation.device,
                          "image_set": evaluation.image_set.name, "runtime": source, "image": p.image.name, "label": p.label,
-                         "top5": p.top5, "scores": [round(s, 6) for s in p.scores],
-                         "top1_correct": p.top5[0] == p.label, "top5_correct": p.label in p.top5})
+                         "top5": p.top5, "scores": [round(s, 6) for s in p.scores], "top1": p.top1, "tied_top1": p.tied_top1,
+                         "top1_correct": p.top1 == p.label, "top5_correct": p.label in p.top5})
     return rows

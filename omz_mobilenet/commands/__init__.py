@@ -2,6 +2,7 @@
 it parses, calls the stage that does the work, and prints or writes the records."""
 
 from omz_mobilenet.commands import (
+    ac_dataset_cmds,
     accuracy_cmds,
     bench_cmds,
     catalogue_cmds,
@@ -12,4 +13,4 @@ from omz_mobilenet.commands import (
     verify_cmds,
 )
 
-COMMAND_MODULES = [catalogue_cmds, convert_cmds, split_cmds, verify_cmds, bench_cmds, accuracy_cmds, sweep_cmds, results_cmds]
+COMMAND_MODULES = [catalogue_cmds, convert_cmds, split_cmds, verify_cmds, bench_cmds, accuracy_cmds, ac_dataset_cmds, sweep_cmds, results_cmds]

@@ -34,6 +34,7 @@ class SweepContext:
     command: str
     log: Log = lambda _m: None
     image_sets: dict = field(default_factory=dict)  # folder -> ImageSet, loaded once
+    decoded: Any = None  # inputs.images.DecodedCache, made on first use
 
     def image_set(self):
         from omz_mobilenet.inputs.dataset import load_image_set
@@ -91,7 +92,11 @@ def _accuracy(compiled, entry: ModelEntry, batch: int, device: str, ctx: SweepCo
     image_set = ctx.image_set()
     if image_set is None:
         return None
-    options = Options(device=device, batch=batch, progress=False)
+    if ctx.decoded is None:
+        from omz_mobilenet.inputs.images import DecodedCache
+
+        ctx.decoded = DecodedCache()
+    options = Options(device=device, batch=batch, progress=False, crop_rule=ctx.crop_rule, loader=ctx.decoded)
     summary = run_ir(compiled, entry, image_set, options, lambda _n: None).summary()
     return {"dataset": image_set.name, "images": summary["images"], "top1": summary["top1"],
             "top1_low": summary["top1_ci95"][0], "top1_high": summary["top1_ci95"][1], "top5": summary["top5"],
