@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -238,24 +238,65 @@ class Evaluation:
     calibration_overlap: int = 0
     crop_rule: str = "tf"
 
-    def row(self) -> dict:
-        row: dict = {"model": self.model, "precision": self.precision, "device": self.device, "image_set": self.image_set.name}
-        row.update(self.ir.summary())
-        row.update(images_per_s=round(self.ir.images_per_second, 1), runtime=self.ir.runtime, skipped=len(self.ir.skipped))
-        row["crop_rule"] = self.crop_rule
+    def record(self) -> AccuracyRecord:
+        summary = self.ir.summary()
+        record = AccuracyRecord(
+            model=self.model, precision=self.precision, device=self.device, image_set=self.image_set.name,
+            images=summary["images"], top1_hits=summary["top1_hits"], top5_hits=summary["top5_hits"],
+            top1=summary["top1"], top1_ci95=summary["top1_ci95"], top5=summary["top5"], top5_ci95=summary["top5_ci95"],
+            tied_top1=summary["tied_top1"], images_per_s=round(self.ir.images_per_second, 1), runtime=self.ir.runtime,
+            skipped=len(self.ir.skipped), crop_rule=self.crop_rule,
+        )
         if self.ir.partial:
-            row["partial"] = f"interrupted after {len(self.ir.predictions)} of {len(self.image_set.items)} images"
+            record.partial = f"interrupted after {len(self.ir.predictions)} of {len(self.image_set.items)} images"
         if self.original is not None:
-            summary = self.original.summary()
-            row.update(original_runtime=self.original.runtime, original_top1=summary["top1"], original_top5=summary["top5"],
-                       top1_agreement=round(100.0 * agreement(_top1s(self.ir), _top1s(self.original, self.ir)), 2))
+            original = self.original.summary()
+            record.original_runtime, record.original_top1, record.original_top5 = (
+                self.original.runtime, original["top1"], original["top5"])
+            record.top1_agreement = round(100.0 * agreement(_top1s(self.ir), _top1s(self.original, self.ir)), 2)
         notes = [biased_note(self.image_set.name) or ""]
         if self.calibration_overlap:
-            row["calibration_overlap"] = self.calibration_overlap
+            record.calibration_overlap = self.calibration_overlap
             notes.append(f"--allow-overlap: {self.calibration_overlap} of these images calibrated this INT8 IR")
-        if any(notes):
-            row["note"] = "; ".join(n for n in notes if n)
-        return row
+        record.note = "; ".join(n for n in notes if n) or None
+        return record
+
+    def row(self) -> dict:
+        return self.record().as_dict()
+
+
+@dataclass
+class AccuracyRecord:
+    """One accuracy result with the facts behind it: the image set, hits and intervals, ties, the
+    crop rule, the runtime, and (with --original) the original's numbers on the same images."""
+
+    model: str
+    precision: str
+    device: str
+    image_set: str
+    images: int
+    top1_hits: int
+    top5_hits: int
+    top1: Optional[float]
+    top1_ci95: list[float]
+    top5: Optional[float]
+    top5_ci95: list[float]
+    tied_top1: int
+    images_per_s: float
+    runtime: str
+    skipped: int
+    crop_rule: str
+    partial: Optional[str] = None
+    original_runtime: Optional[str] = None
+    original_top1: Optional[float] = None
+    original_top5: Optional[float] = None
+    top1_agreement: Optional[float] = None
+    calibration_overlap: Optional[int] = None
+    note: Optional[str] = None
+
+    def as_dict(self) -> dict:
+        """Optional facts appear only when they apply (as the table and CSV columns expect)."""
+        return {k: v for k, v in asdict(self).items() if v is not None or k in ("top1", "top5")}
 
 
 def _top1s(run: RunResult, align: Optional[RunResult] = None) -> list[int]:
