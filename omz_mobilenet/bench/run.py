@@ -4,10 +4,12 @@ What is timed and why:
 - compile time: `core.compile_model` on the (possibly batch-reshaped) model, read from disk before.
 - first inference: one synchronous inference right after compiling (kernel JIT, memory set-up).
 - warm-up: `warmup` asynchronous inferences, not recorded.
-- the run: an `AsyncInferQueue` of `nireq` requests kept busy; every request gets the next input of
-  a pool of distinct inputs (not benchmark_app's one reused tensor), set as a zero-copy tensor;
-  latency per request is OpenVINO's own `InferRequest.latency` (start to completion), throughput is
-  images / wall time of the run.
+- the run: the loop benchmark_app runs for the same settings (see run_queue): one request with
+  synchronous `infer()` under the latency hint, else an `AsyncInferQueue` of `nireq` requests kept
+  busy; every inference gets the next input of a pool of distinct inputs (not benchmark_app's one
+  reused tensor), bound as a zero-copy tensor; latency per inference is OpenVINO's own
+  `InferRequest.latency` (start to completion), throughput is images / wall time of the run.
+  benchmarks/bench_vs_benchmark_app.py checks both against benchmark_app on the same IR.
 Everything that decided a number (hint, streams, threads, requests, precision read back from the
 compiled model) is stored next to it in a `BenchRecord`.
 Ctrl-C during the run stops starting requests, waits for the ones in flight and returns what was
@@ -18,9 +20,10 @@ from __future__ import annotations
 
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -49,7 +52,7 @@ class BenchOptions:
     dataset: Optional[Path] = None  # None: random pixels
     profile: bool = False
 
-    def validate(self) -> "BenchOptions":
+    def validate(self) -> BenchOptions:
         if self.batch < 1:
             raise UsageError(f"--batch must be at least 1 (got {self.batch})")
         if self.niter is None and (self.time_s is None or self.time_s <= 0):
@@ -210,7 +213,7 @@ def input_pool(compiled, opts: BenchOptions, entry: Optional[ModelEntry]) -> lis
 def _keep_going(opts: BenchOptions, iteration: int, started: float) -> bool:
     if opts.niter is not None:
         return iteration < opts.niter
-    return time.perf_counter() - started < opts.time_s
+    return time.perf_counter() - started < (opts.time_s or DEFAULT_TIME_S)
 
 
 def _infer_error(exc: Exception) -> ToolError:
@@ -220,43 +223,79 @@ def _infer_error(exc: Exception) -> ToolError:
 
 
 def run_queue(queue, pool: list, opts: BenchOptions, record: bool = True) -> RunResult:
-    """Keep every request busy until niter/time is reached; benchmark_app's loop, fresh inputs.
+    """Run inferences until niter/time is reached, each request with the next input of `pool`.
 
-    A request's latency is read when it is idle again (before it is restarted) and once more for
-    each request after wait_all(), so every started inference is counted exactly once.
+    The API follows benchmark_app's choice so both tools time the same thing: under the latency
+    hint with one request, a synchronous `infer()` loop (benchmark_app's "sync" mode); otherwise an
+    `AsyncInferQueue` kept busy as in benchmark_app's async loop. The two are not interchangeable:
+    with one request on a busy 2-core machine, `start_async()` + wait gave 1.5 ms median where
+    `infer()` gave 4-15 ms, and the old always-async loop measured 2-11 % less throughput than
+    benchmark_app (issue 10).
     Ctrl-C (KeyboardInterrupt) while recording ends the loop early: the requests in flight are
     waited for and counted, and the result says `interrupted`.
     """
     result = RunResult()
-    in_flight: set[int] = set()
-
-    def collect(index: int) -> None:
-        in_flight.discard(index)
-        if record:
-            result.latencies_ms.append(queue[index].latency)
-
-    started = time.perf_counter()
+    loop = _sync_loop if opts.hint == "latency" and len(queue) == 1 else _async_loop
     try:
-        try:
-            while _keep_going(opts, result.iterations, started):
-                index = queue.get_idle_request_id()
-                if index in in_flight:
-                    collect(index)
-                queue[index].set_input_tensor(pool[result.iterations % len(pool)])
-                queue.start_async()
-                in_flight.add(index)
-                result.iterations += 1
-        except KeyboardInterrupt:
-            if not record:
-                raise
-            result.interrupted = True
-        queue.wait_all()
+        loop(queue, pool, opts, result, record)
     except RuntimeError as exc:
         raise _infer_error(exc) from None
-    result.duration_s = time.perf_counter() - started
-    for index in list(in_flight):
-        collect(index)
     return result
+
+
+def _sync_loop(queue, pool: list, opts: BenchOptions, result: RunResult, record: bool) -> None:
+    """One request, `infer()` after `infer()`. Request 0 of the queue is used so the layer profile
+    (read from queue[0]) covers these inferences; infer() does not touch the queue's idle list."""
+    request, count, latencies = queue[0], len(pool), result.latencies_ms
+    started = time.perf_counter()
+    try:
+        while _keep_going(opts, result.iterations, started):
+            # A fresh input each time (a pool of distinct tensors, not benchmark_app's one tensor
+            # bound once): binding costs about 5-13 us of Python per inference here (timeit, busy
+            # 2-core EPYC), 1-2 % of a 0.7 ms model; the whole policy's cost (binding and the
+            # larger input working set) is measured by benchmarks/bench_vs_benchmark_app.py.
+            request.set_input_tensor(pool[result.iterations % count])
+            request.infer()
+            result.iterations += 1
+            if record:
+                latencies.append(request.latency)
+    except KeyboardInterrupt:
+        # infer() is not cut short (the signal is handled when it returns): nothing in flight.
+        if not record:
+            raise
+        result.interrupted = True
+    result.duration_s = time.perf_counter() - started
+
+
+def _async_loop(queue, pool: list, opts: BenchOptions, result: RunResult, record: bool) -> None:
+    """Every request kept busy, as benchmark_app's async loop. A request's latency is read when it
+    is idle again (before it is restarted) and once more for each request in flight after
+    wait_all(), so every started inference is counted exactly once, Ctrl-C or not."""
+    count, latencies = len(pool), result.latencies_ms
+    requests = [queue[i] for i in range(len(queue))]  # queue[i] builds a new wrapper each call: ~13 us here
+    in_flight: set[int] = set()
+    started = time.perf_counter()
+    try:
+        while _keep_going(opts, result.iterations, started):
+            index = queue.get_idle_request_id()
+            request = requests[index]
+            if index in in_flight:
+                in_flight.discard(index)
+                if record:
+                    latencies.append(request.latency)
+            # A fresh input per inference (see _sync_loop).
+            request.set_input_tensor(pool[result.iterations % count])
+            queue.start_async()  # starts the idle request just bound: `index`
+            in_flight.add(index)
+            result.iterations += 1
+    except KeyboardInterrupt:
+        if not record:
+            raise
+        result.interrupted = True
+    queue.wait_all()
+    result.duration_s = time.perf_counter() - started
+    if record:
+        latencies.extend(requests[index].latency for index in in_flight)
 
 
 def warm_up(queue, pool: list, opts: BenchOptions) -> None:
@@ -354,7 +393,7 @@ class Prepared:
 
     target: BenchTarget
     compiled: Compiled
-    queue: object
+    queue: Any  # openvino.AsyncInferQueue (openvino is imported lazily)
     pool: list
     nireq: int
     first_inference_ms: float
