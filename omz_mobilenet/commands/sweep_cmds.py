@@ -27,10 +27,11 @@ def merged_spec(args: argparse.Namespace):
     for flag in ("dataset", "limit", "calibration", "time", "rounds", "db", "crop_rule"):
         if getattr(args, flag) is not None:
             updates[flag] = getattr(args, flag)
-    for flag, key in (("models", "models"), ("precision", "precision"), ("device", "device")):
-        values = args.models if flag == "models" and args.models else _csv(getattr(args, flag, None) if flag != "models" else None)
-        if values:
-            updates[key] = values
+    if args.models:
+        updates["models"] = args.models
+    for flag in ("precision", "device"):
+        if _csv(getattr(args, flag)):
+            updates[flag] = _csv(getattr(args, flag))
     if args.available:
         updates["available"] = True
     if args.allow_missing:
@@ -47,9 +48,9 @@ def merged_spec(args: argparse.Namespace):
 
 
 def offline_names(catalogue, settings) -> list[str]:
-    from omz_mobilenet.fetch.download import available_offline
+    from omz_mobilenet.commands.common import offline_models
 
-    return [e.name for e in catalogue.models if available_offline(e, settings)]
+    return [e.name for e in offline_models(catalogue, settings)]
 
 
 def _context(spec, settings, command: str):
@@ -89,12 +90,22 @@ def run_sweep(args: argparse.Namespace) -> int:
     command = "omz-mobilenet " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     ctx = _context(spec, settings, command)
     ctx.image_set()  # a dataset without labels fails now, before any conversion
+    if args.ray:
+        _ray_preflight(args.ray)  # no database is created for a cluster that cannot be reached
     with ResultsDB.open(spec.db) as db:
-        outcome = _run(args, ctx, db, planned)
+        outcome = _run(args, ctx, db, planned, spec.pin)
     return _finish(outcome, spec, args)
 
 
-def _run(args, ctx, db, planned):
+def _ray_preflight(address: str) -> None:
+    from omz_mobilenet.sweep.ray_backend import check_reachable, import_ray
+
+    import_ray(address)
+    if address not in ("local", "auto"):
+        check_reachable(address)
+
+
+def _run(args, ctx, db, planned, pins: dict[str, str]):
     from omz_mobilenet.output.progress import item_progress
     from omz_mobilenet.sweep.local import LocalSweep
 
@@ -109,12 +120,8 @@ def _run(args, ctx, db, planned):
         if args.ray:
             from omz_mobilenet.sweep.ray_backend import RaySweep
 
-            return RaySweep(ctx, db, args.force, on_cell, args.ray, ctx_spec_pins(args)).run(planned)
+            return RaySweep(ctx, db, args.force, on_cell, args.ray, pins).run(planned)
         return LocalSweep(ctx, db, args.force, on_cell).run(planned)
-
-
-def ctx_spec_pins(args: argparse.Namespace) -> dict[str, str]:
-    return merged_spec(args).spec.pin
 
 
 def _finish(outcome, spec, args: argparse.Namespace) -> int:
