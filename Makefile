@@ -38,7 +38,7 @@ download: setup
 	$(CLI) download $(MODEL)
 
 convert: setup
-	$(CLI) convert $(MODEL) --precisions $(PRECISIONS)
+	$(CLI) convert $(MODEL) --precision $(PRECISIONS)
 
 verify: setup
 	$(CLI) verify $(MODEL) --dataset $(VERIFY_IMAGES)
@@ -59,7 +59,7 @@ $(SPLIT)/calibration: | setup
 		--exclude $(DATASET)/val_100_cropped_reencoded --exclude $(DATASET)/val_original_20
 
 int8: $(SPLIT)/calibration
-	$(CLI) convert $(INT8_MODEL) --precisions FP32,INT8 --calibration $(SPLIT)/calibration
+	$(CLI) convert $(INT8_MODEL) --precision FP32,INT8 --calibration $(SPLIT)/calibration
 
 gate-int8: int8
 	$(CLI) gate $(INT8_MODEL) --precision INT8 --dataset $(SPLIT)/evaluation --no-progress

@@ -4,6 +4,8 @@ retries, backoff): from flags first, then environment, then defaults."""
 from __future__ import annotations
 
 import os
+import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -40,6 +42,40 @@ def _number(text: object, what: str, kind: type, low: float, high: float):
     return value
 
 
+MIRROR_SCHEMES = ("http://", "https://", "file://")
+
+
+def mirror_location(mirror: str) -> tuple[str, str]:
+    """("http", base URL) or ("dir", folder) for the --mirror value; other schemes are refused.
+
+    `file:///path` is accepted here, and only here (catalogue sources must be http(s)), as the folder
+    `/path`; `ftp://`, `s3://` and the like are a usage error rather than a silent local lookup.
+    """
+    if mirror.startswith(("http://", "https://")):
+        return "http", mirror
+    if mirror.startswith("file://"):
+        parsed = urllib.parse.urlparse(mirror)
+        if parsed.netloc not in ("", "localhost") or not parsed.path:
+            raise UsageError(f"mirror {mirror!r}: a file:// URL with a host is not supported; use file:///folder")
+        return "dir", urllib.parse.unquote(parsed.path)
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*):(//|$)", mirror)
+    if scheme and len(scheme.group(1)) > 1:  # a drive letter like C: is not a scheme
+        raise UsageError(
+            f"mirror {mirror!r}: the {scheme.group(1)}:// scheme is not supported; "
+            "pass a folder, file:///folder or an http(s) base URL"
+        )
+    return "dir", mirror
+
+
+def _check_mirror(mirror: str, source: str) -> None:
+    """Refuse an unsupported scheme at once, even when nothing needs downloading (the model is cached):
+    a typo like `ftp://` must not pass silently only to fail on the next cold cache."""
+    try:
+        mirror_location(mirror)
+    except UsageError as exc:
+        raise UsageError(f"{source}: {exc.message}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     cache_dir: Path
@@ -59,17 +95,20 @@ class Settings:
         progress: bool = True,
         timeout: Optional[float] = None,
         retries: Optional[int] = None,
-    ) -> "Settings":
+    ) -> Settings:
         cache = cache_dir or os.environ.get(CACHE_ENV) or str(_user_cache_root() / "omz-mobilenet")
         out = out_dir or os.environ.get(OUT_ENV) or "ir"
         timeout_text = timeout if timeout is not None else os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_S
         retries_text = retries if retries is not None else os.environ.get(RETRIES_ENV) or DEFAULT_RETRIES
         backoff_text = os.environ.get(BACKOFF_ENV) or DEFAULT_BACKOFF_S
         source = "--timeout" if timeout is not None else TIMEOUT_ENV
+        mirror_value = mirror or os.environ.get(MIRROR_ENV) or None
+        if mirror_value:
+            _check_mirror(mirror_value, "--mirror" if mirror else MIRROR_ENV)
         return cls(
             cache_dir=Path(cache).expanduser(),
             out_dir=Path(out).expanduser(),
-            mirror=mirror or os.environ.get(MIRROR_ENV) or None,
+            mirror=mirror_value,
             timeout=_number(timeout_text, source, float, 0.001, 24 * 3600),
             retries=_number(retries_text, "--retries" if retries is not None else RETRIES_ENV, int, 0, MAX_RETRIES),
             progress=progress,

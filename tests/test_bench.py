@@ -190,7 +190,9 @@ def test_profile_layer_times_fit_in_the_latency(dirs, tmp_path, capsys):
 
 def test_devices_lists_cpu_with_its_full_name(capsys):
     assert main(["devices", "--json"]) == 0
-    devices = json.loads(capsys.readouterr().out)["devices"]
+    data = json.loads(capsys.readouterr().out)
+    devices = data["records"]
+    assert data["command"] == "devices" and data["openvino"].startswith("2026")
     assert any(d["device"] == "CPU" and d["full_name"] for d in devices)
 
 

@@ -98,9 +98,9 @@ def test_unknown_model_suggests_close_names(cli):
 
 def test_list_json_and_info(cli):
     code, out, _ = cli("list", "--json")
-    assert code == 0 and len(json.loads(out)) == len(load_catalogue().models)
+    assert code == 0 and len(json.loads(out)["records"]) == len(load_catalogue().models)
     code, out, _ = cli("info", "mobilenetv2-7", "--json")
-    info = json.loads(out)
+    info = json.loads(out)["records"][0]
     assert code == 0 and info["output"]["classes"] == 1000 and info["preprocessing"]["kind"] == "resize_short_crop"
 
 

@@ -25,7 +25,7 @@ def test_offline_model_converts_with_baked_io(name, mirror, cli):
     entry = load_catalogue().get(name)
     code, stdout, err = cli("convert", name, "--precisions", "FP32,FP16", "--json")
     assert code == 0, err
-    rows = json.loads(stdout)
+    rows = json.loads(stdout)["records"]
     assert [r["precision"] for r in rows] == ["FP32", "FP16"]
     for precision in ("FP32", "FP16"):
         model = _read(out / name / precision / f"{name}.xml")
@@ -67,7 +67,7 @@ def test_reconvert_swaps_atomically_and_cleans_up(mirror, cli):
 
 def test_ir_cost_matches_catalogue_for_float_tflite(mirror, cli):
     code, stdout, _ = cli("convert", "mobilenet-v1-0.25-224-tflite", "--json")
-    row = json.loads(stdout)[0]
+    row = json.loads(stdout)["records"][0]
     # TF-slim table: 41 M MACs and 0.47 M parameters for MobileNet_v1_0.25_224.
     assert abs(row["mparams"] - 0.47) / 0.47 < 0.01
     assert abs(row["gflops"] - 0.082) / 0.082 < 0.05
@@ -136,7 +136,7 @@ def test_missing_files_without_mirror(workdirs, cli):
 def test_convert_all_reports_failures_but_converts_the_rest(mirror, cli):
     code, stdout, err = cli("convert", "--all", "--json")
     assert code == 1
-    converted = {r["model"] for r in json.loads(stdout)}
+    converted = {r["model"] for r in json.loads(stdout)["records"]}
     assert set(OFFLINE_TFLITE) | {"mobilenetv2-12-int8"} <= converted
     assert "cannot download mobilenet_v2_1.0_224.tgz" in err
 

@@ -8,18 +8,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from catalogue_edit import edited_catalogue
+from conftest import ASSETS
 
 from omz_mobilenet.accuracy import gate
-from omz_mobilenet.accuracy.evaluate import Options
 from omz_mobilenet.accuracy.ac_config import SubsetRef
+from omz_mobilenet.accuracy.evaluate import Options
 from omz_mobilenet.catalogue.schema import default_catalogue_path, load_catalogue
 from omz_mobilenet.cli import main
 from omz_mobilenet.inputs.dataset import load_image_sets
 from omz_mobilenet.settings import Settings
-
-from conftest import ASSETS
 
 IMAGENET = ASSETS / "imagenet"
 # The most sensitive set: a channel swap costs 10-20 points top-1 there (see the README's table).
@@ -47,7 +45,7 @@ def broken_catalogue(tmp_path: Path, monkeypatch, model: str, change) -> None:
 def _gate(scratch, *args: str) -> tuple[int, list[dict]]:
     out = scratch / "gate.json"
     code = main(["gate", *args, "--no-progress", "--json", str(out)])
-    return code, json.loads(out.read_text()) if out.is_file() else []
+    return code, json.loads(out.read_text())["records"] if out.is_file() else []
 
 
 def test_gate_passes_on_the_real_converted_models(scratch, capsys):
@@ -91,16 +89,16 @@ def test_unconvertible_model_is_an_error_row_and_exit_2(scratch, monkeypatch, ca
     assert "gate ERROR" in capsys.readouterr().out  # the table is still printed
 
 
-def test_unavailable_model_is_skipped_unless_named(scratch):
+def test_unavailable_model_is_skipped_and_the_gate_incomplete(scratch):
     entry = load_catalogue().get("mobilenet-v1-1.0-224")  # float frozen graph: not in the offline mirror
     settings = Settings(cache_dir=scratch / "cache", out_dir=scratch / "ir", mirror=str(ASSETS), timeout=2, retries=0, progress=False)
     image_sets = load_image_sets(IMAGENET / "val_original_20")
     options = Options(progress=False)
-    skipped = gate.run_gate([entry], False, ["FP32"], image_sets, settings, options)
+    logged: list[str] = []
+    skipped = gate.run_gate([entry], ["FP32"], image_sets, settings, options, logged.append)
     assert [r.status for r in skipped] == ["SKIPPED"] and "not available" in skipped[0].note
-    assert gate.exit_code(skipped) == 0
-    named = gate.run_gate([entry], True, ["FP32"], image_sets, settings, options)
-    assert [r.status for r in named] == ["ERROR"] and gate.exit_code(named) == 2
+    assert gate.exit_code(skipped) == 3 and gate.exit_code(skipped, allow_missing=True) == 0
+    assert len(logged) == 1 and "\n" not in logged[0] and "mobilenet-v1-1.0-224" in logged[0]  # the reason, once
 
 
 def test_unknown_image_list_falls_back_to_the_published_reference(scratch):
@@ -121,6 +119,9 @@ def test_checks_and_exit_codes():
     assert not gate.published_check(10, 20, 0.75, 0.005).passed
     assert gate.published_check(10, 20, None, 0.005).passed is None
     row = lambda status: gate.GateRow("m", "FP32", "CPU", "s", status)  # noqa: E731
-    assert gate.exit_code([row("PASSED"), row("SKIPPED"), row("NO REF")]) == 0
+    assert gate.exit_code([row("PASSED"), row("NO REF")]) == 0
+    assert gate.exit_code([row("PASSED"), row("SKIPPED"), row("NO REF")]) == 3
+    assert gate.exit_code([row("PASSED"), row("SKIPPED")], allow_missing=True) == 0
+    assert gate.exit_code([row("FAILED"), row("SKIPPED")]) == 1
     assert gate.exit_code([row("PASSED"), row("FAILED")]) == 1
     assert gate.exit_code([row("FAILED"), row("ERROR")]) == 2

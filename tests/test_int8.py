@@ -68,7 +68,7 @@ def test_gate_judges_int8_against_fp32_and_passes(mirror, cli, tmp_path, calibra
     _install(calibrated, mirror[1])
     report = tmp_path / "gate.json"
     code, out, _ = cli("gate", FLOAT, "--precision", "INT8", "--dataset", EVALUATION, "--no-progress", "--json", report)
-    rows = json.loads(report.read_text())
+    rows = json.loads(report.read_text())["records"]
     assert code == 0, out
     assert [r["precision"] for r in rows] == ["INT8"] and rows[0]["status"] == "PASSED"
     assert rows[0]["top1_ref"] is not None  # the FP32 IR's Top-1 on the same images

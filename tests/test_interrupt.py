@@ -124,6 +124,6 @@ def test_ctrl_c_during_accuracy_prints_partial_results_and_exits_130(dirs, tmp_p
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "INTERRUPTED, partial results" in out
-    rows = json.loads(report.read_text())
+    rows = json.loads(report.read_text())["records"]
     assert rows and rows[-1]["partial"].startswith("interrupted after")
     assert 0 < rows[-1]["images"] < 1300

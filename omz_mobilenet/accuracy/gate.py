@@ -1,4 +1,8 @@
-"""The accuracy regression gate: measure every available model, compare with its reference, exit 1/2.
+"""The accuracy regression gate: measure every requested model, compare with its reference, exit 1/2/3.
+
+Exit codes: 0 every requested row passed (or had no reference); 1 a regression; 2 an error (a model
+that could not be converted or evaluated, bad input); 3 incomplete: a requested row was skipped because
+the model's files could not be had, never a silent pass (unless `allow_missing`).
 
 References, best first:
 1. the per-image-set reference in `<model>.subsets.yml` (the original file in its own framework on
@@ -16,19 +20,20 @@ Unlike accuracy_checker, a miss is an exit code (1), not just a word in the log 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
-from omz_mobilenet.accuracy.evaluate import Evaluation, Options, biased_note, evaluate_model
 from omz_mobilenet.accuracy.ac_config import SubsetRef, config_for, load_subsets
-from omz_mobilenet.catalogue.schema import ModelEntry
-from omz_mobilenet.inputs.dataset import ImageSet
-from omz_mobilenet.errors import ToolError
-from omz_mobilenet.precision import is_int8
+from omz_mobilenet.accuracy.evaluate import Evaluation, Options, biased_note, evaluate_model
 from omz_mobilenet.accuracy.metrics import wilson_interval
+from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.inputs.dataset import ImageSet
+from omz_mobilenet.precision import is_int8
 
 PASSED, FAILED, SKIPPED, ERROR, NO_REF = "PASSED", "FAILED", "SKIPPED", "ERROR", "NO REF"
-EXIT_FAILED, EXIT_ERROR = 1, 2
+EXIT_FAILED, EXIT_ERROR, EXIT_INCOMPLETE = 1, 2, 3
 INT8_MAX_DROP = 1.0  # points, the issue's INT8 target
 
 
@@ -55,7 +60,7 @@ class GateRow:
     note: str = ""
 
     def as_dict(self) -> dict:
-        row = {"model": self.model, "precision": self.precision, "device": self.device, "image_set": self.image_set,
+        row: dict[str, object] = {"model": self.model, "precision": self.precision, "device": self.device, "image_set": self.image_set,
                "status": self.status, "images": self.images or None}
         for metric in ("top1", "top5"):
             check = self.checks.get(metric)
@@ -151,30 +156,49 @@ def _problem_rows(entry: ModelEntry, precisions: list[str], device: str, image_s
     return [GateRow(entry.name, p, device, s.name, status, note=note) for p in precisions for s in image_sets]
 
 
-def _available(entry: ModelEntry, settings, log) -> Optional[str]:
-    """None when the model's files can be had (cache, mirror or network), else why not."""
+def _irs_on_disk(entry: ModelEntry, precisions: list[str], settings) -> bool:
+    """Every IR the gate needs is already converted: the source files are then not needed at all."""
+    from omz_mobilenet.convert.ir_store import ir_xml
+    from omz_mobilenet.precision import ir_folder
+
+    try:
+        return all(ir_xml(settings.out_dir, entry.name, ir_folder(entry, p, settings.out_dir)).is_file() for p in precisions)
+    except ToolError:
+        return False
+
+
+def _available(entry: ModelEntry, settings) -> Optional[str]:
+    """None when the model's files can be had (cache, mirror or network), else why not, in one line.
+    The downloader's per-source retries are not logged here: the reason is said once, by the caller."""
     from omz_mobilenet.fetch.download import fetch_model
 
     try:
-        fetch_model(entry, settings, log)
+        fetch_model(entry, settings)
     except ToolError as exc:
-        return exc.message
+        return " ".join(exc.message.split())
     return None
 
 
-def gate_model(entry: ModelEntry, named: bool, precisions: list[str], image_sets: list[ImageSet], settings, options: Options,
-               log: Callable[[str], None]) -> list[GateRow]:
-    missing = _available(entry, settings, log)
-    if missing is not None:
-        # An unnamed model that cannot be fetched offline is not a regression; a named one is an error.
-        status = ERROR if named else SKIPPED
-        return _problem_rows(entry, precisions, options.device, image_sets, status, f"not available: {missing}")
+def _with_references(entry: ModelEntry, precisions: list[str]) -> tuple[list[str], set[str]]:
+    """The precisions to evaluate: INT8 of a float model is judged against its FP32 IR, added if not asked for."""
     usable = list(precisions)
     reference_only: set[str] = set()
-    needs_fp32 = entry.source_precision == "FP32" and any(is_int8(p) for p in usable)
-    if needs_fp32 and "FP32" not in usable:
-        usable.insert(0, "FP32")  # INT8 of a float model is judged against its FP32 IR
+    if entry.source_precision == "FP32" and any(is_int8(p) for p in usable) and "FP32" not in usable:
+        usable.insert(0, "FP32")
         reference_only.add("FP32")
+    return usable, reference_only
+
+
+def gate_model(entry: ModelEntry, precisions: list[str], image_sets: list[ImageSet], settings, options: Options,
+               log: Callable[[str], None]) -> list[GateRow]:
+    from rich.markup import escape
+
+    usable, reference_only = _with_references(entry, precisions)
+    missing = None if _irs_on_disk(entry, usable, settings) else _available(entry, settings)
+    if missing is not None:
+        # Asked for and could not run: SKIPPED, which makes the gate incomplete (exit 3), never a pass.
+        log(f"[yellow]SKIPPED {entry.name}: {escape(missing)}[/]")
+        return _problem_rows(entry, precisions, options.device, image_sets, SKIPPED, "not available (reason in the log)")
     try:
         evaluations = evaluate_model(entry, usable, image_sets, settings, options, log=log)
     except ToolError as exc:
@@ -182,23 +206,30 @@ def gate_model(entry: ModelEntry, named: bool, precisions: list[str], image_sets
     return _judge_all(entry, evaluations, reference_only)
 
 
-def run_gate(entries: list[ModelEntry], named: bool, precisions: list[str], image_sets: list[ImageSet], settings,
+def run_gate(entries: list[ModelEntry], precisions: list[str], image_sets: list[ImageSet], settings,
              options: Options, log: Callable[[str], None] = lambda _m: None) -> list[GateRow]:
     rows: list[GateRow] = []
     for entry in entries:
-        rows += gate_model(entry, named, precisions, image_sets, settings, options, log)
+        rows += gate_model(entry, precisions, image_sets, settings, options, log)
     return rows
 
 
-def exit_code(rows: list[GateRow]) -> int:
-    """2 when the gate could not check something (errors), else 1 on any regression, else 0."""
+def exit_code(rows: list[GateRow], allow_missing: bool = False) -> int:
+    """2 when the gate could not check something (errors), else 1 on any regression, else 3 when a
+    requested row was skipped (incomplete; 0 with `allow_missing`), else 0."""
     statuses = {row.status for row in rows}
     if ERROR in statuses:
         return EXIT_ERROR
-    return EXIT_FAILED if FAILED in statuses else 0
+    if FAILED in statuses:
+        return EXIT_FAILED
+    return EXIT_INCOMPLETE if SKIPPED in statuses and not allow_missing else 0
 
 
-def summary_line(rows: list[GateRow]) -> str:
+VERDICTS = {0: "PASSED", EXIT_FAILED: "FAILED (accuracy regression)", EXIT_ERROR: "ERROR",
+            EXIT_INCOMPLETE: "INCOMPLETE (requested rows were skipped; --allow-missing accepts that)"}
+
+
+def summary_line(rows: list[GateRow], allow_missing: bool = False) -> str:
     counts = {s: sum(r.status == s for r in rows) for s in (PASSED, FAILED, SKIPPED, NO_REF, ERROR)}
-    verdict = {0: "PASSED", EXIT_FAILED: "FAILED (accuracy regression)", EXIT_ERROR: "ERROR"}[exit_code(rows)]
+    verdict = VERDICTS[exit_code(rows, allow_missing)]
     return f"gate {verdict}: " + ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)

@@ -237,7 +237,7 @@ class Catalogue(Strict):
         if all_models:
             return list(self.models)
         if not names:
-            raise UsageError("name at least one model, or pass --all")
+            raise UsageError("name at least one model, or pass --all or --available")
         return [self.get(n) for n in names]
 
 

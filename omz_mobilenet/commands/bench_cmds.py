@@ -12,8 +12,15 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from omz_mobilenet.commands.common import add_location_args, add_model_args, log, selected_entries, settings_from
-from omz_mobilenet.errors import ToolError, UsageError
+from omz_mobilenet.commands.common import (
+    add_location_args,
+    add_model_args,
+    log,
+    many_models,
+    selected_entries,
+    settings_from,
+)
+from omz_mobilenet.errors import UsageError
 
 BENCH_PRECISIONS = ("FP32", "FP16", "INT8")
 HINT_NOTE = (
@@ -88,8 +95,10 @@ def run_bench(args: argparse.Namespace) -> int:
         list_images(opts.dataset)  # an empty or missing folder fails before compiling anything
     entries = selected_entries(args)
     items = plan(entries, precisions, bool(args.precision), settings, log)
+    if args.tune:
+        return _tune(core, items, opts, args)
     # --all or every IR found: report a failing model and go on, like `convert --all`
-    keep_going = (args.all or entries is None) and len(items) > 1
+    keep_going = many_models(args) and len(items) > 1
     result, prepared = run_session(core, items, opts, args.rounds, keep_going, args.profile, log)
     if result.interrupted_during is not None:
         return _interrupted(result, args)
@@ -97,6 +106,28 @@ def run_bench(args: argparse.Namespace) -> int:
         _compare(prepared, opts, settings, args.rounds, result)
     _report(result, args)
     return 1 if result.failures else 0
+
+
+def _tune(core, items: list, opts, args: argparse.Namespace) -> int:
+    """`--tune`: per model and precision, the best throughput under --max-latency (bench/tune.py)."""
+    from omz_mobilenet.bench.tune import tune_options, tune_target
+    from omz_mobilenet.environment import isa_label
+    from omz_mobilenet.output.envelope import envelope
+    from omz_mobilenet.output.tables import print_table, write_json
+
+    rounds = max(2, args.rounds)
+    results = []
+    for item in items:
+        target = item.make()
+        chosen, explored = tune_target(core, target, tune_options(opts, args.time, rounds), args.max_latency, rounds, log=log)
+        limit = f"median <= {args.max_latency} ms" if args.max_latency is not None else "the lowest median latency"
+        print_table(f"bench --tune {target.model} {target.precision} on {args.device} ({isa_label()}), {rounds} alternating "
+                    f"rounds: best FPS with {limit}", [e.row() for e in explored])
+        print(f"chosen: {chosen.summary()}")
+        results.append({"chosen": chosen.record.as_dict(), "explored": [e.record.as_dict() for e in explored]})
+    if args.json:
+        write_json(Path(args.json), envelope("bench", [r["chosen"] for r in results], tune=results, max_latency_ms=args.max_latency))
+    return 0
 
 
 def _compare(prepared: list, opts, settings, rounds: int, result) -> None:
@@ -157,14 +188,16 @@ def _renamed(records: list[dict], columns: dict) -> list[dict]:
 
 
 def run_devices(args: argparse.Namespace) -> int:
-    from omz_mobilenet.runtime import device_rows, new_core
-    from omz_mobilenet.output.tables import print_table
-
     import openvino as ov
+
+    from omz_mobilenet.output.tables import print_table
+    from omz_mobilenet.runtime import device_rows, new_core
 
     rows = device_rows(new_core())
     if args.json:
-        print(json.dumps({"openvino": ov.get_version(), "devices": rows}, indent=2))
+        from omz_mobilenet.output.envelope import dumps
+
+        print(dumps("devices", rows, openvino=ov.get_version()))
         return 0
     print_table(f"OpenVINO {ov.get_version()} devices", rows, ["device", "full_name", "capabilities"])
     print("also accepted: AUTO, AUTO:<devices>, HETERO:<devices>, MULTI:<devices>, BATCH:<device>")
@@ -185,7 +218,7 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     add_location_args(p)
     p.add_argument("-d", "--device", default="CPU", help="CPU, GPU, NPU, AUTO or any OpenVINO device string (default CPU)")
-    p.add_argument("--precision", help="comma list of FP32, FP16, INT8 (default FP32)")
+    p.add_argument("--precision", help="comma list of FP32, FP16, INT8, INT8-RQ (requantized INT8 source) (default FP32)")
     p.add_argument("--infer-precision", default="f32", choices=["f32", "bf16", "f16", "default"],
                    help="INFERENCE_PRECISION_HINT (default f32; 'default' lets the device choose)")
     p.add_argument("--hint", default="latency", choices=["latency", "throughput", "none"], help="PERFORMANCE_HINT (default latency)")
@@ -205,6 +238,11 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounds", type=int, default=3,
                    help="alternating rounds over all models x precisions, order rotated each round; "
                    "each gets --time/rounds (default 3; --compare alternates as many rounds, at least 2)")
+    p.add_argument("--tune", action="store_true",
+                   help="search hint, streams, requests, batch and the device's inference precisions for the best "
+                        "throughput under --max-latency; prints the chosen configuration and what it explored")
+    p.add_argument("--max-latency", type=float, metavar="MS",
+                   help="--tune: median latency limit per request in ms (default: the lowest latency measured)")
     p.add_argument("--json", metavar="FILE", help="write the records (and profile/compare) as JSON")
     p.add_argument("--csv", metavar="FILE", help="write the records as CSV")
     p.set_defaults(func=run_bench)

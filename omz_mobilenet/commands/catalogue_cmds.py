@@ -1,4 +1,6 @@
-"""`list` and `info`: read-only views of the catalogue (no OpenVINO or TensorFlow import)."""
+"""`list` and `info`: read-only views of the catalogue (no OpenVINO or TensorFlow import), with each
+model's status on this machine: offline (its files are in the cache or a mirror folder, found without
+any network) and the precisions already converted in the IR folder."""
 
 from __future__ import annotations
 
@@ -6,7 +8,13 @@ import argparse
 import json
 
 from omz_mobilenet.catalogue.schema import ModelEntry, load_catalogue
+from omz_mobilenet.commands.common import add_location_args, offline_models, settings_from
 from omz_mobilenet.output.tables import print_table
+from omz_mobilenet.settings import Settings
+
+# Terminal column order, most useful first: a narrow terminal drops columns from the right.
+LIST_COLUMNS = ["name", "offline", "converted", "format", "input", "top1", "top5", "source_precision", "gflops",
+                "mparams", "classes", "license"]
 
 
 def _summary(entry: ModelEntry) -> dict:
@@ -15,41 +23,80 @@ def _summary(entry: ModelEntry) -> dict:
         "name": entry.name,
         "format": entry.format,
         "input": f"{entry.resolution}x{entry.resolution}",
-        "source precision": entry.source_precision,
+        "source_precision": entry.source_precision,
         "classes": entry.output.classes,
-        "GFlops": entry.gflops,
-        "MParams": entry.mparams,
-        "Top-1": acc.top1 if acc else None,
-        "Top-5": acc.top5 if acc else None,
+        "gflops": entry.gflops,
+        "mparams": entry.mparams,
+        "top1": acc.top1 if acc else None,
+        "top5": acc.top5 if acc else None,
         "license": entry.license.name,
     }
 
 
+def status(entry: ModelEntry, settings: Settings, converted: dict[str, list[str]]) -> dict:
+    """{"offline": "cached" | "mirror" | None, "converted": [IR folders]}; reads files only."""
+    from omz_mobilenet.fetch.download import availability
+
+    return {"offline": availability(entry, settings), "converted": converted.get(entry.name, [])}
+
+
+def converted_irs(settings: Settings) -> dict[str, list[str]]:
+    from omz_mobilenet.convert.ir_store import find_irs
+
+    found: dict[str, list[str]] = {}
+    for model, precision, _xml in find_irs(settings.out_dir):
+        found.setdefault(model, []).append(precision)
+    return found
+
+
+def _cell_rows(records: list[dict]) -> list[dict]:
+    return [{**r, "converted": ",".join(r["converted"]) or None} for r in records]
+
+
 def run_list(args: argparse.Namespace) -> int:
+    from omz_mobilenet.output.envelope import dumps
+
     catalogue = load_catalogue()
+    settings = settings_from(args)
+    models = offline_models(catalogue, settings, quiet=not args.available) if args.available else catalogue.models
+    converted = converted_irs(settings)
+    records = [{**_summary(m), **status(m, settings, converted)} for m in models]
     if args.json:
-        print(json.dumps([_summary(m) for m in catalogue.models], indent=2))
-    else:
-        print_table(f"omz-mobilenet catalogue ({len(catalogue.models)} models)", [_summary(m) for m in catalogue.models])
+        print(dumps("list", records, mirror=settings.mirror, cache_dir=str(settings.cache_dir), out_dir=str(settings.out_dir)))
+        return 0
+    what = "models available offline" if args.available else "models"
+    offline = sum(r["offline"] is not None for r in records)
+    print_table(f"omz-mobilenet catalogue ({len(records)} {what}; {offline} offline)", _cell_rows(records), LIST_COLUMNS)
+    print("offline: cached = in the download cache, mirror = in the mirror folder; converted: IRs in -o DIR")
     return 0
 
 
 def run_info(args: argparse.Namespace) -> int:
+    from omz_mobilenet.output.envelope import dumps
+
     entry = load_catalogue().get(args.model)
-    if args.json:
-        print(json.dumps(entry.model_dump(exclude_none=True), indent=2))
-        return 0
+    settings = settings_from(args)
     data = entry.model_dump(exclude_none=True)
+    state = status(entry, settings, converted_irs(settings))
+    if args.json:
+        print(dumps("info", [data], status=state))
+        return 0
     rows = [{"field": key, "value": json.dumps(value) if isinstance(value, (dict, list)) else value} for key, value in data.items()]
+    rows += [{"field": "offline", "value": state["offline"] or "no (needs a download)"},
+             {"field": "converted", "value": ",".join(state["converted"]) or "none"}]
     print_table(entry.name, rows)
     return 0
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("list", help="table of the catalogue")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p = subparsers.add_parser("list", help="table of the catalogue with each model's status (offline, converted)")
+    p.add_argument("--available", action="store_true",
+                   help="only the models whose files are in the cache or a mirror folder (no network)")
+    add_location_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON envelope instead of a table")
     p.set_defaults(func=run_list)
-    p = subparsers.add_parser("info", help="everything the catalogue says about one model")
+    p = subparsers.add_parser("info", help="everything the catalogue says about one model, and its status")
     p.add_argument("model", metavar="MODEL")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_location_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON envelope instead of a table")
     p.set_defaults(func=run_info)

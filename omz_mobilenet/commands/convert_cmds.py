@@ -3,56 +3,92 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from omz_mobilenet.commands.common import add_location_args, add_model_args, log, selected_models, settings_from
+from omz_mobilenet.commands.common import (
+    add_alias,
+    add_location_args,
+    add_model_args,
+    log,
+    many_models,
+    selected_models,
+    settings_from,
+)
 from omz_mobilenet.errors import ToolError
 
 
+def _quiet_sources(message: str) -> None:
+    """Many models: one line per model; the per-source retries of each failing one are not repeated."""
+    if "trying the next source" not in message:
+        log(message)
+
+
 def run_download(args: argparse.Namespace) -> int:
-    from omz_mobilenet.fetch.download import fetch_model
+    from rich.markup import escape
+
+    from omz_mobilenet.fetch.download import CACHED, availability, fetch_model
     from omz_mobilenet.settings import Settings
 
     settings = Settings.resolve(cache_dir=args.cache_dir, mirror=args.mirror, timeout=args.timeout, retries=args.retries)
-    failures = 0
+    many = bool(args.all or args.available)
+    records, counts = [], {"downloaded": 0, "cached": 0, "not available": 0}
     for entry in selected_models(args):
+        was_cached = availability(entry, settings) == CACHED
         try:
-            fetched = fetch_model(entry, settings, log)
-            print(f"{entry.name}: {fetched.model_path}")
+            fetched = fetch_model(entry, settings, _quiet_sources if many else log)
         except ToolError as exc:
-            if not args.all:
+            if not many:
                 raise
-            failures += 1
-            log(f"[red]{exc.message}[/]")
-    return 1 if failures else 0
+            counts["not available"] += 1
+            records.append({"model": entry.name, "status": "not_available", "reason": exc.message, "path": None})
+            log(f"[red]{escape(' '.join(exc.message.split()))}[/]")
+            continue
+        status = "cached" if was_cached else "downloaded"
+        counts[status] += 1
+        records.append({"model": entry.name, "status": status, "reason": None, "path": str(fetched.model_path)})
+        if not args.json:
+            print(f"{entry.name}: {fetched.model_path}")
+    summary = (f"download: {counts['downloaded']} downloaded, {counts['cached']} already cached, "
+               f"{counts['not available']} not available")
+    if args.json:
+        from omz_mobilenet.output.envelope import dumps
+
+        print(dumps("download", records, summary=summary))
+    elif many:
+        print(summary)
+    return 1 if counts["not available"] else 0
 
 
 def run_convert(args: argparse.Namespace) -> int:
     from omz_mobilenet.convert.pipeline import convert_model, result_rows
-    from omz_mobilenet.precision import parse_folders
-    from omz_mobilenet.output.tables import print_table
-
     from omz_mobilenet.convert.quantize import QuantizeOptions
+    from omz_mobilenet.output.envelope import check_writable, dumps
+    from omz_mobilenet.output.tables import print_table
+    from omz_mobilenet.precision import parse_folders
 
     precisions = parse_folders(args.precisions, "--precision")
     settings = settings_from(args)
+    try:  # an unwritable IR folder fails before any download or conversion
+        check_writable(str(settings.out_dir / ".omz-mobilenet-check"))
+    except ToolError as exc:
+        raise ToolError(f"IR folder {settings.out_dir} is not writable ({exc.message}); choose another -o", 2) from None
     options = QuantizeOptions(
         calibration=Path(args.calibration) if args.calibration else None,
-        subset_size=args.subset_size, max_drop=args.max_drop,
+        subset_size=args.calibration_limit, max_drop=args.max_drop,
     )
+    many = many_models(args)
     results, failures = [], 0
     for entry in selected_models(args):
         try:
             results += convert_model(entry, precisions, settings, log, options)
         except ToolError as exc:
-            if not args.all:
+            if not many:
                 raise
             failures += 1
             log(f"[red]{exc.message}[/]")
     rows = result_rows(results)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(dumps("convert", rows))
     elif rows:
         print_table("converted", rows, ["model", "precision", "gflops", "mparams", "xml"])
     return 1 if failures else 0
@@ -67,13 +103,17 @@ def register(subparsers) -> None:
     p.add_argument("--retries", type=int, metavar="N",
                    help="extra attempts per source after a 5xx, a dropped connection or a stall, with backoff "
                         "0.5 s, 1 s, 2 s...; env OMZ_MOBILENET_RETRIES (default 3)")
+    p.add_argument("--json", action="store_true", help="print one JSON envelope (a record per model) instead of lines")
     p.set_defaults(func=run_download)
     p = subparsers.add_parser("convert", help="convert to OpenVINO IR with preprocessing baked in")
     add_model_args(p)
     add_location_args(p)
-    p.add_argument("--precisions", default="FP32", help="comma list of FP32, FP16, INT8 (= FP32-INT8), FP16-INT8 (default FP32)")
+    p.add_argument("--precision", dest="precisions", default="FP32",
+                   help="comma list of FP32, FP16, INT8 (= FP32-INT8; for an already-quantized source INT8-RQ, its requantization), FP16-INT8, INT8-RQ")
+    add_alias(p, "--precisions", "precisions")
     p.add_argument("--calibration", help="INT8: folder of calibration images (keep them out of your evaluation set)")
-    p.add_argument("--subset-size", type=int, default=300, help="INT8: calibration images to use (default 300)")
+    p.add_argument("--calibration-limit", type=int, default=300, metavar="N", help="INT8: calibration images to use")
+    add_alias(p, "--subset-size", "calibration_limit", type=int)
     p.add_argument("--max-drop", type=float, help="INT8: accuracy-aware quantization, max Top-1 drop in points on held-out images")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON envelope")
     p.set_defaults(func=run_convert)

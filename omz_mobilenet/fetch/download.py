@@ -15,6 +15,7 @@ does not match the catalogue fail the source at once, and the next source is tri
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import re
@@ -22,15 +23,16 @@ import shutil
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Optional
 
-from omz_mobilenet.fetch.archive import extract_tgz
 from omz_mobilenet.catalogue.schema import ModelEntry, SourceFile
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.settings import MAX_BACKOFF_S, Settings
+from omz_mobilenet.fetch.archive import extract_tgz
+from omz_mobilenet.settings import MAX_BACKOFF_S, MIRROR_SCHEMES, Settings, mirror_location  # noqa: F401 (re-exported)
 
 Log = Callable[[str], None]
 
@@ -119,32 +121,6 @@ def _mirror_dir_index(root: Path) -> dict[str, Path]:
         for name in files:
             index.setdefault(name, Path(dirpath) / name)
     return index
-
-
-MIRROR_SCHEMES = ("http://", "https://", "file://")
-
-
-def mirror_location(mirror: str) -> tuple[str, str]:
-    """("http", base URL) or ("dir", folder) for the --mirror value; other schemes are refused.
-
-    `file:///path` is accepted here, and only here (catalogue sources must be http(s)), as the folder
-    `/path`; `ftp://`, `s3://` and the like are a usage error rather than a silent local lookup.
-    """
-    if mirror.startswith(("http://", "https://")):
-        return "http", mirror
-    if mirror.startswith("file://"):
-        parsed = urllib.parse.urlparse(mirror)
-        if parsed.netloc not in ("", "localhost") or not parsed.path:
-            raise ToolError(f"mirror {mirror!r}: a file:// URL with a host is not supported; use file:///folder", 2)
-        return "dir", urllib.parse.unquote(parsed.path)
-    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*):(//|$)", mirror)
-    if scheme and len(scheme.group(1)) > 1:  # a drive letter like C: is not a scheme
-        raise ToolError(
-            f"mirror {mirror!r}: the {scheme.group(1)}:// scheme is not supported; "
-            "pass a folder, file:///folder or an http(s) base URL",
-            2,
-        )
-    return "dir", mirror
 
 
 def _candidates(src: SourceFile, mirror: Optional[str]) -> list[tuple[str, str]]:
@@ -317,7 +293,7 @@ def _fetch_candidate(candidate: tuple[str, str], src: SourceFile, folder: Path, 
 
 def remove_leftovers(folder: Path) -> list[str]:
     """Hidden `.part` files and unpacking folders of runs that were killed; call under the lock."""
-    removed = []
+    removed: list[str] = []
     if not folder.is_dir():
         return removed
     for path in folder.iterdir():
@@ -385,3 +361,58 @@ def fetch_model(entry: ModelEntry, settings: Settings, log: Log = lambda _msg: N
             )
         sha = file_digest(folder / entry.model_file.file, "sha256")
     return FetchedModel(entry=entry, folder=folder, model_path=model_path, source_sha256=sha)
+
+
+# --- offline availability (no network, ever): what `--available` and `list` use --------------------
+
+CACHED, MIRROR = "cached", "mirror"
+
+
+@functools.lru_cache(maxsize=8)
+def _mirror_index_cached(root: str, mtime_ns: int) -> dict[str, Path]:
+    """The mirror folder's file index, computed once per folder state (27 models share one walk)."""
+    return _mirror_dir_index(Path(root))
+
+
+def mirror_folder(settings: Settings) -> Optional[Path]:
+    """The mirror as a local folder, or None when there is none or it is http(s) (never contacted here)."""
+    if not settings.mirror:
+        return None
+    kind, where = mirror_location(settings.mirror)
+    return Path(where).expanduser() if kind == "dir" else None
+
+
+def _good_file(path: Path, src: SourceFile) -> bool:
+    """Size and checksum match, checked without side effects (a bad cached file is left for fetch_file)."""
+    try:
+        return path.is_file() and _verify(path, src) is None
+    except OSError:
+        return False
+
+
+def _file_availability(src: SourceFile, folder: Path, mirror_root: Optional[Path]) -> Optional[str]:
+    if _good_file(folder / src.name, src):
+        return CACHED
+    if mirror_root is None or not mirror_root.is_dir():
+        return None
+    index = _mirror_index_cached(str(mirror_root), mirror_root.stat().st_mtime_ns)
+    names = dict.fromkeys([src.name] + [url.rsplit("/", 1)[-1] for url in src.sources])
+    if src.checksum is None and src.size is None:
+        return None  # nothing to recognise the file by: only a real download (which records a sha256) can tell
+    return MIRROR if any(name in index and _good_file(index[name], src) for name in names) else None
+
+
+def availability(entry: ModelEntry, settings: Settings) -> Optional[str]:
+    """"cached" when every file of the model is in the cache, "mirror" when each one is in the cache or
+    in a mirror *folder* (by file name, size and checksum), else None. Never opens a connection: an
+    http(s) mirror is not consulted, so only the cache counts then."""
+    folder = model_folder(settings, entry)
+    mirror_root = mirror_folder(settings)
+    found = [_file_availability(src, folder, mirror_root) for src in entry.files]
+    if any(where is None for where in found):
+        return None
+    return CACHED if all(where == CACHED for where in found) else MIRROR
+
+
+def available_offline(entry: ModelEntry, settings: Settings) -> bool:
+    return availability(entry, settings) is not None

@@ -3,14 +3,60 @@
 from __future__ import annotations
 
 import csv
-import sys
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Optional
 
 from omz_mobilenet.errors import ToolError
+
+# Columns whose cells are never cut or folded: a model name is read whole or not at all.
+KEEP_WHOLE = ("model", "name")
+DEFAULT_WIDTH = 100  # when stdout is not a terminal and COLUMNS is not set
+MAX_CELL = 28  # a long free-text cell (note, path) is cut to this many characters, with an ellipsis
+_wide = False
+
+
+def set_wide(wide: bool) -> None:
+    """`--wide`: every column, every cell whole, however wide the table gets."""
+    global _wide
+    _wide = wide
+
+
+def table_width() -> int:
+    """The terminal's width (COLUMNS first, as shutil reads it), else DEFAULT_WIDTH."""
+    return max(40, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+
+
+def fit_columns(rows: Sequence[dict], columns: Sequence[str], width: int, wide: bool = False) -> tuple[list[str], dict[str, int]]:
+    """The columns that fit `width` (first ones first, model names always kept) and each one's
+    cell width (long text cut to MAX_CELL); with `wide` all of them, whole."""
+    natural = {c: max([len(c)] + [len(_cell(r.get(c))) for r in rows]) for c in columns}
+    if wide:
+        return list(columns), natural
+    if _table_width(columns, natural) <= width:
+        return list(columns), natural
+    sizes = {c: w if c in KEEP_WHOLE else min(w, max(MAX_CELL, len(c))) for c, w in natural.items()}
+    # Left to right, a column is shown when it still fits: the first columns matter most, and a wide
+    # column that does not fit leaves room for narrower ones after it.
+    kept = [c for c in columns if c in KEEP_WHOLE]
+    for column in columns:
+        if column not in kept and _table_width(kept + [column], sizes) <= width:
+            kept.append(column)
+    kept = [c for c in columns if c in kept]
+    spare = width - _table_width(kept, sizes)
+    for column in kept:  # room left over goes back to the cut cells, first columns first
+        grow = min(spare, natural[column] - sizes[column])
+        sizes[column] += grow
+        spare -= grow
+    return kept, sizes
+
+
+def _table_width(columns: Sequence[str], sizes: dict[str, int]) -> int:
+    return sum(sizes[c] for c in columns) + 3 * len(columns) + 1  # "│ a │ b │": padding and borders
 
 
 def print_table(title: str, rows: Sequence[dict], columns: Optional[Sequence[str]] = None) -> None:
@@ -18,12 +64,20 @@ def print_table(title: str, rows: Sequence[dict], columns: Optional[Sequence[str
     from rich.table import Table
 
     columns = list(columns or (rows[0].keys() if rows else []))
-    table = Table(title=title, show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    width = table_width()
+    kept, sizes = fit_columns(rows, columns, width, _wide)
+    hidden = [c for c in columns if c not in kept]
+    caption = f"hidden: {', '.join(hidden)} (--wide shows all)" if hidden else None
+    # The title is its own line, never folded (a log keeps it greppable), not squeezed into a narrow table.
+    table = Table(caption=caption, show_lines=False)
+    for column in kept:
+        table.add_column(column, width=sizes[column], no_wrap=True, overflow="ellipsis")
     for row in rows:
-        table.add_row(*[_cell(row.get(c)) for c in columns])
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+        table.add_row(*[_cell(row.get(c)) for c in kept])
+    console_width = max(width, _table_width(kept, sizes)) if _wide else width
+    console = Console(width=console_width, soft_wrap=False)
+    console.print(title, style="italic", highlight=False, markup=False, soft_wrap=True)
+    console.print(table)
 
 
 def _cell(value: object) -> str:
