@@ -49,6 +49,9 @@ class Check:
 
 @dataclass
 class GateRow:
+    """One gate verdict with what it rests on: the checks (measured, minimum, reference), which
+    reference, images, ties among top scores and the crop rule."""
+
     model: str
     precision: str
     device: str
@@ -58,6 +61,8 @@ class GateRow:
     checks: dict[str, Check] = field(default_factory=dict)
     reference: str = ""
     note: str = ""
+    tied_top1: Optional[int] = None
+    crop_rule: Optional[str] = None
 
     def as_dict(self) -> dict:
         row: dict[str, object] = {"model": self.model, "precision": self.precision, "device": self.device, "image_set": self.image_set,
@@ -67,7 +72,8 @@ class GateRow:
             row[metric] = check.measured if check else None
             row[f"{metric}_ref"] = check.reference if check else None
             row[f"{metric}_min"] = check.minimum if check else None
-        row.update(reference=self.reference or None, note=self.note or None)
+        row.update(reference=self.reference or None, note=self.note or None, tied_top1=self.tied_top1,
+                   crop_rule=self.crop_rule)
         return row
 
 
@@ -100,15 +106,19 @@ def judge(entry: ModelEntry, evaluation: Evaluation) -> GateRow:
     """Compare one evaluation with the best reference there is for its image set."""
     image_set, summary = evaluation.image_set, evaluation.ir.summary()
     hits, total = {"top1": summary["top1_hits"], "top5": summary["top5_hits"]}, summary["images"]
-    row = GateRow(entry.name, evaluation.precision, evaluation.device, image_set.name, NO_REF, images=total)
+    row = GateRow(entry.name, evaluation.precision, evaluation.device, image_set.name, NO_REF, images=total,
+                  tied_top1=summary.get("tied_top1"), crop_rule=evaluation.crop_rule)
     ref = load_subsets(entry.name).get(image_set.name)
-    if ref is not None and ref.image_list_sha256 == image_set.list_sha256 and ref.images == total:
+    # The per-set references were measured on the tf crop's pixels; another crop rule sees other pixels.
+    same_pixels = evaluation.crop_rule == "tf"
+    if ref is not None and same_pixels and ref.image_list_sha256 == image_set.list_sha256 and ref.images == total:
         row.checks = {m: subset_check(hits[m], total, ref, m) for m in ("top1", "top5")}
         measured = ref.measured
         row.reference = f"subset: {measured.get('framework', '?')} {measured.get('version', '')}".strip()
     else:
         if ref is not None:
-            row.note = "subset reference is for another image list (sha256/count differ); "
+            why = "another image list (sha256/count differ)" if same_pixels else "the tf crop rule's pixels"
+            row.note = f"subset reference is for {why}; "
         metrics = config_for(entry).metrics
         row.checks = {f"top{k}": published_check(hits[f"top{k}"], total, m.reference, m.abs_threshold) for k, m in metrics.items()}
         row.reference = "published full val (Wilson upper bound vs reference - abs_threshold)"
