@@ -30,7 +30,7 @@ from omz_mobilenet.accuracy.metrics import wilson_interval
 from omz_mobilenet.catalogue.schema import ModelEntry
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.inputs.dataset import ImageSet
-from omz_mobilenet.precision import is_int8
+from omz_mobilenet.precision import is_int8, is_requantized
 
 PASSED, FAILED, SKIPPED, ERROR, NO_REF = "PASSED", "FAILED", "SKIPPED", "ERROR", "NO REF"
 EXIT_FAILED, EXIT_ERROR, EXIT_INCOMPLETE = 1, 2, 3
@@ -137,14 +137,29 @@ def int8_tolerance(total: int) -> int:
 
 def judge_int8(entry: ModelEntry, int8: Evaluation, fp32: Evaluation) -> GateRow:
     """A quantized float model against its own FP32 IR on the same images (paired comparison)."""
-    ours, base = int8.ir.summary(), fp32.ir.summary()
+    reference = f"FP32 IR on the same images (max drop {INT8_MAX_DROP} points + 1 image)"
+    return _judge_paired(entry, int8, fp32.ir.summary(), reference)
+
+
+def judge_against_original(entry: ModelEntry, requantized: Evaluation) -> GateRow:
+    """A requantized INT8 source against the ORIGINAL file in its own runtime on the same images:
+    the same rule as INT8 of a float model (requantizing must not cost more than quantizing)."""
+    if requantized.original is None:
+        raise ToolError(f"{entry.name} {requantized.precision}: the original runtime did not run", 2)
+    runtime = requantized.original.runtime
+    reference = f"original in {runtime} on the same images (max drop {INT8_MAX_DROP} points + 1 image)"
+    return _judge_paired(entry, requantized, requantized.original.summary(), reference)
+
+
+def _judge_paired(entry: ModelEntry, int8: Evaluation, base: dict, reference: str) -> GateRow:
+    ours = int8.ir.summary()
     total = ours["images"]
     row = GateRow(entry.name, int8.precision, int8.device, int8.image_set.name, NO_REF, images=total)
     for metric in ("top1", "top5"):
         needed = base[f"{metric}_hits"] - int8_tolerance(total)
         hits = ours[f"{metric}_hits"]
         row.checks[metric] = Check(_pct(hits, total), _pct(needed, total), _pct(base[f"{metric}_hits"], total), hits >= needed)
-    row.reference = f"FP32 IR on the same images (max drop {INT8_MAX_DROP} points + 1 image)"
+    row.reference = reference
     row.status = _status(row.checks)
     if int8.calibration_overlap:
         row.note = f"--allow-overlap: {int8.calibration_overlap} images calibrated this IR"
@@ -156,6 +171,9 @@ def _judge_all(entry: ModelEntry, evaluations: list[Evaluation], reference_only:
     rows = []
     for evaluation in evaluations:
         if evaluation.precision in reference_only:
+            continue
+        if is_requantized(evaluation.precision):
+            rows.append(judge_against_original(entry, evaluation))
             continue
         quantized_float = is_int8(evaluation.precision) and entry.source_precision == "FP32"
         rows.append(judge_int8(entry, evaluation, fp32[evaluation.image_set.name]) if quantized_float else judge(entry, evaluation))
@@ -210,7 +228,8 @@ def gate_model(entry: ModelEntry, precisions: list[str], image_sets: list[ImageS
         log(f"[yellow]SKIPPED {entry.name}: {escape(missing)}[/]")
         return _problem_rows(entry, precisions, options.device, image_sets, SKIPPED, "not available (reason in the log)")
     try:
-        evaluations = evaluate_model(entry, usable, image_sets, settings, options, log=log)
+        with_original = any(is_requantized(p) for p in usable)  # INT8-RQ is judged against the original
+        evaluations = evaluate_model(entry, usable, image_sets, settings, options, with_original=with_original, log=log)
     except ToolError as exc:
         return _problem_rows(entry, precisions, options.device, image_sets, ERROR, exc.message)
     return _judge_all(entry, evaluations, reference_only)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from omz_mobilenet import __version__
 from omz_mobilenet.catalogue.schema import ModelEntry
-from omz_mobilenet.fetch.download import FetchedModel, fetch_model
-from omz_mobilenet.errors import ToolError
-from omz_mobilenet.precision import INT8_FOLDERS, compress_to_fp16, is_int8
 from omz_mobilenet.convert.ir_store import ir_xml, write_ir
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.fetch.download import FetchedModel, fetch_model
+from omz_mobilenet.precision import INT8_FOLDERS, compress_to_fp16, is_int8, is_requantized, write_folder
 from omz_mobilenet.settings import Settings
 
 RT_KEY = "omz_mobilenet"
@@ -72,9 +72,9 @@ def _attach_info(model, fetched: FetchedModel, precision: str, cost) -> None:
 
 def build_ir_model(fetched: FetchedModel):
     """The baked, in-memory IR and the cost of the original graph (before preprocessing)."""
-    from omz_mobilenet.converters import read_original
-    from omz_mobilenet.convert.preprocessing import bake_preprocessing
     from omz_mobilenet.convert.ir_stats import count_cost
+    from omz_mobilenet.convert.preprocessing import bake_preprocessing
+    from omz_mobilenet.converters import read_original
 
     original = read_original(fetched.entry, fetched.model_path)
     cost = count_cost(original)
@@ -89,12 +89,17 @@ def convert_model(
 
     from omz_mobilenet.convert.quantize import QuantizeOptions, quantize_to_ir
 
+    folders = list(dict.fromkeys(write_folder(entry, p) for p in precisions))  # a wrong precision fails before any work
     fetched = fetch_model(entry, settings, log)
     model, cost = build_ir_model(fetched)
     results = []
-    for precision in precisions:
-        if precision in INT8_FOLDERS:
-            options = quantize_options or QuantizeOptions(calibration=None)
+    for precision in folders:
+        options = quantize_options or QuantizeOptions(calibration=None)
+        if is_requantized(precision):  # an INT8 source: its float graph requantized by NNCF
+            from omz_mobilenet.convert.requantize import requantize_to_ir
+
+            xml = requantize_to_ir(entry, model, cost, fetched, settings, options, _attach_info, log)
+        elif precision in INT8_FOLDERS:
             xml = quantize_to_ir(entry, model, cost, fetched, precision, settings, options, _attach_info, log)
         else:
             _attach_info(model, fetched, precision, cost)
@@ -113,7 +118,7 @@ def ensure_ir(entry: ModelEntry, precision: str, settings: Settings, log: Callab
         if is_int8(precision):
             raise ToolError(
                 f"{entry.name} has no INT8 IR yet ({precision} in {settings.out_dir}); make one with "
-                f"`omz-mobilenet convert {entry.name} --precisions {precision} --calibration DIR`", 2
+                f"`omz-mobilenet convert {entry.name} --precision {precision} --calibration DIR`", 2
             )
         convert_model(entry, [precision], settings, log)
     return xml

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
-from omz_mobilenet.convert.calibration import CalibrationRecord, remaining_images, select_calibration, sidecar_path
 from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.convert.calibration import CalibrationRecord, remaining_images, select_calibration, sidecar_path
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.precision import compress_to_fp16
 from omz_mobilenet.inputs.images import ir_input, load_for_model
+from omz_mobilenet.precision import REQUANTIZED, compress_to_fp16, is_requantized
 from omz_mobilenet.settings import Settings
 
 RT_KEY = "omz_mobilenet"
@@ -32,11 +33,15 @@ class QuantizeOptions:
     subset_size: int = 300
     max_drop: Optional[float] = None
     validation_size: int = 300
+    preset: str = "performance"  # symmetric int8 weights and activations: what OpenVINO's CPU runs fastest
+    ignore_edges: bool = False  # keep the first depthwise convolution and the classifier in float
+    fast_bias_correction: bool = False
 
 
-def _check_quantizable(entry: ModelEntry, options: QuantizeOptions) -> None:
-    if entry.source_precision == "INT8":
-        raise ToolError(f"{entry.name} is already an INT8 model ({entry.model_file.file}); its FP32/FP16 IR runs it as INT8, do not quantize it again", 2)
+def check_quantizable(entry: ModelEntry, options: QuantizeOptions, precision: str = "FP32-INT8") -> None:
+    if entry.source_precision == "INT8" and not is_requantized(precision):
+        raise ToolError(f"{entry.name} is already an INT8 model ({entry.model_file.file}); its FP32 IR runs it as is, "
+                        f"or requantize it with --precision {REQUANTIZED} --calibration DIR", 2)
     if options.calibration is None:
         raise ToolError("INT8 needs calibration images: pass --calibration DIR (a folder of images, disjoint from your evaluation images)", 2)
     if options.max_drop is not None and not 0 < options.max_drop < 100:
@@ -50,9 +55,10 @@ def _transform(entry: ModelEntry) -> Callable[[Path], np.ndarray]:
 def _validation_items(entry: ModelEntry, options: QuantizeOptions, record: CalibrationRecord) -> list[tuple[Path, int]]:
     from omz_mobilenet.inputs.dataset import find_annotations, load_annotations, to_model_label
 
+    assert options.calibration is not None  # check_quantizable refused a missing folder
     held_out = remaining_images(options.calibration, record)[: options.validation_size]
     if not held_out:
-        raise ToolError(f"--max-drop needs images in {options.calibration} beyond the {record.used} used for calibration; lower --subset-size", 2)
+        raise ToolError(f"--max-drop needs images in {options.calibration} beyond the {record.used} used for calibration; lower --calibration-limit", 2)
     annotations = load_annotations(find_annotations(options.calibration))
     labelled = [(p, to_model_label(annotations.labels[p.name], entry.output.classes)) for p in held_out if p.name in annotations.labels]
     if not labelled:
@@ -76,7 +82,10 @@ def _quantize(model, entry: ModelEntry, files: list[Path], record: CalibrationRe
 
     calibration = nncf.Dataset(files, _transform(entry))
     # Full bias correction: fast bias correction lost about 6 Top-1 points on MobileNet V1 0.25.
-    common = dict(subset_size=len(files), fast_bias_correction=False)
+    common = dict(subset_size=len(files), fast_bias_correction=options.fast_bias_correction,
+                  preset=nncf.QuantizationPreset(options.preset))
+    if options.ignore_edges:
+        common["ignored_scope"] = nncf.IgnoredScope(names=edge_layers(model))
     if options.max_drop is None:
         return nncf.quantize(model, calibration, **common), None
     items = _validation_items(entry, options, record)
@@ -89,6 +98,15 @@ def _quantize(model, entry: ModelEntry, files: list[Path], record: CalibrationRe
     return quantized, len(items)
 
 
+def edge_layers(model) -> list[str]:
+    """The first depthwise convolution and the classifier (the last Convolution/MatMul): the layers
+    the field keeps in float when INT8 loses too much."""
+    ops = list(model.get_ordered_ops())
+    depthwise = [op.get_friendly_name() for op in ops if op.get_type_name() == "GroupConvolution"]
+    compute = [op.get_friendly_name() for op in ops if op.get_type_name() in ("Convolution", "MatMul")]
+    return depthwise[:1] + compute[-1:]
+
+
 def _attach(model, record: CalibrationRecord, options: QuantizeOptions, validated_on: Optional[int]) -> None:
     import nncf
 
@@ -96,6 +114,8 @@ def _attach(model, record: CalibrationRecord, options: QuantizeOptions, validate
     model.set_rt_info("\n".join(record.names), [RT_KEY, "calibration_names"])
     model.set_rt_info(record.folder, [RT_KEY, "calibration_folder"])
     model.set_rt_info(f"nncf {nncf.__version__}", [RT_KEY, "quantizer"])
+    ignored = " ignore_edges" if options.ignore_edges else ""
+    model.set_rt_info(f"preset {options.preset} fast_bias_correction {options.fast_bias_correction}{ignored}", [RT_KEY, "quantizer_options"])
     if options.max_drop is not None:
         model.set_rt_info(f"{options.max_drop} points Top-1 on {validated_on} held-out images", [RT_KEY, "max_drop"])
 
@@ -116,7 +136,8 @@ def quantize_to_ir(
     """Quantize the in-memory float IR and write `<out>/<model>/<precision>/`, with its calibration record."""
     from omz_mobilenet.convert.ir_store import write_ir
 
-    _check_quantizable(entry, options)
+    check_quantizable(entry, options, precision)
+    assert options.calibration is not None  # checked just above
     files, record = select_calibration(options.calibration, options.subset_size, log)
     log(f"calibrating {entry.name} on {record.used} images of {record.folder}")
     quantized, validated_on = _quantize(float_model.clone(), entry, files, record, options, log)
@@ -139,6 +160,9 @@ def calibration_of(xml: Path) -> Optional[CalibrationRecord]:
     model = ov.Core().read_model(str(xml))
     if not model.has_rt_info([RT_KEY, "calibration_sha256"]):
         return None
-    text = lambda key: model.get_rt_info([RT_KEY, key]).astype(str)
+
+    def text(key: str) -> str:
+        return model.get_rt_info([RT_KEY, key]).astype(str)
+
     hashes, names = text("calibration_sha256").split("\n"), text("calibration_names").split("\n")
     return CalibrationRecord(folder=text("calibration_folder"), requested=len(hashes), used=len(hashes), available=len(hashes), sha256=hashes, names=names)

@@ -1,0 +1,145 @@
+"""The tool's fastest faithful IR against the original model in its own runtime, per offline model.
+
+For each offline model the candidate IRs are the FP32 IR (f32 hint; for an INT8 source its as-is
+import) and the INT8 one (INT8-RQ for an INT8 source, the NNCF FP32-INT8 for the float one), when
+converted. A candidate is faithful when its Top-1 on the evaluation split is within the INT8 gate
+rule of the original's (LiteRT with XNNPACK / ONNX Runtime) on the same images: at most 1 point plus
+one image lost. Of the faithful ones the fastest (latency, one request, synchronous calls) is
+reported, timed against the original with the same thread count in alternating rounds
+(bench.compare). The machine's CPU and ISA head the table: numbers mean nothing without them.
+
+    python benchmarks/vs_original.py [--images 1000] [--rounds 4] [--time 4] [--out DIR]
+The IRs must exist in OMZ_MOBILENET_OUT (default results/ir), e.g. made with
+`omz-mobilenet convert MODEL --precision FP32,INT8 --calibration results/split/calibration`;
+the evaluation split is results/split/evaluation (`make results/split/calibration`).
+Writes results/vs_original.json and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from common import ASSETS, RESULTS, environment
+
+OFFLINE = [
+    "mobilenet-v2-1.0-224-quant", "mobilenet-v2-1.0-224-int8", "mobilenet-v1-0.25-224-quant",
+    "mobilenet-v1-0.50-160-quant", "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.75-192-quant",
+    "mobilenet-v1-0.25-224-tflite", "mobilenetv2-12-int8",
+]
+
+
+def _candidates(entry, out_dir: Path) -> list[tuple[str, Path]]:
+    from omz_mobilenet.convert.ir_store import ir_xml
+    from omz_mobilenet.precision import REQUANTIZED
+
+    int8 = REQUANTIZED if entry.source_precision == "INT8" else "FP32-INT8"
+    folders = ["FP32", int8]
+    return [(folder, ir_xml(out_dir, entry.name, folder)) for folder in folders if ir_xml(out_dir, entry.name, folder).is_file()]
+
+
+def _compile(core, target, opts, pinning: bool):
+    """bench.run.compile_target plus ENABLE_CPU_PINNING: on a shared, oversubscribed host pinned
+    threads cannot move off a busy core (measured here: 14 ms pinned vs 1.1 ms unpinned)."""
+    import time
+
+    from omz_mobilenet.bench.run import Compiled, compile_config, compiled_facts, model_cost
+    from omz_mobilenet.runtime import compile_model, load_model
+
+    model = load_model(core, target.xml, opts.batch, target.model)
+    started = time.perf_counter()
+    compiled = compile_model(core, model, opts.device, {**compile_config(opts), "ENABLE_CPU_PINNING": pinning}, str(target.xml))
+    compile_ms = (time.perf_counter() - started) * 1e3
+    return Compiled(model, compiled, compile_ms, *model_cost(model), compiled_facts(core, compiled, opts))
+
+
+def _time_against_original(core, entry, folder: str, xml: Path, settings, args) -> dict:
+    from omz_mobilenet.bench.compare import compare_target
+    from omz_mobilenet.bench.run import BenchOptions, BenchTarget
+
+    opts = BenchOptions(hint="latency", infer_precision="f32", nthreads=args.threads, nstreams=1, time_s=args.time).validate()
+    target = BenchTarget(entry.name, folder, folder, xml, entry)
+    compiled = _compile(core, target, opts, args.pinning)
+    record = compare_target(target, compiled, opts, settings, args.rounds)
+    return {**record.as_dict(), "kernels": compiled.facts["runtime_precisions"]}
+
+
+def measure_model(core, name: str, image_set, settings, args) -> dict:
+    from omz_mobilenet.catalogue import load_catalogue
+    from omz_mobilenet.convert.requantize import ir_top1, judgement, original_top1
+    from omz_mobilenet.fetch.download import fetch_model
+
+    entry = {m.name: m for m in load_catalogue().models}[name]
+    candidates = _candidates(entry, settings.out_dir)
+    if not candidates:
+        return {"model": name, "note": f"no IR in {settings.out_dir}: convert it first"}
+    original = original_top1(entry, fetch_model(entry, settings).model_path, image_set)
+    tried = []
+    for folder, xml in candidates:
+        judged = judgement(entry, folder, image_set.name, ir_top1(entry, xml, image_set), original)
+        timed = _time_against_original(core, entry, folder, xml, settings, args)
+        tried.append({"ir": folder, "faithful": judged.passed, "top1": judged.top1, "original_top1": judged.original_top1,
+                      "top1_min": judged.minimum_top1, **{k: timed[k] for k in (
+                          "openvino_median_ms", "original_median_ms", "ratio_original_to_openvino", "threads", "runtime",
+                          "runtime_version", "kernels", "rounds")}})
+        print(f"  {name} {folder}: {tried[-1]}", file=sys.stderr)
+    faithful = [t for t in tried if t["faithful"]] or tried
+    best = min(faithful, key=lambda t: t["openvino_median_ms"])
+    return {"model": name, "source": entry.source_precision, **best, "images": judged.images,
+            "note": "" if best["faithful"] else "no faithful IR: fastest shown", "candidates": tried}
+
+
+SHORT = {"model": "model", "ir": "IR", "kernels": "kernels", "openvino_median_ms": "OV ms", "original_median_ms": "orig ms",
+         "ratio_original_to_openvino": "orig/OV", "top1": "IR top1", "original_top1": "orig top1", "faithful": "faithful",
+         "runtime": "original", "note": "note"}
+
+
+def _short(row: dict) -> dict:
+    """Terminal columns (the JSON keeps the full names); orig/OV > 1 means the IR is faster."""
+    return {header: row.get(key) for key, header in SHORT.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=1000, help="evaluation images (default 1000)")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per IR vs original (default 4)")
+    parser.add_argument("--time", type=float, default=4.0, help="seconds per IR vs original comparison (default 4)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for both runtimes (default: all cores)")
+    parser.add_argument("--pinning", action=argparse.BooleanOptionalAction, default=False,
+                        help="OpenVINO ENABLE_CPU_PINNING (default off: the shared machines here are oversubscribed)")
+    parser.add_argument("--split", type=Path, default=RESULTS / "split" / "evaluation", help="evaluation image folder")
+    parser.add_argument("--models", default=",".join(OFFLINE), help="comma list (default: the 8 offline models)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "vs_original.json")
+    args = parser.parse_args()
+    os.environ.update({k: v for k, v in environment().items() if k.startswith("OMZ_MOBILENET")})
+    os.environ.setdefault("OMZ_MOBILENET_ASSETS", str(ASSETS))
+
+    import openvino as ov
+
+    from omz_mobilenet.environment import environment as machine
+    from omz_mobilenet.environment import isa_label
+    from omz_mobilenet.inputs.dataset import load_image_set
+    from omz_mobilenet.output.tables import print_table
+    from omz_mobilenet.runtime import new_core
+    from omz_mobilenet.settings import Settings
+
+    settings = Settings.resolve(progress=False)
+    image_set = load_image_set(args.split, subset=args.images)
+    core = new_core()
+    rows = [measure_model(core, name, image_set, settings, args) for name in args.models.split(",")]
+    stamp = f"{isa_label()}; OpenVINO {ov.get_version().split('-')[0]}"
+    print_table(f"fastest faithful IR vs the original ({stamp}; latency, 1 request, synchronous, {args.threads} threads each, "
+                f"CPU pinning {'on' if args.pinning else 'off'}, "
+                f"alternating rounds; Top-1 on {image_set.name}, {args.images} images)", [_short(r) for r in rows])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": machine(), "isa": isa_label(), "images": args.images, "threads": args.threads,
+                                        "pinning": args.pinning, "rows": rows}, indent=2))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

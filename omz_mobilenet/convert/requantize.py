@@ -1,0 +1,171 @@
+"""INT8-RQ: requantize an already-quantized source (uint8/int8 TFLite, QDQ ONNX) into the int8 form
+OpenVINO's CPU plugin runs fastest, and judge it against the original in its own runtime.
+
+Why: the TF uint8 models carry asymmetric per-tensor u8 weights, which the CPU plugin dequantizes to
+f32 (FACTS 9: `f32:50 u8:3` kernels, slower than LiteRT). So the converted graph (preprocessing
+baked in) is turned back into a float graph, and NNCF quantizes that with symmetric per-channel int8
+weights, calibrated on images like any float source (convert/quantize.py):
+- weight dequantization (int Constant -> Convert -> Subtract -> Multiply) is constant-folded into
+  float weights: exactly the values the original computes with;
+- every FakeQuantize becomes what it does to a float tensor minus the rounding: a clamp to its input
+  range (in TFLite the fused ReLU6 exists only as that range), then the linear map to its output
+  range when that differs (the input FakeQuantize maps 0..255 pixels to -1..1).
+The accuracy rule (`judge_requantized`) compares it with the ORIGINAL model in LiteRT/ONNX Runtime on
+the same held-out images: at most INT8_MAX_DROP points plus one image of Top-1 lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.precision import REQUANTIZED
+
+# rt_info markers the frontends put on dequantization subgraphs so that they are NOT folded
+# (OpenVINO keeps them for its own low-precision transformations); we want them folded.
+_KEEP_MARKERS = ("disable_const_folding", "dequantization", "keep_const_precision", "DisableConstantFolding",
+                 "KeepConstPrecision", "decompression", "Dequantization")
+
+
+def _constant_data(output) -> Optional[np.ndarray]:
+    node = output.get_node()
+    return node.get_data() if node.get_type_name() == "Constant" else None
+
+
+def _float_fake_quantize(fq):
+    """What a FakeQuantize does to float values, without the rounding: clamp, then rescale if needed."""
+    import openvino.opset13 as ops
+
+    limits = [_constant_data(fq.input_value(i)) for i in range(1, 5)]
+    if any(v is None for v in limits):
+        raise ToolError(f"FakeQuantize {fq.get_friendly_name()} has non-constant ranges; cannot requantize this graph", 2)
+    in_low, in_high, out_low, out_high = (np.asarray(v, dtype=np.float32) for v in limits)  # type: ignore[arg-type]
+    if in_low.size == 1 and in_high.size == 1:
+        value = ops.clamp(fq.input_value(0), float(in_low.ravel()[0]), float(in_high.ravel()[0]))
+    else:  # per-channel ranges: Clamp takes scalars only
+        value = ops.minimum(ops.maximum(fq.input_value(0), ops.constant(in_low)), ops.constant(in_high))
+    if np.allclose(in_low, out_low) and np.allclose(in_high, out_high):
+        return value
+    scale = ((out_high - out_low) / np.where(in_high > in_low, in_high - in_low, 1.0)).astype(np.float32)
+    shifted = ops.subtract(value, ops.constant(in_low))
+    return ops.add(ops.multiply(shifted, ops.constant(scale)), ops.constant(out_low))
+
+
+def strip_quantization(model):
+    """The float graph of a quantized model (in place): FakeQuantize -> clamp/rescale, int weights
+    folded into f32 constants. Raises when integer weights remain (a form this does not know)."""
+    from openvino import passes
+
+    for op in model.get_ops():
+        if op.get_type_name() == "FakeQuantize":
+            op.output(0).replace(_float_fake_quantize(op).output(0))
+    for op in model.get_ops():
+        info = op.get_rt_info()
+        for key in [k for k in list(info) if any(marker in k for marker in _KEEP_MARKERS)]:
+            del info[key]
+    manager = passes.Manager()
+    manager.register_pass(passes.ConstantFolding())
+    manager.run_passes(model)
+    model.validate_nodes_and_infer_types()
+    _check_float(model)
+    return model
+
+
+def _check_float(model) -> None:
+    left = [op.get_friendly_name() for op in model.get_ops() if op.get_type_name() == "FakeQuantize"]
+    for op in model.get_ops():
+        if op.get_type_name() in ("Convolution", "GroupConvolution", "MatMul"):
+            weights = op.input_value(1).get_node()
+            if weights.get_type_name() != "Constant" or weights.get_output_element_type(0).get_type_name() != "f32":
+                left.append(op.get_friendly_name())
+    if left:
+        raise ToolError(f"could not turn the quantized graph back into float (still quantized: {', '.join(left[:3])}); "
+                        f"{REQUANTIZED} does not support this model", 2)
+
+
+def requantize_to_ir(entry: ModelEntry, model, cost, fetched, settings, options, attach_info: Callable,
+                     log: Callable[[str], None]) -> Path:
+    """`<out>/<model>/INT8-RQ/`: the source's float graph quantized by NNCF, with its calibration record."""
+    from omz_mobilenet.convert.quantize import check_quantizable, quantize_to_ir
+
+    if entry.source_precision != "INT8":
+        raise ToolError(f"{entry.name} is a float model: {REQUANTIZED} is for already-quantized sources; use --precision INT8", 2)
+    check_quantizable(entry, options, REQUANTIZED)  # calibration folder given: before the graph work
+    log(f"{entry.name}: folding the source's quantization into a float graph before NNCF")
+    float_model = strip_quantization(model.clone())
+    float_model.set_rt_info(entry.source_precision, ["omz_mobilenet", "requantized_from"])
+    return quantize_to_ir(entry, float_model, cost, fetched, REQUANTIZED, settings, options, attach_info, log)
+
+
+# ---- the accuracy rule: against the original in its own runtime ---------------------------------
+
+@dataclass
+class RequantJudgement:
+    model: str
+    precision: str
+    image_set: str
+    images: int
+    top1: float  # percent, the requantized IR
+    original_top1: float  # percent, the original file in its own runtime
+    original_runtime: str
+    minimum_top1: float  # percent the IR needed
+    passed: bool
+
+    @property
+    def status(self) -> str:
+        return "PASSED" if self.passed else "FAILED"
+
+    def as_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return {**asdict(self), "status": self.status,
+                "rule": "Top-1 within 1 point + 1 image of the original in its own runtime, same images"}
+
+
+def accepts(ir_hits: int, original_hits: int, total: int) -> bool:
+    """The INT8 gate rule: at most INT8_MAX_DROP points plus one image of Top-1 lost."""
+    from omz_mobilenet.accuracy.gate import int8_tolerance
+
+    return ir_hits >= original_hits - int8_tolerance(total)
+
+
+def ir_top1(entry: ModelEntry, xml: Path, image_set, device: str = "CPU") -> tuple[int, int]:
+    """(Top-1 hits, images) of an IR at f32 on the image set, the catalogue's crop."""
+    from omz_mobilenet.accuracy.evaluate import Options, compile_for_accuracy, run_ir
+
+    result = run_ir(compile_for_accuracy(xml, device, 1, entry.name), entry, image_set, Options(device=device, progress=False), lambda _n: None)
+    return result.summary()["top1_hits"], len(result.predictions)
+
+
+def original_top1(entry: ModelEntry, original_path: Path, image_set) -> tuple[int, int, str]:
+    """(Top-1 hits, images, runtime) of the original file in its own runtime on the same pixels."""
+    from omz_mobilenet.accuracy.evaluate import Options, run_original
+
+    result = run_original(entry, original_path, image_set, Options(progress=False), lambda _n: None)
+    return result.summary()["top1_hits"], len(result.predictions), result.runtime
+
+
+def judgement(entry: ModelEntry, precision: str, image_set_name: str, ours: tuple[int, int],
+              original: tuple[int, int, str]) -> RequantJudgement:
+    hits, total = ours
+    ref, ref_total, runtime = original
+    if total == 0 or total != ref_total:
+        raise ToolError(f"{image_set_name}: the IR and the original did not see the same images ({total} vs {ref_total})", 2)
+    from omz_mobilenet.accuracy.gate import int8_tolerance
+
+    pct = lambda n: round(100.0 * n / total, 2)  # noqa: E731
+    return RequantJudgement(entry.name, precision, image_set_name, total, pct(hits), pct(ref), runtime,
+                            pct(ref - int8_tolerance(total)), accepts(hits, ref, total))
+
+
+def judge_requantized(entry: ModelEntry, xml: Path, image_set, original_path: Path, device: str = "CPU",
+                      precision: str = REQUANTIZED) -> RequantJudgement:
+    """Run the IR and the original on the same images (the catalogue's own crop for both) and apply the rule."""
+    return judgement(entry, precision, image_set.name, ir_top1(entry, xml, image_set, device),
+                     original_top1(entry, original_path, image_set))
