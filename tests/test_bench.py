@@ -267,3 +267,10 @@ def test_rounds_alternate_configurations_and_report_spread(dirs, tmp_path, capsy
         assert record["spread"] == pytest.approx((max(medians) - min(medians)) / record["latency_median_ms"], abs=1e-3)
         assert record["noisy"] == (record["spread"] > 0.10)
         assert sorted(medians)[1] == pytest.approx(record["latency_median_ms"], abs=1e-3)
+
+
+def test_cpu_pinning_is_set_on_request_and_read_back(dirs, tmp_path):
+    path = tmp_path / "pin.json"
+    assert bench(dirs, FLOAT, "--pinning", "off", "--niter", "6", "--warmup", "1", "--rounds", "1", "--json", str(path)) == 0
+    (record,) = records_of(path)["records"]
+    assert record["cpu_pinning"] is False

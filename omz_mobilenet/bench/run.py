@@ -51,6 +51,7 @@ class BenchOptions:
     warmup: int = 10
     dataset: Optional[Path] = None  # None: random pixels
     profile: bool = False
+    pinning: Optional[bool] = None  # ENABLE_CPU_PINNING; None: the device's default (pinned on Linux)
 
     def validate(self) -> BenchOptions:
         if self.batch < 1:
@@ -125,6 +126,7 @@ class BenchRecord:
     streams: Optional[int]
     threads: Optional[int]
     requests: int
+    cpu_pinning: Optional[bool]  # ENABLE_CPU_PINNING read back (None: the device does not say)
     openvino: str
     peak_rss_mb: float
     xml: str
@@ -155,6 +157,9 @@ def compile_config(opts: BenchOptions) -> dict:
         config["INFERENCE_NUM_THREADS"] = opts.nthreads
     if opts.profile:
         config["PERF_COUNT"] = True
+    if opts.pinning is not None and opts.device.split(":")[0] == "CPU":
+        # Pinned threads suffer most when other processes share the cores (measured 10x here).
+        config["ENABLE_CPU_PINNING"] = opts.pinning
     return config
 
 
@@ -349,6 +354,7 @@ def compiled_facts(core, compiled, opts: BenchOptions) -> dict:
         "streams": _int_or_none(compiled_property(compiled, "NUM_STREAMS")),
         "threads": _int_or_none(compiled_property(compiled, "INFERENCE_NUM_THREADS")),
         "optimal_requests": _int_or_none(compiled_property(compiled, "OPTIMAL_NUMBER_OF_INFER_REQUESTS")),
+        "cpu_pinning": compiled_property(compiled, "ENABLE_CPU_PINNING"),
     }
 
 
@@ -471,7 +477,7 @@ def make_record(
         latency_p99_ms=stats.p99_ms, latency_p999_ms=stats.p999_ms, throughput_fps=rounds.median_fps,
         rounds=len(runs), round_medians_ms=rounds.medians_ms, round_fps=rounds.fps, spread=rounds.spread,
         noisy=rounds.noisy, latency_quantiles_ms=stats.quantiles_ms, iterations=iterations, duration_s=duration,
-        streams=facts["streams"], threads=facts["threads"], requests=prepared.nireq, openvino=ov.get_version(),
+        streams=facts["streams"], threads=facts["threads"], requests=prepared.nireq, cpu_pinning=facts.get("cpu_pinning"), openvino=ov.get_version(),
         peak_rss_mb=peak_rss_mb(), xml=str(target.xml), partial=any(run.interrupted for run in runs) or len(runs) < planned_rounds,
     )
     return record, _profile(prepared, opts, iterations)

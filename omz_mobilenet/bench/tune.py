@@ -32,10 +32,11 @@ class TuneConfig:
     nstreams: Optional[int] = None
     nireq: Optional[int] = None
     batch: int = 1
+    pinning: Optional[bool] = None  # ENABLE_CPU_PINNING; None: the device's default
 
     def options(self, base: BenchOptions) -> BenchOptions:
         return replace(base, infer_precision=self.infer_precision, hint=self.hint, nstreams=self.nstreams,
-                       nireq=self.nireq, batch=self.batch, profile=False).validate()
+                       nireq=self.nireq, batch=self.batch, pinning=self.pinning, profile=False).validate()
 
 
 @dataclass
@@ -49,7 +50,8 @@ class Explored:
     def row(self) -> dict:
         r, c = self.record, self.config
         marks = ["CHOSEN" if self.chosen else "", "frontier" if self.pareto else "", "" if self.fits else "over limit"]
-        return {"infer prec": r.compiled_precision, "hint": c.hint, "streams": r.streams, "nireq": r.requests,
+        return {"infer prec": r.compiled_precision, "hint": c.hint, "pinning": {None: "default", True: "on", False: "off"}[c.pinning],
+                "streams": r.streams, "nireq": r.requests,
                 "batch": r.batch, "median ms": r.latency_median_ms, "FPS": r.throughput_fps,
                 "note": " ".join(m for m in marks if m), "kernels": r.runtime_precisions}
 
@@ -74,6 +76,7 @@ def search_space(precisions: list[str], cores: int, max_batch: int = 4) -> list[
     for precision in precisions:
         configs += [
             TuneConfig(precision, "latency"),
+            TuneConfig(precision, "latency", pinning=False),  # pinned threads lose most on a shared machine
             TuneConfig(precision, "throughput"),
             TuneConfig(precision, "throughput", batch=max_batch),
             TuneConfig(precision, "none", nstreams=1, nireq=2),

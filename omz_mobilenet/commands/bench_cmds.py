@@ -73,7 +73,7 @@ def options_from(args: argparse.Namespace):
     time_s = args.time if args.time is not None else (None if args.niter is not None else DEFAULT_TIME_S)
     return BenchOptions(
         device=args.device, infer_precision=infer_precision, hint=args.hint, batch=args.batch, nireq=args.nireq,
-        nstreams=args.nstreams, nthreads=args.nthreads, time_s=time_s, niter=args.niter, warmup=args.warmup,
+        nstreams=args.nstreams, nthreads=args.nthreads, pinning={None: None, "on": True, "off": False}[args.pinning], time_s=time_s, niter=args.niter, warmup=args.warmup,
         dataset=_inputs_dataset(args), profile=args.profile is not None,
     ).validate()
 
@@ -226,6 +226,7 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nireq", type=int, help="infer requests in flight (default: the device's optimal number)")
     p.add_argument("--nstreams", type=int, help="NUM_STREAMS (default: from the hint)")
     p.add_argument("--nthreads", type=int, help="INFERENCE_NUM_THREADS (default: from the hint)")
+    p.add_argument("--pinning", choices=["on", "off"], help="CPU ENABLE_CPU_PINNING (default: the device's own choice)")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--time", type=float, help="seconds to measure per model and precision (default 10)")
     length.add_argument("--niter", type=int, help="number of inferences to measure instead of --time")
