@@ -6,9 +6,10 @@ does not change predictions) and bench it in rounds. The same code runs locally 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 from omz_mobilenet.catalogue.schema import ModelEntry
 from omz_mobilenet.errors import ToolError
@@ -57,8 +58,8 @@ class SweepContext:
 
 def ensure_group_ir(group: Group, ctx: SweepContext) -> Path:
     """The IR of the group's precision, converted (and for INT8 of a float model, quantized) once."""
-    from omz_mobilenet.convert.pipeline import convert_model, ensure_ir
     from omz_mobilenet.convert.ir_store import ir_xml
+    from omz_mobilenet.convert.pipeline import convert_model, ensure_ir
     from omz_mobilenet.precision import ir_folder, needs_calibration
 
     folder = ir_folder(group.entry, group.precision, ctx.settings.out_dir)
@@ -142,20 +143,32 @@ def measure_cell(cell: Cell, entry: ModelEntry, xml: Path, key: dict, ctx: Sweep
 
 def _measure(cell: Cell, entry: ModelEntry, xml: Path, ctx: SweepContext, accuracy_cache: dict) -> dict:
     from omz_mobilenet.bench.run import BenchTarget, compile_target
-    from omz_mobilenet.precision import label
     from omz_mobilenet.runtime import new_core
 
     opts = _bench_options(cell.config, cell.device, ctx)
-    target = BenchTarget(entry.name, cell.precision, label(xml.parent.name), xml, entry)
+    target = BenchTarget(entry.name, cell.precision, xml.parent.name, xml, entry)
     compiled = compile_target(new_core(), target, opts)
     accuracy_key = (cell.device, cell.config.infer_precision, cell.config.batch)
     if accuracy_key not in accuracy_cache:
         accuracy_cache[accuracy_key] = _accuracy(compiled.compiled, entry, cell.config.batch, cell.device, ctx)
-    bench = _bench(compiled, target, opts, ctx)
+    tuned = None
+    if cell.config.tune:
+        bench, tuned = _tuned(target, opts, cell.config.max_latency_ms, ctx)
+    else:
+        bench = _bench(compiled, target, opts, ctx)
     runtime = bench["runtime_precisions"]
-    return {"gflops": bench["gflops"], "mparams": bench["mparams"], "accuracy": accuracy_cache[accuracy_key],
+    return {"tuned": tuned, "gflops": bench["gflops"], "mparams": bench["mparams"], "accuracy": accuracy_cache[accuracy_key],
             "compiled_precision": bench["compiled_precision"] + (f" ({runtime})" if runtime and runtime != "?" else ""),
             "bench": _bench_block(bench)}
+
+
+def _tuned(target, opts, max_latency_ms: Optional[float], ctx: SweepContext) -> tuple[dict, str]:
+    """`bench --tune` for the cell: the chosen configuration's record and what was chosen."""
+    from omz_mobilenet.bench.tune import tune_target
+    from omz_mobilenet.runtime import new_core
+
+    chosen, _explored = tune_target(new_core(), target, opts, max_latency_ms, log=ctx.log)
+    return chosen.record.as_dict(), chosen.summary()
 
 
 def _ir_size_mb(xml: Path) -> float:
@@ -176,5 +189,5 @@ def unavailable_record(cell: Cell, key: dict, reason: str, ctx: SweepContext) ->
 def measure_group(group: Group, cells: list[Cell], keys: list[dict], xml: Path, ctx: SweepContext) -> Iterator[Record]:
     """The group's pending cells, one record each as it finishes."""
     accuracy_cache: dict = {}
-    for cell, key in zip(cells, keys):
+    for cell, key in zip(cells, keys, strict=True):
         yield measure_cell(cell, group.entry, xml, key, ctx, accuracy_cache)

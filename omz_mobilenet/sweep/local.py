@@ -4,8 +4,9 @@ most the cell in progress; the next run redoes only that one)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.sweep.cell import SweepContext, cell_key, ensure_group_ir, measure_group, unavailable_record

@@ -24,6 +24,8 @@ class BenchConfig(BaseModel):
     infer_precision: Literal["f32", "bf16", "f16", "default"] = "f32"
     nireq: Optional[int] = Field(default=None, ge=1)
     nstreams: Optional[int] = Field(default=None, ge=1)
+    tune: bool = False  # search hint/streams/requests/batch/precision (bench --tune) instead of fixing them
+    max_latency_ms: Optional[float] = Field(default=None, gt=0, description="--tune's latency limit")
 
     def key(self) -> str:
         """Canonical JSON: the configuration part of a cell's database key."""
