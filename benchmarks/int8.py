@@ -23,7 +23,6 @@ import tempfile
 from pathlib import Path
 
 import yaml
-
 from common import REPO, RESULTS
 
 FLOAT_MODEL = "mobilenet-v1-0.25-224-tflite"

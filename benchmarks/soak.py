@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     return 0 if report["rss_growth_pct"] is not None and report["rss_growth_pct"] <= args.max_growth else 1
 
 
-def close_period(index: int, state: dict, sampler: "Sampler") -> dict:
+def close_period(index: int, state: dict, sampler: Sampler) -> dict:
     latencies = np.frombuffer(state["latencies"], dtype=np.float64).copy()
     state["latencies"] = array("d")  # a late callback may still land in the old one: harmless
     info = sampler.process.memory_info()

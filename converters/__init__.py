@@ -46,7 +46,9 @@ def source_format(name: str) -> SourceFormat:
     try:
         return FORMATS[name]
     except KeyError:
-        raise ToolError(f"unknown source format {name!r}; known formats: {', '.join(FORMATS)} (converters/__init__.py)", 2) from None
+        raise ToolError(
+            f"unknown source format {name!r}; known formats: {', '.join(FORMATS)} (converters/__init__.py)", 2
+        ) from None
 
 
 def _module(name: str) -> ModuleType:

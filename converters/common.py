@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,7 +30,9 @@ def convert(path: Path, what: str, **kwargs):
     try:
         return ov.convert_model(str(path), **kwargs)
     except Exception as exc:  # OpenVINO raises several unrelated types for a bad file
-        raise ToolError(f"{path}: OpenVINO cannot read this {what} ({first_line(exc)}); the file may be corrupt or truncated: delete it and download again") from None
+        raise ToolError(
+            f"{path}: OpenVINO cannot read this {what} ({first_line(exc)}); the file may be corrupt or truncated: delete it and download again"
+        ) from None
 
 
 def input_port(model, name: str):
@@ -54,7 +57,9 @@ def keep_output(model, name: str, path: Path):
     matches = [port for port in model.outputs if _has_name(port, name)]
     if not matches:
         found = sorted(n for port in model.outputs for n in port.get_names())
-        raise ToolError(f"{path}: output {name!r} not found (outputs: {', '.join(found)[:200]}); check the catalogue entry", 2)
+        raise ToolError(
+            f"{path}: output {name!r} not found (outputs: {', '.join(found)[:200]}); check the catalogue entry", 2
+        )
     if len(model.outputs) == 1:
         return model
     result = ov.opset13.result(matches[0])

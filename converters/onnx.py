@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-
-from omz_mobilenet.catalogue.schema import ModelEntry
 from typing import Optional
 
 import numpy as np
 
+from omz_mobilenet.catalogue.schema import ModelEntry
 from omz_mobilenet.converters.common import (
     OriginalRuntime,
     convert,
@@ -80,12 +79,16 @@ def _convert_qdq(path: Path, model, onnx_qdq):
             2,
         ) from None
     except Exception as exc:  # a truncated file can still parse into a graph with dangling names
-        raise ToolError(f"{path}: cannot rewrite this QOperator ONNX model to QDQ ({first_line(exc)}); {CORRUPT_HINT}") from None
+        raise ToolError(
+            f"{path}: cannot rewrite this QOperator ONNX model to QDQ ({first_line(exc)}); {CORRUPT_HINT}"
+        ) from None
     try:
         # convert_model takes an in-memory ONNX model as a BytesIO (not a ModelProto).
         return ov.convert_model(io.BytesIO(rewritten.SerializeToString()))
     except Exception as exc:
-        raise ToolError(f"{path}: OpenVINO cannot read the QDQ rewrite of this QOperator ONNX model ({first_line(exc)})") from None
+        raise ToolError(
+            f"{path}: OpenVINO cannot read the QDQ rewrite of this QOperator ONNX model ({first_line(exc)})"
+        ) from None
 
 
 def open_reference(entry: ModelEntry, path: Path, threads: Optional[int]) -> OriginalRuntime:

@@ -12,7 +12,7 @@ Everything happens on an in-memory `onnx.ModelProto`; needs the `onnx` package.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import onnx
@@ -82,7 +82,9 @@ class _Rewriter:
     def q(self, x: str, scale: str, zp: str, out: str, axis: int | None = None) -> None:
         """QuantizeLinear(x) written to the original output name `out`."""
         attrs = {} if axis is None else {"axis": axis}
-        self.nodes.append(helper.make_node("QuantizeLinear", _inputs(x, scale, zp), [out], name=self.fresh(f"{out}_q"), **attrs))
+        self.nodes.append(
+            helper.make_node("QuantizeLinear", _inputs(x, scale, zp), [out], name=self.fresh(f"{out}_q"), **attrs)
+        )
 
 
 def _inputs(x: str, scale: str, zp: str) -> list[str]:
@@ -125,8 +127,11 @@ def _matmul(rw: _Rewriter, node: onnx.NodeProto) -> None:
     """QLinearMatMul(a, as, azp, b, bs, bzp, ys, yzp) = Q(MatMul(DQ(a), DQ(b)))."""
     a, a_s, azp, b, bs, bzp, ys, yzp = (_arg(node, i) for i in range(8))
     # Spec: a 1-D a_scale is per row of a, a 1-D b_scale / y_scale per column (last axis).
-    y = rw.add("MatMul", [rw.dq(a, a_s, azp, axis=_axis(rw, a, -2)), rw.dq(b, bs, bzp, axis=_axis(rw, b, -1))],
-               f"{node.output[0]}_float")
+    y = rw.add(
+        "MatMul",
+        [rw.dq(a, a_s, azp, axis=_axis(rw, a, -2)), rw.dq(b, bs, bzp, axis=_axis(rw, b, -1))],
+        f"{node.output[0]}_float",
+    )
     rw.q(y, ys, yzp, node.output[0], axis=-1 if _is_vector(rw, ys) else None)
 
 

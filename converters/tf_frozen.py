@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from omz_mobilenet.catalogue.schema import ModelEntry
 from typing import Optional
 
+from omz_mobilenet.catalogue.schema import ModelEntry
 from omz_mobilenet.converters.common import OriginalRuntime, convert, keep_output, set_input_shape
 
 

@@ -62,7 +62,9 @@ class FrozenGraphRunner(_BatchedRunner):
         except OSError as exc:
             raise ToolError(f"cannot read {self._path}: {exc.strerror}; check the path") from None
         except DecodeError:
-            raise ToolError(f"{self._path} is not a TensorFlow frozen graph (GraphDef .pb); re-download or re-extract it") from None
+            raise ToolError(
+                f"{self._path} is not a TensorFlow frozen graph (GraphDef .pb); re-download or re-extract it"
+            ) from None
 
         def _import():
             tf.compat.v1.import_graph_def(graph_def, name="")
@@ -70,7 +72,9 @@ class FrozenGraphRunner(_BatchedRunner):
         try:
             wrapped = tf.compat.v1.wrap_function(_import, [])
         except (ValueError, tf.errors.OpError) as exc:
-            raise ToolError(f"TensorFlow cannot load {self._path} ({_first_line(exc)}); re-download or re-export it") from None
+            raise ToolError(
+                f"TensorFlow cannot load {self._path} ({_first_line(exc)}); re-download or re-export it"
+            ) from None
         feed = self._tensor(wrapped.graph, input_name)
         fetch = self._tensor(wrapped.graph, output_name)
         self._fn = wrapped.prune(feed, fetch)
@@ -80,7 +84,10 @@ class FrozenGraphRunner(_BatchedRunner):
         try:
             return graph.get_tensor_by_name(_node_name(name) + ":0")
         except (KeyError, ValueError):
-            raise ToolError(f"{self._path} has no node named {_node_name(name)!r}; check the model's input/output names", exit_code=2) from None
+            raise ToolError(
+                f"{self._path} has no node named {_node_name(name)!r}; check the model's input/output names",
+                exit_code=2,
+            ) from None
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         return self._fn(self._tf.constant(batch)).numpy()
@@ -97,7 +104,9 @@ class SavedModelRunner(_BatchedRunner):
         try:
             self._loaded = tf.saved_model.load(str(self._path))  # keeps the variables alive
         except (OSError, ValueError, DecodeError, tf.errors.OpError) as exc:
-            raise ToolError(f"TensorFlow cannot load the SavedModel {self._path} ({_first_line(exc)}); pass a SavedModel directory") from None
+            raise ToolError(
+                f"TensorFlow cannot load the SavedModel {self._path} ({_first_line(exc)}); pass a SavedModel directory"
+            ) from None
         signature = self._loaded.signatures.get("serving_default")
         if signature is None:
             raise ToolError(f"{self._path} has no `serving_default` signature; re-export it with one", exit_code=2)
@@ -106,7 +115,10 @@ class SavedModelRunner(_BatchedRunner):
         if self._input not in inputs:
             raise ToolError(f"{self._path} has no input {self._input!r}; its inputs are {sorted(inputs)}", exit_code=2)
         if self._output not in signature.structured_outputs:
-            raise ToolError(f"{self._path} has no output {self._output!r}; its outputs are {sorted(signature.structured_outputs)}", exit_code=2)
+            raise ToolError(
+                f"{self._path} has no output {self._output!r}; its outputs are {sorted(signature.structured_outputs)}",
+                exit_code=2,
+            )
         self._signature = signature
         self._fixed_batch = inputs[self._input].shape[0] if inputs[self._input].shape.rank else None
 

@@ -93,8 +93,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         if os.environ.get("OMZ_MOBILENET_DEBUG"):
             raise
         where = f" in {args.command}" if getattr(args, "command", None) else ""
-        print(f"omz-mobilenet: internal error{where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
-              "(set OMZ_MOBILENET_DEBUG=1 for the traceback and report it)", file=sys.stderr)
+        print(
+            f"omz-mobilenet: internal error{where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            "(set OMZ_MOBILENET_DEBUG=1 for the traceback and report it)",
+            file=sys.stderr,
+        )
         return 1  # not 3: that is "incomplete" (gate, sweep)
 
 

@@ -21,9 +21,25 @@ from pathlib import Path
 from typing import Optional
 
 # The /proc/cpuinfo flags that change OpenVINO CPU results or speed, in the order reports show them.
-ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16", "avx512_fp16")
-PACKAGES = {"openvino": "openvino", "nncf": "nncf", "numpy": "numpy", "litert": "ai-edge-litert",
-            "onnxruntime": "onnxruntime", "tensorflow": "tensorflow-cpu"}
+ISA_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "amx_int8",
+    "amx_bf16",
+    "avx512_fp16",
+)
+PACKAGES = {
+    "openvino": "openvino",
+    "nncf": "nncf",
+    "numpy": "numpy",
+    "litert": "ai-edge-litert",
+    "onnxruntime": "onnxruntime",
+    "tensorflow": "tensorflow-cpu",
+}
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -51,7 +67,9 @@ def _version(package: str) -> Optional[str]:
 
 def _git_commit() -> Optional[str]:
     try:
-        out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -88,7 +106,7 @@ def machine_key(env: Optional[dict] = None) -> str:
 
 
 def isa_label(env: Optional[dict] = None) -> str:
-    """"AMD EPYC, AVX2" style: what a README table names its machine by."""
+    """ "AMD EPYC, AVX2" style: what a README table names its machine by."""
     env = env or environment()
     kinds = [f for f in ("amx_tile", "avx512_bf16", "avx512_vnni", "avx512f", "avx2") if f in env.get("isa", [])]
     return f"{env.get('cpu_model')}, {env.get('cores')} cores, {'/'.join(kinds) or 'no AVX2'}"

@@ -69,9 +69,13 @@ def write_folder(entry: ModelEntry, folder: str) -> str:
     if entry.source_precision == "INT8" and folder == "FP32-INT8":
         return REQUANTIZED
     if entry.source_precision == "INT8" and folder == "FP16-INT8":
-        raise UsageError(f"{entry.name} is already an INT8 model: use --precision INT8 (= {REQUANTIZED}, requantized), not FP16-INT8")
+        raise UsageError(
+            f"{entry.name} is already an INT8 model: use --precision INT8 (= {REQUANTIZED}, requantized), not FP16-INT8"
+        )
     if entry.source_precision != "INT8" and is_requantized(folder):
-        raise UsageError(f"{entry.name} is a float model: {REQUANTIZED} is for already-quantized sources; use --precision INT8")
+        raise UsageError(
+            f"{entry.name} is a float model: {REQUANTIZED} is for already-quantized sources; use --precision INT8"
+        )
     return folder
 
 
@@ -90,11 +94,15 @@ def ir_folder(entry: ModelEntry, precision: str, out_dir: Path) -> str:
         return write_folder(entry, precision)  # refuses a float source
     if entry.source_precision == "INT8":
         if precision != "INT8":
-            raise UsageError(f"{entry.name} is already INT8: use --precision INT8 (its own IR) or {REQUANTIZED}, not {precision}")
+            raise UsageError(
+                f"{entry.name} is already INT8: use --precision INT8 (its own IR) or {REQUANTIZED}, not {precision}"
+            )
         return "FP32"
     if precision != "INT8":
         return precision
-    only_fp16 = not ir_xml(out_dir, entry.name, "FP32-INT8").is_file() and ir_xml(out_dir, entry.name, "FP16-INT8").is_file()
+    only_fp16 = (
+        not ir_xml(out_dir, entry.name, "FP32-INT8").is_file() and ir_xml(out_dir, entry.name, "FP16-INT8").is_file()
+    )
     return "FP16-INT8" if only_fp16 else "FP32-INT8"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 from typing import Any, NoReturn, Optional
 
@@ -72,7 +71,9 @@ def precision_config(device: str, infer_precision: Optional[str]) -> dict:
     if infer_precision is None:
         return {}
     if infer_precision not in INFER_PRECISIONS:
-        raise ToolError(f"unknown inference precision {infer_precision!r}; choose from {', '.join(INFER_PRECISIONS)}", 2)
+        raise ToolError(
+            f"unknown inference precision {infer_precision!r}; choose from {', '.join(INFER_PRECISIONS)}", 2
+        )
     return {"INFERENCE_PRECISION_HINT": infer_precision}
 
 
@@ -145,7 +146,9 @@ def _free_batch_in_reshapes(model) -> int:
 
 def _reshape_error(xml: Path, batch: int, label: Optional[str]) -> NoReturn:
     what = f"{label}: " if label else ""
-    raise ToolError(f"{what}IR {xml} cannot be reshaped to batch {batch} (its graph fixes the batch size); use --batch 1", 2)
+    raise ToolError(
+        f"{what}IR {xml} cannot be reshaped to batch {batch} (its graph fixes the batch size); use --batch 1", 2
+    )
 
 
 def compile_model(core, model, device: str, config: dict, label: str = "the model"):
@@ -158,8 +161,13 @@ def compile_model(core, model, device: str, config: dict, label: str = "the mode
 
 
 def compile_ir(
-    core, xml: Path, device: str = "CPU", infer_precision: Optional[str] = DEFAULT_INFER_PRECISION,
-    extra: Optional[dict] = None, batch: int = 1, label: Optional[str] = None,
+    core,
+    xml: Path,
+    device: str = "CPU",
+    infer_precision: Optional[str] = DEFAULT_INFER_PRECISION,
+    extra: Optional[dict] = None,
+    batch: int = 1,
+    label: Optional[str] = None,
 ):
     """Compile with an explicit precision hint: FP32 results must say f32, not the CPU's bf16 default."""
     check_device(core, device)

@@ -9,16 +9,22 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import ASSETS
 
 from omz_mobilenet.accuracy import ac_config
+from omz_mobilenet.accuracy.metrics import TopKCounter, accuracy_summary, top_k, wilson_interval
 from omz_mobilenet.catalogue.schema import Geometry, load_catalogue
 from omz_mobilenet.cli import main
-from omz_mobilenet.inputs.dataset import find_annotations, load_image_set, load_image_sets, parse_files_tsv, parse_val_txt, to_model_label
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.inputs.dataset import (
+    find_annotations,
+    load_image_set,
+    load_image_sets,
+    parse_files_tsv,
+    parse_val_txt,
+    to_model_label,
+)
 from omz_mobilenet.inputs.images import apply_geometry, decode_bgr
-from omz_mobilenet.accuracy.metrics import TopKCounter, accuracy_summary, top_k, wilson_interval
-
-from conftest import ASSETS
 
 IMAGENET = ASSETS / "imagenet"
 SMALL_SET = IMAGENET / "val_original_20"

@@ -8,8 +8,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omz_mobilenet.inputs.dataset import NUM_CLASSES, load_annotations
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.inputs.dataset import NUM_CLASSES, load_annotations
 
 NAMES = st.from_regex(r"ILSVRC2012_val_000[0-9]{5}\.JPEG", fullmatch=True)
 GOOD_LINE = st.builds(lambda n, label: f"{n} {label}", NAMES, st.integers(0, NUM_CLASSES - 1))

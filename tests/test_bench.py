@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from omz_mobilenet.bench.run import BenchRecord
 from omz_mobilenet.bench.compare import CompareRecord
 from omz_mobilenet.bench.profile import LayerProfile
+from omz_mobilenet.bench.run import BenchRecord
 from omz_mobilenet.bench.stats import percentile, summarize
 from omz_mobilenet.cli import main
 from omz_mobilenet.errors import ToolError

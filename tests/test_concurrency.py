@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from catalogue_edit import raw_catalogue
 from conftest import ASSETS
+
 from omz_mobilenet.convert.ir_store import check_manifest
 
 MODEL = "mobilenet-v1-0.25-224-tflite"

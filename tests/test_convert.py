@@ -7,9 +7,9 @@ import os
 
 import numpy as np
 import pytest
-
 from catalogue_edit import edited_catalogue
-from conftest import ASSETS, error_lines, OFFLINE_TFLITE
+from conftest import ASSETS, OFFLINE_TFLITE, error_lines
+
 from omz_mobilenet.catalogue.schema import load_catalogue
 
 

@@ -14,7 +14,6 @@ import threading
 import time
 
 import pytest
-
 from catalogue_edit import edited_catalogue, raw_catalogue
 from conftest import ASSETS, error_lines
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from catalogue_edit import edited_catalogue
 from conftest import ASSETS, IMAGES, error_lines
 

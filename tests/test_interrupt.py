@@ -12,8 +12,8 @@ import threading
 import time
 
 import pytest
-
 from conftest import ASSETS
+
 from omz_mobilenet.cli import main
 
 FLOAT = "mobilenet-v1-0.25-224-tflite"

@@ -9,8 +9,7 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import ASSETS, IMAGES, TESTS, error_lines
+from conftest import ASSETS, IMAGES, TESTS
 
 BATCHABLE = ["mobilenet-v2-1.0-224-quant", "mobilenet-v1-0.25-128-quant", "mobilenet-v2-1.0-224-int8"]
 

@@ -12,10 +12,10 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
 from catalogue_edit import edited_catalogue  # noqa: E402
 from conftest import ASSETS, IMAGES, error_lines  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
 from omz_mobilenet.converters import onnx_qdq  # noqa: E402
 
 NAME = "mobilenetv2-12-int8"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from catalogue_edit import raw_catalogue
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalogue_edit import raw_catalogue
 from omz_mobilenet.catalogue.schema import Catalogue, load_catalogue
 from omz_mobilenet.errors import ToolError
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 
 import pytest
-
 from catalogue_edit import REPO, edited_catalogue
 from conftest import ASSETS, error_lines
 

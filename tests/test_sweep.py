@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ASSETS, IMAGES
+
 from omz_mobilenet.results.db import ResultsDB
 
 SMALL, FLOAT = "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite"
@@ -130,7 +130,7 @@ def test_corrupt_and_foreign_databases_are_refused_untouched(root, tmp_path):
     line = one_error_line(sweep(tmp_path, *base_args(SMALL), db="bad.db"))
     assert "bad.db" in line and corrupt.read_bytes() == before
     foreign = tmp_path / "v9.db"
-    with ResultsDB.open(foreign) as db:
+    with ResultsDB.open(foreign):
         pass
     with sqlite3.connect(foreign) as conn:
         conn.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")

@@ -8,7 +8,6 @@ import json
 import tarfile
 
 import pytest
-
 import tf_fixtures
 from catalogue_edit import edited_catalogue
 from conftest import IMAGES

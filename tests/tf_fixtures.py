@@ -107,7 +107,7 @@ def _set_batchnorm_statistics(model, images: np.ndarray) -> None:
     for layer in layers:
         layer.momentum = 0.0
     model(images, training=True)
-    for layer, momentum in zip(layers, momenta):
+    for layer, momentum in zip(layers, momenta, strict=True):
         layer.momentum = momentum
 
 
@@ -209,12 +209,15 @@ def pack_official_tgz(frozen_pb: Path, stem: str, out_dir: Path, tflite: Path | 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     archive = out_dir / f"{stem}.tgz"
-    with archive.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        with tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
-            for name, data in members.items():
-                info = tarfile.TarInfo(f"./{name}")
-                info.size, info.mtime, info.mode = len(data), 0, 0o644
-                tar.addfile(info, io.BytesIO(data))
+    with (
+        archive.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar,
+    ):
+        for name, data in members.items():
+            info = tarfile.TarInfo(f"./{name}")
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            tar.addfile(info, io.BytesIO(data))
     return archive
 
 

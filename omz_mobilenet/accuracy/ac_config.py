@@ -39,7 +39,13 @@ DATASET_KEYS = {"name", "data_source", "reader", "annotation_conversion", "prepr
 METRIC_KEYS = {"name", "type", "top_k", "reference", "abs_threshold"}
 CONVERSION_KEYS = {"converter", "annotation_file", "labels_file", "has_background"}
 Interpolation = Literal["bilinear", "area", "cubic"]
-INTERPOLATIONS: dict[str, Interpolation] = {"LINEAR": "bilinear", "BILINEAR": "bilinear", "AREA": "area", "CUBIC": "cubic", "BICUBIC": "cubic"}
+INTERPOLATIONS: dict[str, Interpolation] = {
+    "LINEAR": "bilinear",
+    "BILINEAR": "bilinear",
+    "AREA": "area",
+    "CUBIC": "cubic",
+    "BICUBIC": "cubic",
+}
 HEADER = (
     "# Open Model Zoo accuracy_checker config for {name}, generated from models.yml by\n"
     "# `python -m omz_mobilenet.accuracy.ac_config write`; do not edit by hand. References are fractions of the\n"
@@ -82,14 +88,24 @@ def subsets_path(name: str, folder: Optional[Path] = None) -> Path:
 
 # ---- writing -------------------------------------------------------------------------------
 
+
 def _preprocessing(entry: ModelEntry) -> list[dict]:
     geometry, size = entry.preprocessing, entry.resolution
     interpolation = {"bilinear": "LINEAR", "area": "AREA", "cubic": "CUBIC"}[geometry.interpolation]
     if geometry.kind == "central_crop":
-        return [{"type": "crop", "central_fraction": geometry.central_fraction},
-                {"type": "resize", "size": size, "interpolation": interpolation}]
-    return [{"type": "resize", "size": geometry.resize_short, "aspect_ratio_scale": "greater", "interpolation": interpolation},
-            {"type": "crop", "size": size}]
+        return [
+            {"type": "crop", "central_fraction": geometry.central_fraction},
+            {"type": "resize", "size": size, "interpolation": interpolation},
+        ]
+    return [
+        {
+            "type": "resize",
+            "size": geometry.resize_short,
+            "aspect_ratio_scale": "greater",
+            "interpolation": interpolation,
+        },
+        {"type": "crop", "size": size},
+    ]
 
 
 def published_reference(entry: ModelEntry, top_k: int) -> Optional[float]:
@@ -112,19 +128,36 @@ def _metric(entry: ModelEntry, top_k: int) -> dict:
 
 def render_config(entry: ModelEntry) -> dict:
     background = entry.output.has_background
-    return {"models": [{
-        "name": entry.name,
-        "launchers": [{"framework": "openvino", "device": "CPU", "model": f"{entry.name}/FP32/{entry.name}.xml", "adapter": "classification",
-                       "device_config": {device: dict(props) for device, props in DEVICE_CONFIG.items()}}],
-        "datasets": [{
-            "name": "imagenet_1001_classes" if background else "imagenet_1000_classes",
-            "data_source": "ILSVRC2012_img_val",
-            "reader": "opencv_imread",
-            "annotation_conversion": {"converter": "imagenet", "annotation_file": "val.txt", "has_background": background},
-            "preprocessing": _preprocessing(entry),
-            "metrics": [_metric(entry, 1), _metric(entry, 5)],
-        }],
-    }]}
+    return {
+        "models": [
+            {
+                "name": entry.name,
+                "launchers": [
+                    {
+                        "framework": "openvino",
+                        "device": "CPU",
+                        "model": f"{entry.name}/FP32/{entry.name}.xml",
+                        "adapter": "classification",
+                        "device_config": {device: dict(props) for device, props in DEVICE_CONFIG.items()},
+                    }
+                ],
+                "datasets": [
+                    {
+                        "name": "imagenet_1001_classes" if background else "imagenet_1000_classes",
+                        "data_source": "ILSVRC2012_img_val",
+                        "reader": "opencv_imread",
+                        "annotation_conversion": {
+                            "converter": "imagenet",
+                            "annotation_file": "val.txt",
+                            "has_background": background,
+                        },
+                        "preprocessing": _preprocessing(entry),
+                        "metrics": [_metric(entry, 1), _metric(entry, 5)],
+                    }
+                ],
+            }
+        ]
+    }
 
 
 def config_text(entry: ModelEntry) -> str:
@@ -155,8 +188,11 @@ def stale_configs(folder: Optional[Path] = None) -> list[str]:
 
 # ---- reading -------------------------------------------------------------------------------
 
+
 def _fail(path: Path, where: str, message: str) -> ToolError:
-    return ToolError(f"{path}: {where}: {message} (this tool reads the accuracy_checker subset its generated configs use)", 2)
+    return ToolError(
+        f"{path}: {where}: {message} (this tool reads the accuracy_checker subset its generated configs use)", 2
+    )
 
 
 def _only(mapping: object, allowed: set[str], path: Path, where: str) -> dict:
@@ -192,14 +228,22 @@ def _geometry(steps: object, path: Path, where: str) -> tuple[Geometry, int]:
         _only(second, {"type", "size", "interpolation"}, path, f"{where}[1]")
         if "central_fraction" not in first or "size" not in second:
             raise _fail(path, where, "crop needs central_fraction, resize needs size")
-        geometry = Geometry(kind="central_crop", central_fraction=float(first["central_fraction"]), interpolation=_interpolation(second, path, f"{where}[1]"))
+        geometry = Geometry(
+            kind="central_crop",
+            central_fraction=float(first["central_fraction"]),
+            interpolation=_interpolation(second, path, f"{where}[1]"),
+        )
         return geometry, int(second["size"])
     if kinds == ("resize", "crop"):
         _only(first, {"type", "size", "aspect_ratio_scale", "interpolation"}, path, f"{where}[0]")
         _only(second, {"type", "size"}, path, f"{where}[1]")
         if first.get("aspect_ratio_scale") != "greater" or "size" not in first or "size" not in second:
             raise _fail(path, where, "resize needs size and aspect_ratio_scale: greater; crop needs size")
-        geometry = Geometry(kind="resize_short_crop", resize_short=int(first["size"]), interpolation=_interpolation(first, path, f"{where}[0]"))
+        geometry = Geometry(
+            kind="resize_short_crop",
+            resize_short=int(first["size"]),
+            interpolation=_interpolation(first, path, f"{where}[0]"),
+        )
         return geometry, int(second["size"])
     raise _fail(path, where, f"unsupported preprocessing steps {kinds}")
 
@@ -238,10 +282,17 @@ def parse_config(path: Path) -> AcModelConfig:
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ToolError(f"no accuracy config {path}; run `python -m omz_mobilenet.accuracy.ac_config write`", 2) from None
+        raise ToolError(
+            f"no accuracy config {path}; run `python -m omz_mobilenet.accuracy.ac_config write`", 2
+        ) from None
     except (OSError, yaml.YAMLError) as exc:
         raise ToolError(f"{path}: cannot read accuracy config: {str(exc).splitlines()[0]}", 2) from None
-    model = _only(_single(_only(raw, {"models"}, path, "top level").get("models"), path, "models"), {"name", "launchers", "datasets"}, path, "models[0]")
+    model = _only(
+        _single(_only(raw, {"models"}, path, "top level").get("models"), path, "models"),
+        {"name", "launchers", "datasets"},
+        path,
+        "models[0]",
+    )
     launcher = _only(_single(model.get("launchers"), path, "launchers"), LAUNCHER_KEYS, path, "launchers[0]")
     if launcher.get("framework") != "openvino" or launcher.get("adapter") != "classification":
         raise _fail(path, "launchers[0]", "only framework: openvino with adapter: classification is supported")
@@ -252,8 +303,15 @@ def parse_config(path: Path) -> AcModelConfig:
     device_config = _device_config(launcher.get("device_config"), path, "launchers[0].device_config")
     geometry, size = _geometry(dataset.get("preprocessing"), path, "datasets[0].preprocessing")
     metrics = _metrics(dataset.get("metrics"), path, "datasets[0].metrics")
-    return AcModelConfig(str(model.get("name")), Path(path), geometry, size, bool(conversion.get("has_background", False)), metrics,
-                         device_config)
+    return AcModelConfig(
+        str(model.get("name")),
+        Path(path),
+        geometry,
+        size,
+        bool(conversion.get("has_background", False)),
+        metrics,
+        device_config,
+    )
 
 
 def config_for(entry: ModelEntry, folder: Optional[Path] = None) -> AcModelConfig:
@@ -262,13 +320,20 @@ def config_for(entry: ModelEntry, folder: Optional[Path] = None) -> AcModelConfi
     if config.name != entry.name:
         raise ToolError(f"{config.path}: names model {config.name!r}, expected {entry.name!r}", 2)
     if config.resolution != entry.resolution:
-        raise ToolError(f"{config.path}: resizes to {config.resolution}, but {entry.name} takes {entry.resolution}x{entry.resolution}", 2)
+        raise ToolError(
+            f"{config.path}: resizes to {config.resolution}, but {entry.name} takes {entry.resolution}x{entry.resolution}",
+            2,
+        )
     if config.has_background != entry.output.has_background:
-        raise ToolError(f"{config.path}: has_background {config.has_background} disagrees with the model's {entry.output.classes} classes", 2)
+        raise ToolError(
+            f"{config.path}: has_background {config.has_background} disagrees with the model's {entry.output.classes} classes",
+            2,
+        )
     return config
 
 
 # ---- per-image-set references (sidecar) ----------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SubsetRef:
@@ -278,7 +343,7 @@ class SubsetRef:
     top1_hits: int
     top5_hits: int
     tolerance: dict  # allowed drop in images: {"top1": n, "top5": n}
-    measured: dict   # framework, version, date, how
+    measured: dict  # framework, version, date, how
 
 
 SUBSET_KEYS = {"images", "image_list_sha256", "top1_hits", "top5_hits", "top1", "top5", "tolerance_images", "measured"}
@@ -288,8 +353,15 @@ def _subset(name: str, raw: object, path: Path) -> SubsetRef:
     data = _only(raw, SUBSET_KEYS, path, f"subsets.{name}")
     try:
         tolerance = {k: int(data["tolerance_images"][k]) for k in ("top1", "top5")}
-        return SubsetRef(name, int(data["images"]), str(data["image_list_sha256"]), int(data["top1_hits"]),
-                         int(data["top5_hits"]), tolerance, dict(data.get("measured") or {}))
+        return SubsetRef(
+            name,
+            int(data["images"]),
+            str(data["image_list_sha256"]),
+            int(data["top1_hits"]),
+            int(data["top5_hits"]),
+            tolerance,
+            dict(data.get("measured") or {}),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ToolError(f"{path}: subsets.{name}: missing or bad field ({exc})", 2) from None
 

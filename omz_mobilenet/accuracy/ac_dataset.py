@@ -55,8 +55,11 @@ def _check_target(root: Path, force: bool) -> None:
         raise ToolError(f"--out {root} exists and is not empty; choose a new folder or pass --force to replace it", 2)
     if {p.name for p in root.iterdir()} != LAYOUT:
         # --force only ever replaces what this command wrote: never delete an unrelated folder.
-        raise ToolError(f"--out {root} does not look like an ac-dataset folder ({IMAGES_DIR}/ and {ANNOTATION_FILE} only); "
-                        "refusing to replace it even with --force", 2)
+        raise ToolError(
+            f"--out {root} does not look like an ac-dataset folder ({IMAGES_DIR}/ and {ANNOTATION_FILE} only); "
+            "refusing to replace it even with --force",
+            2,
+        )
 
 
 def _populate(staging: Path, image_set: ImageSet) -> None:
@@ -83,8 +86,9 @@ def _swap_in(staging: Path, root: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_ac_dataset(images_dir: Path, root: Path, annotations: Optional[Path] = None, skip_unlabelled: bool = False,
-                     force: bool = False) -> AcDataset:
+def write_ac_dataset(
+    images_dir: Path, root: Path, annotations: Optional[Path] = None, skip_unlabelled: bool = False, force: bool = False
+) -> AcDataset:
     """ROOT/ILSVRC2012_img_val/ (symlinks) + ROOT/val.txt for the labelled images of images_dir."""
     images_dir, root = Path(images_dir), Path(root)
     if not images_dir.is_dir():

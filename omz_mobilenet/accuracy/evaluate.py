@@ -92,7 +92,9 @@ class RunResult:
         return len(self.predictions) / self.seconds if self.seconds > 0 else 0.0
 
 
-def decoded(items: list[tuple[Path, int]], entry: ModelEntry, options: Options) -> Iterator[tuple[int, Optional[np.ndarray], Optional[str]]]:
+def decoded(
+    items: list[tuple[Path, int]], entry: ModelEntry, options: Options
+) -> Iterator[tuple[int, Optional[np.ndarray], Optional[str]]]:
     """(index, pixels or None, problem or None) in order; decoding runs ahead in a thread pool.
 
     A bad image (missing, corrupt, truncated) stops the run unless --skip-bad-images is given.
@@ -109,7 +111,9 @@ def decoded(items: list[tuple[Path, int]], entry: ModelEntry, options: Options) 
         cv2.setNumThreads(previous)
 
 
-def _decoded(items: list[tuple[Path, int]], entry: ModelEntry, options: Options) -> Iterator[tuple[int, Optional[np.ndarray], Optional[str]]]:
+def _decoded(
+    items: list[tuple[Path, int]], entry: ModelEntry, options: Options
+) -> Iterator[tuple[int, Optional[np.ndarray], Optional[str]]]:
     with ThreadPoolExecutor(max(1, options.decode_workers), thread_name_prefix="decode") as pool:
         pending: deque = deque()
         upcoming = iter(enumerate(items))
@@ -149,8 +153,14 @@ def _prediction(item: tuple[Path, int], scores: np.ndarray, classes: int, tie_ru
     if scores.shape[-1] != classes:
         raise ToolError(f"the model returned {scores.shape[-1]} scores, the catalogue says {classes} classes", 1)
     ranked = rank(scores, tie_rule)
-    return Prediction(item[0], to_model_label(item[1], classes), ranked.top5, [float(scores[i]) for i in ranked.top5],
-                      ranked.top1, ranked.tied_top1)
+    return Prediction(
+        item[0],
+        to_model_label(item[1], classes),
+        ranked.top5,
+        [float(scores[i]) for i in ranked.top5],
+        ranked.top1,
+        ranked.tied_top1,
+    )
 
 
 def compile_for_accuracy(xml: Path, device: str, batch: int, label: str, hint: str = "THROUGHPUT"):
@@ -165,7 +175,9 @@ def _padded(images: list[np.ndarray], batch: int) -> np.ndarray:
     return ir_input(images + [images[-1]] * (batch - len(images)))
 
 
-def run_ir(compiled, entry: ModelEntry, image_set: ImageSet, options: Options, advance: Callable[[int], None]) -> RunResult:
+def run_ir(
+    compiled, entry: ModelEntry, image_set: ImageSet, options: Options, advance: Callable[[int], None]
+) -> RunResult:
     """Top-5 per image from the baked IR: decode pool -> AsyncInferQueue, results read on reuse.
 
     No Python callback: a callback runs in OpenVINO's threads and needs the GIL, and destroying the
@@ -208,7 +220,9 @@ def run_ir(compiled, entry: ModelEntry, image_set: ImageSet, options: Options, a
     return result
 
 
-def run_original(entry: ModelEntry, model_path: Path, image_set: ImageSet, options: Options, advance: Callable[[int], None]) -> RunResult:
+def run_original(
+    entry: ModelEntry, model_path: Path, image_set: ImageSet, options: Options, advance: Callable[[int], None]
+) -> RunResult:
     """The original file in its own runtime (LiteRT / ONNX Runtime / TF), on the same decoded pixels."""
     from omz_mobilenet.converters import open_reference
 
@@ -217,13 +231,16 @@ def run_original(entry: ModelEntry, model_path: Path, image_set: ImageSet, optio
     start = time.perf_counter()
     for indices, images in batches(decoded(image_set.items, entry, options), 1, result.skipped):
         scores = runtime.run(original_input(images, entry))
-        result.predictions.append(_prediction(image_set.items[indices[0]], scores[0], entry.output.classes, options.crop_rule))
+        result.predictions.append(
+            _prediction(image_set.items[indices[0]], scores[0], entry.output.classes, options.crop_rule)
+        )
         advance(1)
     result.seconds = time.perf_counter() - start
     return result
 
 
 # ---- one model: every precision x image set --------------------------------------------------
+
 
 @dataclass
 class Evaluation:
@@ -241,18 +258,32 @@ class Evaluation:
     def record(self) -> AccuracyRecord:
         summary = self.ir.summary()
         record = AccuracyRecord(
-            model=self.model, precision=self.precision, device=self.device, image_set=self.image_set.name,
-            images=summary["images"], top1_hits=summary["top1_hits"], top5_hits=summary["top5_hits"],
-            top1=summary["top1"], top1_ci95=summary["top1_ci95"], top5=summary["top5"], top5_ci95=summary["top5_ci95"],
-            tied_top1=summary["tied_top1"], images_per_s=round(self.ir.images_per_second, 1), runtime=self.ir.runtime,
-            skipped=len(self.ir.skipped), crop_rule=self.crop_rule,
+            model=self.model,
+            precision=self.precision,
+            device=self.device,
+            image_set=self.image_set.name,
+            images=summary["images"],
+            top1_hits=summary["top1_hits"],
+            top5_hits=summary["top5_hits"],
+            top1=summary["top1"],
+            top1_ci95=summary["top1_ci95"],
+            top5=summary["top5"],
+            top5_ci95=summary["top5_ci95"],
+            tied_top1=summary["tied_top1"],
+            images_per_s=round(self.ir.images_per_second, 1),
+            runtime=self.ir.runtime,
+            skipped=len(self.ir.skipped),
+            crop_rule=self.crop_rule,
         )
         if self.ir.partial:
             record.partial = f"interrupted after {len(self.ir.predictions)} of {len(self.image_set.items)} images"
         if self.original is not None:
             original = self.original.summary()
             record.original_runtime, record.original_top1, record.original_top5 = (
-                self.original.runtime, original["top1"], original["top5"])
+                self.original.runtime,
+                original["top1"],
+                original["top5"],
+            )
             record.top1_agreement = round(100.0 * agreement(_top1s(self.ir), _top1s(self.original, self.ir)), 2)
         notes = [biased_note(self.image_set.name) or ""]
         if self.calibration_overlap:
@@ -317,8 +348,15 @@ def _progress_runner(progress, label: str, total: int) -> Callable[[int], None]:
     return lambda n: progress.update(task, advance=n)
 
 
-def evaluate_model(entry: ModelEntry, precisions: list[str], image_sets: list[ImageSet], settings, options: Options,
-                   with_original: bool = False, log: Callable[[str], None] = lambda _m: None) -> list[Evaluation]:
+def evaluate_model(
+    entry: ModelEntry,
+    precisions: list[str],
+    image_sets: list[ImageSet],
+    settings,
+    options: Options,
+    with_original: bool = False,
+    log: Callable[[str], None] = lambda _m: None,
+) -> list[Evaluation]:
     evaluations: list[Evaluation] = []
     try:
         _evaluate(entry, precisions, image_sets, settings, options, with_original, log, evaluations)
@@ -343,8 +381,18 @@ def _evaluate(entry, precisions, image_sets, settings, options, with_original, l
             for image_set in image_sets:
                 advance = _progress_runner(progress, f"{entry.name} {precision} {image_set.name}", len(image_set.items))
                 result = run_ir(compiled, entry, image_set, options, advance)
-                evaluations.append(Evaluation(entry.name, precision, options.device, image_set, result,
-                                              originals.get(image_set.name), overlaps[image_set.name], options.crop_rule))
+                evaluations.append(
+                    Evaluation(
+                        entry.name,
+                        precision,
+                        options.device,
+                        image_set,
+                        result,
+                        originals.get(image_set.name),
+                        overlaps[image_set.name],
+                        options.crop_rule,
+                    )
+                )
                 if result.partial:
                     return
 
@@ -361,7 +409,9 @@ def calibration_overlap(xml: Path, image_set: ImageSet, allow: bool) -> int:
     if shared and not allow:
         raise ToolError(
             f"{len(shared)} image(s) of {image_set.name} (e.g. {shared[0].name}) calibrated {xml}; evaluating on them "
-            "inflates INT8 accuracy. Use images disjoint from the calibration set (see `omz-mobilenet split`) or pass --allow-overlap", 2)
+            "inflates INT8 accuracy. Use images disjoint from the calibration set (see `omz-mobilenet split`) or pass --allow-overlap",
+            2,
+        )
     return len(shared)
 
 
@@ -381,8 +431,21 @@ def prediction_rows(evaluation: Evaluation) -> list[dict]:
     runs = [("ir", evaluation.ir)] + ([("original", evaluation.original)] if evaluation.original else [])
     for source, run in runs:
         for p in run.predictions:
-            rows.append({"model": evaluation.model, "precision": evaluation.precision, "device": evaluation.device,
-                         "image_set": evaluation.image_set.name, "runtime": source, "image": p.image.name, "label": p.label,
-                         "top5": p.top5, "scores": [round(s, 6) for s in p.scores], "top1": p.top1, "tied_top1": p.tied_top1,
-                         "top1_correct": p.top1 == p.label, "top5_correct": p.label in p.top5})
+            rows.append(
+                {
+                    "model": evaluation.model,
+                    "precision": evaluation.precision,
+                    "device": evaluation.device,
+                    "image_set": evaluation.image_set.name,
+                    "runtime": source,
+                    "image": p.image.name,
+                    "label": p.label,
+                    "top5": p.top5,
+                    "scores": [round(s, 6) for s in p.scores],
+                    "top1": p.top1,
+                    "tied_top1": p.tied_top1,
+                    "top1_correct": p.top1 == p.label,
+                    "top5_correct": p.label in p.top5,
+                }
+            )
     return rows

@@ -65,15 +65,22 @@ class GateRow:
     crop_rule: Optional[str] = None
 
     def as_dict(self) -> dict:
-        row: dict[str, object] = {"model": self.model, "precision": self.precision, "device": self.device, "image_set": self.image_set,
-               "status": self.status, "images": self.images or None}
+        row: dict[str, object] = {
+            "model": self.model,
+            "precision": self.precision,
+            "device": self.device,
+            "image_set": self.image_set,
+            "status": self.status,
+            "images": self.images or None,
+        }
         for metric in ("top1", "top5"):
             check = self.checks.get(metric)
             row[metric] = check.measured if check else None
             row[f"{metric}_ref"] = check.reference if check else None
             row[f"{metric}_min"] = check.minimum if check else None
-        row.update(reference=self.reference or None, note=self.note or None, tied_top1=self.tied_top1,
-                   crop_rule=self.crop_rule)
+        row.update(
+            reference=self.reference or None, note=self.note or None, tied_top1=self.tied_top1, crop_rule=self.crop_rule
+        )
         return row
 
 
@@ -106,8 +113,16 @@ def judge(entry: ModelEntry, evaluation: Evaluation) -> GateRow:
     """Compare one evaluation with the best reference there is for its image set."""
     image_set, summary = evaluation.image_set, evaluation.ir.summary()
     hits, total = {"top1": summary["top1_hits"], "top5": summary["top5_hits"]}, summary["images"]
-    row = GateRow(entry.name, evaluation.precision, evaluation.device, image_set.name, NO_REF, images=total,
-                  tied_top1=summary.get("tied_top1"), crop_rule=evaluation.crop_rule)
+    row = GateRow(
+        entry.name,
+        evaluation.precision,
+        evaluation.device,
+        image_set.name,
+        NO_REF,
+        images=total,
+        tied_top1=summary.get("tied_top1"),
+        crop_rule=evaluation.crop_rule,
+    )
     ref = load_subsets(entry.name).get(image_set.name)
     # The per-set references were measured on the tf crop's pixels; another crop rule sees other pixels.
     same_pixels = evaluation.crop_rule == "tf"
@@ -120,7 +135,9 @@ def judge(entry: ModelEntry, evaluation: Evaluation) -> GateRow:
             why = "another image list (sha256/count differ)" if same_pixels else "the tf crop rule's pixels"
             row.note = f"subset reference is for {why}; "
         metrics = config_for(entry).metrics
-        row.checks = {f"top{k}": published_check(hits[f"top{k}"], total, m.reference, m.abs_threshold) for k, m in metrics.items()}
+        row.checks = {
+            f"top{k}": published_check(hits[f"top{k}"], total, m.reference, m.abs_threshold) for k, m in metrics.items()
+        }
         row.reference = "published full val (Wilson upper bound vs reference - abs_threshold)"
     row.status = _status(row.checks)
     if evaluation.ir.skipped:
@@ -158,7 +175,9 @@ def _judge_paired(entry: ModelEntry, int8: Evaluation, base: dict, reference: st
     for metric in ("top1", "top5"):
         needed = base[f"{metric}_hits"] - int8_tolerance(total)
         hits = ours[f"{metric}_hits"]
-        row.checks[metric] = Check(_pct(hits, total), _pct(needed, total), _pct(base[f"{metric}_hits"], total), hits >= needed)
+        row.checks[metric] = Check(
+            _pct(hits, total), _pct(needed, total), _pct(base[f"{metric}_hits"], total), hits >= needed
+        )
     row.reference = reference
     row.status = _status(row.checks)
     if int8.calibration_overlap:
@@ -176,11 +195,17 @@ def _judge_all(entry: ModelEntry, evaluations: list[Evaluation], reference_only:
             rows.append(judge_against_original(entry, evaluation))
             continue
         quantized_float = is_int8(evaluation.precision) and entry.source_precision == "FP32"
-        rows.append(judge_int8(entry, evaluation, fp32[evaluation.image_set.name]) if quantized_float else judge(entry, evaluation))
+        rows.append(
+            judge_int8(entry, evaluation, fp32[evaluation.image_set.name])
+            if quantized_float
+            else judge(entry, evaluation)
+        )
     return rows
 
 
-def _problem_rows(entry: ModelEntry, precisions: list[str], device: str, image_sets: list[ImageSet], status: str, note: str) -> list[GateRow]:
+def _problem_rows(
+    entry: ModelEntry, precisions: list[str], device: str, image_sets: list[ImageSet], status: str, note: str
+) -> list[GateRow]:
     return [GateRow(entry.name, p, device, s.name, status, note=note) for p in precisions for s in image_sets]
 
 
@@ -190,7 +215,9 @@ def _irs_on_disk(entry: ModelEntry, precisions: list[str], settings) -> bool:
     from omz_mobilenet.precision import ir_folder
 
     try:
-        return all(ir_xml(settings.out_dir, entry.name, ir_folder(entry, p, settings.out_dir)).is_file() for p in precisions)
+        return all(
+            ir_xml(settings.out_dir, entry.name, ir_folder(entry, p, settings.out_dir)).is_file() for p in precisions
+        )
     except ToolError:
         return False
 
@@ -217,8 +244,14 @@ def _with_references(entry: ModelEntry, precisions: list[str]) -> tuple[list[str
     return usable, reference_only
 
 
-def gate_model(entry: ModelEntry, precisions: list[str], image_sets: list[ImageSet], settings, options: Options,
-               log: Callable[[str], None]) -> list[GateRow]:
+def gate_model(
+    entry: ModelEntry,
+    precisions: list[str],
+    image_sets: list[ImageSet],
+    settings,
+    options: Options,
+    log: Callable[[str], None],
+) -> list[GateRow]:
     from rich.markup import escape
 
     usable, reference_only = _with_references(entry, precisions)
@@ -226,7 +259,9 @@ def gate_model(entry: ModelEntry, precisions: list[str], image_sets: list[ImageS
     if missing is not None:
         # Asked for and could not run: SKIPPED, which makes the gate incomplete (exit 3), never a pass.
         log(f"[yellow]SKIPPED {entry.name}: {escape(missing)}[/]")
-        return _problem_rows(entry, precisions, options.device, image_sets, SKIPPED, "not available (reason in the log)")
+        return _problem_rows(
+            entry, precisions, options.device, image_sets, SKIPPED, "not available (reason in the log)"
+        )
     try:
         with_original = any(is_requantized(p) for p in usable)  # INT8-RQ is judged against the original
         evaluations = evaluate_model(entry, usable, image_sets, settings, options, with_original=with_original, log=log)
@@ -235,8 +270,14 @@ def gate_model(entry: ModelEntry, precisions: list[str], image_sets: list[ImageS
     return _judge_all(entry, evaluations, reference_only)
 
 
-def run_gate(entries: list[ModelEntry], precisions: list[str], image_sets: list[ImageSet], settings,
-             options: Options, log: Callable[[str], None] = lambda _m: None) -> list[GateRow]:
+def run_gate(
+    entries: list[ModelEntry],
+    precisions: list[str],
+    image_sets: list[ImageSet],
+    settings,
+    options: Options,
+    log: Callable[[str], None] = lambda _m: None,
+) -> list[GateRow]:
     rows: list[GateRow] = []
     for entry in entries:
         rows += gate_model(entry, precisions, image_sets, settings, options, log)
@@ -254,8 +295,12 @@ def exit_code(rows: list[GateRow], allow_missing: bool = False) -> int:
     return EXIT_INCOMPLETE if SKIPPED in statuses and not allow_missing else 0
 
 
-VERDICTS = {0: "PASSED", EXIT_FAILED: "FAILED (accuracy regression)", EXIT_ERROR: "ERROR",
-            EXIT_INCOMPLETE: "INCOMPLETE (requested rows were skipped; --allow-missing accepts that)"}
+VERDICTS = {
+    0: "PASSED",
+    EXIT_FAILED: "FAILED (accuracy regression)",
+    EXIT_ERROR: "ERROR",
+    EXIT_INCOMPLETE: "INCOMPLETE (requested rows were skipped; --allow-missing accepts that)",
+}
 
 
 def summary_line(rows: list[GateRow], allow_missing: bool = False) -> str:

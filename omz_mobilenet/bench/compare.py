@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 from omz_mobilenet.bench.run import DEFAULT_TIME_S, POOL_SIZE, BenchOptions, BenchTarget, Compiled, images_for_pool
 from omz_mobilenet.bench.stats import median, ratio
@@ -91,8 +92,23 @@ def _skipped(target: BenchTarget, opts: BenchOptions, runtime: str, note: str, t
     import openvino as ov
 
     return CompareRecord(
-        target.model, target.precision, opts.device, opts.infer_precision or "device default", opts.batch,
-        opts.input_policy, runtime, None, threads, 0, 0, 0, None, None, None, ov.get_version(), note,
+        target.model,
+        target.precision,
+        opts.device,
+        opts.infer_precision or "device default",
+        opts.batch,
+        opts.input_policy,
+        runtime,
+        None,
+        threads,
+        0,
+        0,
+        0,
+        None,
+        None,
+        None,
+        ov.get_version(),
+        note,
     )
 
 
@@ -110,14 +126,18 @@ def _budget(opts: BenchOptions, rounds: int) -> tuple[Optional[int], Optional[fl
 
 
 def compare_target(
-    target: BenchTarget, prepared: Compiled, opts: BenchOptions, settings: Settings,
-    rounds: int = DEFAULT_ROUNDS, log: Callable[[str], None] = lambda _m: None,
+    target: BenchTarget,
+    prepared: Compiled,
+    opts: BenchOptions,
+    settings: Settings,
+    rounds: int = DEFAULT_ROUNDS,
+    log: Callable[[str], None] = lambda _m: None,
 ) -> CompareRecord:
     """Alternate the compiled IR and the original runtime; a missing runtime is a note, not a crash."""
     import openvino as ov
 
-    from omz_mobilenet.fetch.download import fetch_model
     from omz_mobilenet.converters import open_reference
+    from omz_mobilenet.fetch.download import fetch_model
 
     entry = target.entry
     if entry is None:
@@ -131,7 +151,7 @@ def compare_target(
     ir_inputs, original_inputs = _inputs(prepared.compiled, opts, entry)
     sides = {"openvino": (_ir_call(prepared.compiled), ir_inputs), "original": (original.run, original_inputs)}
     times: dict[str, list[float]] = {"openvino": [], "original": []}
-    for name, (call, inputs) in sides.items():
+    for call, inputs in sides.values():
         _timed_calls(call, inputs, 3, None)  # warm-up: first calls allocate and JIT
     iterations, seconds = _budget(opts, rounds)
     for round_index in range(rounds):
@@ -141,8 +161,21 @@ def compare_target(
             times[name] += _timed_calls(call, inputs, iterations, seconds)
     ov_median, original_median = median(times["openvino"]), median(times["original"])
     return CompareRecord(
-        target.model, target.precision, opts.device, opts.infer_precision or "device default", opts.batch,
-        opts.input_policy, original.name, original.version, threads, rounds, len(times["openvino"]),
-        len(times["original"]), ov_median, original_median, ratio(original_median, ov_median), ov.get_version(),
+        target.model,
+        target.precision,
+        opts.device,
+        opts.infer_precision or "device default",
+        opts.batch,
+        opts.input_policy,
+        original.name,
+        original.version,
+        threads,
+        rounds,
+        len(times["openvino"]),
+        len(times["original"]),
+        ov_median,
+        original_median,
+        ratio(original_median, ov_median),
+        ov.get_version(),
         "",
     )

@@ -43,7 +43,7 @@ class LayerProfile:
     method: str = "sum of per-inference counters"
 
     @classmethod
-    def from_running_averages(cls, before: dict, after: dict, n_before: int, n_after: int, exact: bool) -> "LayerProfile":
+    def from_running_averages(cls, before: dict, after: dict, n_before: int, n_after: int, exact: bool) -> LayerProfile:
         profile = cls(inferences=n_after - n_before)
         for key, average_us in after.items():
             if exact:
@@ -53,7 +53,8 @@ class LayerProfile:
             name, layer_type, exec_type = key
             profile.layers[key] = LayerTotal(name, layer_type, exec_type, total_us=max(total, 0.0))
         profile.method = (
-            "running averages before/after the run (one stream: exact)" if exact
+            "running averages before/after the run (one stream: exact)"
+            if exact
             else "average since compiling x run inferences (several streams: includes warm-up)"
         )
         return profile

@@ -184,7 +184,9 @@ def model_cost(model) -> tuple[Optional[float], Optional[float]]:
         return None, None
 
 
-def images_for_pool(opts: BenchOptions, entry: Optional[ModelEntry], size: tuple[int, int], count: int) -> list[np.ndarray]:
+def images_for_pool(
+    opts: BenchOptions, entry: Optional[ModelEntry], size: tuple[int, int], count: int
+) -> list[np.ndarray]:
     """`count` HxWx3 BGR u8 images: decoded through the model's preprocessing, or random pixels."""
     height, width = size
     if opts.dataset is None:
@@ -411,7 +413,9 @@ def prepare(core, target: BenchTarget, opts: BenchOptions, log: Callable[[str], 
     return prepare_compiled(target, compile_target(core, target, opts), opts, log)
 
 
-def prepare_compiled(target: BenchTarget, compiled: Compiled, opts: BenchOptions, log: Callable[[str], None] = lambda _m: None) -> Prepared:
+def prepare_compiled(
+    target: BenchTarget, compiled: Compiled, opts: BenchOptions, log: Callable[[str], None] = lambda _m: None
+) -> Prepared:
     """`prepare` for a model compiled already (a sweep reuses the one its accuracy pass ran on)."""
     import openvino as ov
 
@@ -445,8 +449,11 @@ def _profile(prepared: Prepared, opts: BenchOptions, iterations: int) -> Optiona
         return None
     done_before = 1 + opts.warmup  # first inference + warm-up ran on the same graph
     return LayerProfile.from_running_averages(
-        prepared.profile_before, snapshot(prepared.queue[0].profiling_info), done_before,
-        done_before + iterations, prepared.compiled.facts["streams"] == 1,
+        prepared.profile_before,
+        snapshot(prepared.queue[0].profiling_info),
+        done_before,
+        done_before + iterations,
+        prepared.compiled.facts["streams"] == 1,
     )
 
 
@@ -462,23 +469,55 @@ def make_record(
         raise KeyboardInterrupt  # stopped before a single inference finished: nothing to report
     iterations = sum(run.iterations for run in runs)
     duration = sum(run.duration_s for run in runs)
-    rounds = round_summary([r.latencies_ms for r in runs if r.latencies_ms], [r.iterations * opts.batch / r.duration_s for r in runs if r.duration_s > 0])
+    rounds = round_summary(
+        [r.latencies_ms for r in runs if r.latencies_ms],
+        [r.iterations * opts.batch / r.duration_s for r in runs if r.duration_s > 0],
+    )
     stats = summarize(latencies)
     target, compiled, facts = prepared.target, prepared.compiled, prepared.compiled.facts
     record = BenchRecord(
-        model=target.model, precision=target.precision, ir_precision=target.ir_precision,
+        model=target.model,
+        precision=target.precision,
+        ir_precision=target.ir_precision,
         source_precision=target.entry.source_precision if target.entry else None,
-        device=opts.device, device_used=facts["device_used"], device_full_name=facts["device_full_name"],
-        infer_precision_hint=opts.infer_precision or "device default", compiled_precision=facts["compiled_precision"],
-        runtime_precisions=facts["runtime_precisions"], performance_hint=facts["performance_hint"], batch=opts.batch,
-        inputs=opts.input_policy, gflops=compiled.gflops, mparams=compiled.mparams, compile_ms=compiled.compile_ms,
-        first_inference_ms=prepared.first_inference_ms, latency_median_ms=rounds.median_ms, latency_mean_ms=stats.mean_ms,
-        latency_min_ms=stats.min_ms, latency_max_ms=stats.max_ms, latency_p90_ms=stats.p90_ms, latency_p95_ms=stats.p95_ms,
-        latency_p99_ms=stats.p99_ms, latency_p999_ms=stats.p999_ms, throughput_fps=rounds.median_fps,
-        rounds=len(runs), round_medians_ms=rounds.medians_ms, round_fps=rounds.fps, spread=rounds.spread,
-        noisy=rounds.noisy, latency_quantiles_ms=stats.quantiles_ms, iterations=iterations, duration_s=duration,
-        streams=facts["streams"], threads=facts["threads"], requests=prepared.nireq, cpu_pinning=facts.get("cpu_pinning"), openvino=ov.get_version(),
-        peak_rss_mb=peak_rss_mb(), xml=str(target.xml), partial=any(run.interrupted for run in runs) or len(runs) < planned_rounds,
+        device=opts.device,
+        device_used=facts["device_used"],
+        device_full_name=facts["device_full_name"],
+        infer_precision_hint=opts.infer_precision or "device default",
+        compiled_precision=facts["compiled_precision"],
+        runtime_precisions=facts["runtime_precisions"],
+        performance_hint=facts["performance_hint"],
+        batch=opts.batch,
+        inputs=opts.input_policy,
+        gflops=compiled.gflops,
+        mparams=compiled.mparams,
+        compile_ms=compiled.compile_ms,
+        first_inference_ms=prepared.first_inference_ms,
+        latency_median_ms=rounds.median_ms,
+        latency_mean_ms=stats.mean_ms,
+        latency_min_ms=stats.min_ms,
+        latency_max_ms=stats.max_ms,
+        latency_p90_ms=stats.p90_ms,
+        latency_p95_ms=stats.p95_ms,
+        latency_p99_ms=stats.p99_ms,
+        latency_p999_ms=stats.p999_ms,
+        throughput_fps=rounds.median_fps,
+        rounds=len(runs),
+        round_medians_ms=rounds.medians_ms,
+        round_fps=rounds.fps,
+        spread=rounds.spread,
+        noisy=rounds.noisy,
+        latency_quantiles_ms=stats.quantiles_ms,
+        iterations=iterations,
+        duration_s=duration,
+        streams=facts["streams"],
+        threads=facts["threads"],
+        requests=prepared.nireq,
+        cpu_pinning=facts.get("cpu_pinning"),
+        openvino=ov.get_version(),
+        peak_rss_mb=peak_rss_mb(),
+        xml=str(target.xml),
+        partial=any(run.interrupted for run in runs) or len(runs) < planned_rounds,
     )
     return record, _profile(prepared, opts, iterations)
 

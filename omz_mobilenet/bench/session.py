@@ -14,8 +14,9 @@ Policy, in one place:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 from omz_mobilenet.bench.run import BenchOptions, BenchRecord, BenchTarget, Prepared, RunResult
 from omz_mobilenet.catalogue.schema import ModelEntry
@@ -78,11 +79,20 @@ def found_targets(settings: Settings, precisions: Optional[list[str]]) -> list[B
     return targets
 
 
-def plan(entries: Optional[list[ModelEntry]], precisions: list[str], explicit: bool, settings: Settings, log: Log) -> list[PlanItem]:
+def plan(
+    entries: Optional[list[ModelEntry]], precisions: list[str], explicit: bool, settings: Settings, log: Log
+) -> list[PlanItem]:
     """Named models x precisions (converted lazily), or, with `entries` None, the IRs on disk."""
     if entries is None:
-        return [PlanItem(f"{t.model} {t.precision}", functools.partial(_found, t)) for t in found_targets(settings, precisions if explicit else None)]
-    return [PlanItem(f"{e.name} {p}", functools.partial(named_target, e, p, settings, log)) for e in entries for p in precisions]
+        return [
+            PlanItem(f"{t.model} {t.precision}", functools.partial(_found, t))
+            for t in found_targets(settings, precisions if explicit else None)
+        ]
+    return [
+        PlanItem(f"{e.name} {p}", functools.partial(named_target, e, p, settings, log))
+        for e in entries
+        for p in precisions
+    ]
 
 
 def _found(target: BenchTarget) -> BenchTarget:
@@ -126,7 +136,9 @@ class _Session:
         for round_index in range(self.rounds):
             for i in rotated(indices, round_index):
                 target = self.prepared[i].target
-                self.log(f"measuring {target.model} {target.precision} on {self.opts.device}, round {round_index + 1}/{self.rounds}")
+                self.log(
+                    f"measuring {target.model} {target.precision} on {self.opts.device}, round {round_index + 1}/{self.rounds}"
+                )
                 run = measure(self.prepared[i], round_options(self.opts, self.rounds, round_index))
                 self.runs.setdefault(i, []).append(run)
                 if run.interrupted:
@@ -141,12 +153,19 @@ class _Session:
             self.result.records.append(record)
             if profile is not None and profile_top:
                 target = self.prepared[i].target
-                self.result.profiles.append({"model": target.model, "precision": target.precision, **profile.summary(profile_top)})
+                self.result.profiles.append(
+                    {"model": target.model, "precision": target.precision, **profile.summary(profile_top)}
+                )
 
 
 def run_session(
-    core, items: list[PlanItem], opts: BenchOptions, rounds: int = DEFAULT_ROUNDS, keep_going: bool = False,
-    profile_top: Optional[int] = None, log: Log = lambda _m: None,
+    core,
+    items: list[PlanItem],
+    opts: BenchOptions,
+    rounds: int = DEFAULT_ROUNDS,
+    keep_going: bool = False,
+    profile_top: Optional[int] = None,
+    log: Log = lambda _m: None,
 ) -> tuple[SessionResult, list[Prepared]]:
     """Prepare every target, measure them in alternating rounds, and make one record each."""
     if rounds < 1:

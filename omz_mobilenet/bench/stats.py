@@ -6,8 +6,8 @@ the closest ranks (numpy's default), so p50 of [1, 2, 3, 4] is 2.5, not benchmar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -78,8 +78,11 @@ def round_summary(round_latencies_ms: Sequence[Sequence[float]], round_fps: Sequ
     middle = float(np.median(medians))
     spread = (max(medians) - min(medians)) / middle if middle > 0 else 0.0
     return RoundSummary(
-        medians_ms=[round(m, 4) for m in medians], fps=[round(f, 2) for f in round_fps], median_ms=middle,
-        median_fps=float(np.median(round_fps)) if len(round_fps) else 0.0, spread=round(spread, 4),
+        medians_ms=[round(m, 4) for m in medians],
+        fps=[round(f, 2) for f in round_fps],
+        median_ms=middle,
+        median_fps=float(np.median(round_fps)) if len(round_fps) else 0.0,
+        spread=round(spread, 4),
         noisy=spread > NOISY_SPREAD,
     )
 

@@ -35,8 +35,16 @@ class TuneConfig:
     pinning: Optional[bool] = None  # ENABLE_CPU_PINNING; None: the device's default
 
     def options(self, base: BenchOptions) -> BenchOptions:
-        return replace(base, infer_precision=self.infer_precision, hint=self.hint, nstreams=self.nstreams,
-                       nireq=self.nireq, batch=self.batch, pinning=self.pinning, profile=False).validate()
+        return replace(
+            base,
+            infer_precision=self.infer_precision,
+            hint=self.hint,
+            nstreams=self.nstreams,
+            nireq=self.nireq,
+            batch=self.batch,
+            pinning=self.pinning,
+            profile=False,
+        ).validate()
 
 
 @dataclass
@@ -50,16 +58,26 @@ class Explored:
     def row(self) -> dict:
         r, c = self.record, self.config
         marks = ["CHOSEN" if self.chosen else "", "frontier" if self.pareto else "", "" if self.fits else "over limit"]
-        return {"infer prec": r.compiled_precision, "hint": c.hint, "pinning": {None: "default", True: "on", False: "off"}[c.pinning],
-                "streams": r.streams, "nireq": r.requests,
-                "batch": r.batch, "median ms": r.latency_median_ms, "FPS": r.throughput_fps,
-                "note": " ".join(m for m in marks if m), "kernels": r.runtime_precisions}
+        return {
+            "infer prec": r.compiled_precision,
+            "hint": c.hint,
+            "pinning": {None: "default", True: "on", False: "off"}[c.pinning],
+            "streams": r.streams,
+            "nireq": r.requests,
+            "batch": r.batch,
+            "median ms": r.latency_median_ms,
+            "FPS": r.throughput_fps,
+            "note": " ".join(m for m in marks if m),
+            "kernels": r.runtime_precisions,
+        }
 
     def summary(self) -> str:
         r, c = self.record, self.config
-        return (f"{r.model} {r.precision}: INFERENCE_PRECISION_HINT={r.compiled_precision} PERFORMANCE_HINT={c.hint} "
-                f"NUM_STREAMS={r.streams} requests={r.requests} batch={r.batch} -> median {r.latency_median_ms:.3f} ms, "
-                f"{r.throughput_fps:.1f} FPS, kernels {r.runtime_precisions}")
+        return (
+            f"{r.model} {r.precision}: INFERENCE_PRECISION_HINT={r.compiled_precision} PERFORMANCE_HINT={c.hint} "
+            f"NUM_STREAMS={r.streams} requests={r.requests} batch={r.batch} -> median {r.latency_median_ms:.3f} ms, "
+            f"{r.throughput_fps:.1f} FPS, kernels {r.runtime_precisions}"
+        )
 
 
 def device_precisions(core, device: str) -> list[str]:
@@ -91,7 +109,8 @@ def _pareto(explored: list[Explored]) -> None:
     for e in explored:
         lat, fps = e.record.latency_median_ms, e.record.throughput_fps
         e.pareto = not any(
-            o.record.latency_median_ms <= lat and o.record.throughput_fps >= fps
+            o.record.latency_median_ms <= lat
+            and o.record.throughput_fps >= fps
             and (o.record.latency_median_ms < lat or o.record.throughput_fps > fps)
             for o in explored
         )
@@ -109,16 +128,25 @@ def choose(explored: list[Explored], max_latency_ms: Optional[float]) -> Explore
     fitting = [e for e in explored if e.fits]
     if not fitting:
         lowest = min(e.record.latency_median_ms for e in explored)
-        raise ToolError(f"nothing fits --max-latency {max_latency_ms} ms: the lowest median latency measured was {lowest:.3f} ms "
-                        f"({explored[0].record.model} {explored[0].record.precision}); raise the limit", 1)
+        raise ToolError(
+            f"nothing fits --max-latency {max_latency_ms} ms: the lowest median latency measured was {lowest:.3f} ms "
+            f"({explored[0].record.model} {explored[0].record.precision}); raise the limit",
+            1,
+        )
     best = max(fitting, key=lambda e: (e.record.throughput_fps, -e.record.latency_median_ms))
     best.chosen = True
     return best
 
 
-def tune_target(core, target: BenchTarget, base: BenchOptions, max_latency_ms: Optional[float] = None,
-                rounds: int = DEFAULT_TUNE_ROUNDS, configs: Optional[list[TuneConfig]] = None,
-                log: Callable[[str], None] = lambda _m: None) -> tuple[Explored, list[Explored]]:
+def tune_target(
+    core,
+    target: BenchTarget,
+    base: BenchOptions,
+    max_latency_ms: Optional[float] = None,
+    rounds: int = DEFAULT_TUNE_ROUNDS,
+    configs: Optional[list[TuneConfig]] = None,
+    log: Callable[[str], None] = lambda _m: None,
+) -> tuple[Explored, list[Explored]]:
     """Measure every configuration in alternating short rounds; (chosen, everything explored)."""
     import os
 
@@ -138,7 +166,9 @@ def tune_target(core, target: BenchTarget, base: BenchOptions, max_latency_ms: O
         for i in rotated(list(range(len(prepared))), round_index):
             _config, opts, item = prepared[i]
             runs.setdefault(i, []).append(measure(item, round_options(opts, rounds, round_index)))
-    explored = [Explored(config, make_record(item, runs[i], opts, rounds)[0]) for i, (config, opts, item) in enumerate(prepared)]
+    explored = [
+        Explored(config, make_record(item, runs[i], opts, rounds)[0]) for i, (config, opts, item) in enumerate(prepared)
+    ]
     return choose(explored, max_latency_ms), explored
 
 

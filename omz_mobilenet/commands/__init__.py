@@ -13,4 +13,14 @@ from omz_mobilenet.commands import (
     verify_cmds,
 )
 
-COMMAND_MODULES = [catalogue_cmds, convert_cmds, split_cmds, verify_cmds, bench_cmds, accuracy_cmds, ac_dataset_cmds, sweep_cmds, results_cmds]
+COMMAND_MODULES = [
+    catalogue_cmds,
+    convert_cmds,
+    split_cmds,
+    verify_cmds,
+    bench_cmds,
+    accuracy_cmds,
+    ac_dataset_cmds,
+    sweep_cmds,
+    results_cmds,
+]

@@ -7,7 +7,6 @@ inside the functions, so `omz-mobilenet list` stays fast.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -29,21 +28,50 @@ HINT_NOTE = (
 )
 # record field -> short terminal header (JSON/CSV keep the full field names)
 MAIN_COLUMNS = {
-    "model": "model", "precision": "prec", "device_used": "device", "infer_precision_hint": "hint",
-    "compiled_precision": "compiled", "batch": "batch", "gflops": "GFlops", "mparams": "MParams",
-    "compile_ms": "compile", "first_inference_ms": "first", "latency_median_ms": "median", "latency_mean_ms": "mean",
-    "latency_min_ms": "min", "latency_max_ms": "max", "latency_p90_ms": "p90", "latency_p99_ms": "p99",
+    "model": "model",
+    "precision": "prec",
+    "device_used": "device",
+    "infer_precision_hint": "hint",
+    "compiled_precision": "compiled",
+    "batch": "batch",
+    "gflops": "GFlops",
+    "mparams": "MParams",
+    "compile_ms": "compile",
+    "first_inference_ms": "first",
+    "latency_median_ms": "median",
+    "latency_mean_ms": "mean",
+    "latency_min_ms": "min",
+    "latency_max_ms": "max",
+    "latency_p90_ms": "p90",
+    "latency_p99_ms": "p99",
     "throughput_fps": "FPS",
 }
 DETAIL_COLUMNS = {
-    "model": "model", "precision": "prec", "performance_hint": "perf hint", "streams": "streams", "threads": "threads",
-    "requests": "nireq", "iterations": "iters", "inputs": "inputs", "runtime_precisions": "kernels",
-    "device_full_name": "device name", "openvino": "OpenVINO", "peak_rss_mb": "peak RSS MB",
+    "model": "model",
+    "precision": "prec",
+    "performance_hint": "perf hint",
+    "streams": "streams",
+    "threads": "threads",
+    "requests": "nireq",
+    "iterations": "iters",
+    "inputs": "inputs",
+    "runtime_precisions": "kernels",
+    "device_full_name": "device name",
+    "openvino": "OpenVINO",
+    "peak_rss_mb": "peak RSS MB",
 }
 COMPARE_COLUMNS = {
-    "model": "model", "precision": "prec", "device": "device", "infer_precision_hint": "hint", "runtime": "original runtime",
-    "runtime_version": "version", "threads": "threads", "openvino_median_ms": "OpenVINO median",
-    "original_median_ms": "original median", "ratio_original_to_openvino": "original / OpenVINO", "note": "note",
+    "model": "model",
+    "precision": "prec",
+    "device": "device",
+    "infer_precision_hint": "hint",
+    "runtime": "original runtime",
+    "runtime_version": "version",
+    "threads": "threads",
+    "openvino_median_ms": "OpenVINO median",
+    "original_median_ms": "original median",
+    "ratio_original_to_openvino": "original / OpenVINO",
+    "note": "note",
 }
 
 
@@ -72,9 +100,19 @@ def options_from(args: argparse.Namespace):
     infer_precision = None if args.infer_precision == "default" else args.infer_precision
     time_s = args.time if args.time is not None else (None if args.niter is not None else DEFAULT_TIME_S)
     return BenchOptions(
-        device=args.device, infer_precision=infer_precision, hint=args.hint, batch=args.batch, nireq=args.nireq,
-        nstreams=args.nstreams, nthreads=args.nthreads, pinning={None: None, "on": True, "off": False}[args.pinning], time_s=time_s, niter=args.niter, warmup=args.warmup,
-        dataset=_inputs_dataset(args), profile=args.profile is not None,
+        device=args.device,
+        infer_precision=infer_precision,
+        hint=args.hint,
+        batch=args.batch,
+        nireq=args.nireq,
+        nstreams=args.nstreams,
+        nthreads=args.nthreads,
+        pinning={None: None, "on": True, "off": False}[args.pinning],
+        time_s=time_s,
+        niter=args.niter,
+        warmup=args.warmup,
+        dataset=_inputs_dataset(args),
+        profile=args.profile is not None,
     ).validate()
 
 
@@ -119,14 +157,22 @@ def _tune(core, items: list, opts, args: argparse.Namespace) -> int:
     results = []
     for item in items:
         target = item.make()
-        chosen, explored = tune_target(core, target, tune_options(opts, args.time, rounds), args.max_latency, rounds, log=log)
+        chosen, explored = tune_target(
+            core, target, tune_options(opts, args.time, rounds), args.max_latency, rounds, log=log
+        )
         limit = f"median <= {args.max_latency} ms" if args.max_latency is not None else "the lowest median latency"
-        print_table(f"bench --tune {target.model} {target.precision} on {args.device} ({isa_label()}), {rounds} alternating "
-                    f"rounds: best FPS with {limit}", [e.row() for e in explored])
+        print_table(
+            f"bench --tune {target.model} {target.precision} on {args.device} ({isa_label()}), {rounds} alternating "
+            f"rounds: best FPS with {limit}",
+            [e.row() for e in explored],
+        )
         print(f"chosen: {chosen.summary()}")
         results.append({"chosen": chosen.record.as_dict(), "explored": [e.record.as_dict() for e in explored]})
     if args.json:
-        write_json(Path(args.json), envelope("bench", [r["chosen"] for r in results], tune=results, max_latency_ms=args.max_latency))
+        write_json(
+            Path(args.json),
+            envelope("bench", [r["chosen"] for r in results], tune=results, max_latency_ms=args.max_latency),
+        )
     return 0
 
 
@@ -134,7 +180,9 @@ def _compare(prepared: list, opts, settings, rounds: int, result) -> None:
     from omz_mobilenet.bench.compare import compare_target
 
     for item in prepared:
-        result.compares.append(compare_target(item.target, item.compiled, opts, settings, max(2, rounds), log).as_dict())
+        result.compares.append(
+            compare_target(item.target, item.compiled, opts, settings, max(2, rounds), log).as_dict()
+        )
 
 
 def _interrupted(result, args: argparse.Namespace) -> int:
@@ -217,11 +265,24 @@ def _positive_profile(text: str) -> int:
 def _add_bench_args(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     add_location_args(p)
-    p.add_argument("-d", "--device", default="CPU", help="CPU, GPU, NPU, AUTO or any OpenVINO device string (default CPU)")
-    p.add_argument("--precision", help="comma list of FP32, FP16, INT8, INT8-RQ (requantized INT8 source) (default FP32)")
-    p.add_argument("--infer-precision", default="f32", choices=["f32", "bf16", "f16", "default"],
-                   help="INFERENCE_PRECISION_HINT (default f32; 'default' lets the device choose)")
-    p.add_argument("--hint", default="latency", choices=["latency", "throughput", "none"], help="PERFORMANCE_HINT (default latency)")
+    p.add_argument(
+        "-d", "--device", default="CPU", help="CPU, GPU, NPU, AUTO or any OpenVINO device string (default CPU)"
+    )
+    p.add_argument(
+        "--precision", help="comma list of FP32, FP16, INT8, INT8-RQ (requantized INT8 source) (default FP32)"
+    )
+    p.add_argument(
+        "--infer-precision",
+        default="f32",
+        choices=["f32", "bf16", "f16", "default"],
+        help="INFERENCE_PRECISION_HINT (default f32; 'default' lets the device choose)",
+    )
+    p.add_argument(
+        "--hint",
+        default="latency",
+        choices=["latency", "throughput", "none"],
+        help="PERFORMANCE_HINT (default latency)",
+    )
     p.add_argument("--batch", type=int, default=1, help="images per request; the IR is reshaped (default 1)")
     p.add_argument("--nireq", type=int, help="infer requests in flight (default: the device's optimal number)")
     p.add_argument("--nstreams", type=int, help="NUM_STREAMS (default: from the hint)")
@@ -231,19 +292,43 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
     length.add_argument("--time", type=float, help="seconds to measure per model and precision (default 10)")
     length.add_argument("--niter", type=int, help="number of inferences to measure instead of --time")
     p.add_argument("--warmup", type=int, default=10, help="inferences before measuring (default 10)")
-    p.add_argument("--inputs", nargs="+", default=["random"], metavar="POLICY",
-                   help="`random` (default) or `dataset DIR`: real images through the model's preprocessing")
-    p.add_argument("--profile", nargs="?", const=10, type=_positive_profile, metavar="TOP",
-                   help="per-layer times from performance counters; show the TOP layers (default 10)")
-    p.add_argument("--compare", action="store_true", help="also time the original model in its own runtime, alternating")
-    p.add_argument("--rounds", type=int, default=3,
-                   help="alternating rounds over all models x precisions, order rotated each round; "
-                   "each gets --time/rounds (default 3; --compare alternates as many rounds, at least 2)")
-    p.add_argument("--tune", action="store_true",
-                   help="search hint, streams, requests, batch and the device's inference precisions for the best "
-                        "throughput under --max-latency; prints the chosen configuration and what it explored")
-    p.add_argument("--max-latency", type=float, metavar="MS",
-                   help="--tune: median latency limit per request in ms (default: the lowest latency measured)")
+    p.add_argument(
+        "--inputs",
+        nargs="+",
+        default=["random"],
+        metavar="POLICY",
+        help="`random` (default) or `dataset DIR`: real images through the model's preprocessing",
+    )
+    p.add_argument(
+        "--profile",
+        nargs="?",
+        const=10,
+        type=_positive_profile,
+        metavar="TOP",
+        help="per-layer times from performance counters; show the TOP layers (default 10)",
+    )
+    p.add_argument(
+        "--compare", action="store_true", help="also time the original model in its own runtime, alternating"
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating rounds over all models x precisions, order rotated each round; "
+        "each gets --time/rounds (default 3; --compare alternates as many rounds, at least 2)",
+    )
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="search hint, streams, requests, batch and the device's inference precisions for the best "
+        "throughput under --max-latency; prints the chosen configuration and what it explored",
+    )
+    p.add_argument(
+        "--max-latency",
+        type=float,
+        metavar="MS",
+        help="--tune: median latency limit per request in ms (default: the lowest latency measured)",
+    )
     p.add_argument("--json", metavar="FILE", help="write the records (and profile/compare) as JSON")
     p.add_argument("--csv", metavar="FILE", help="write the records as CSV")
     p.set_defaults(func=run_bench)
@@ -252,7 +337,9 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
 def register(subparsers) -> None:
     for name in ("bench", "benchmark"):
         p = subparsers.add_parser(
-            name, help="latency, throughput and GFlops of IRs on a device" + (" (same as bench)" if name == "benchmark" else "")
+            name,
+            help="latency, throughput and GFlops of IRs on a device"
+            + (" (same as bench)" if name == "benchmark" else ""),
         )
         _add_bench_args(p)
     p = subparsers.add_parser("devices", help="OpenVINO devices on this machine, with full names")

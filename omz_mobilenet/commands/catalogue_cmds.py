@@ -13,8 +13,20 @@ from omz_mobilenet.output.tables import print_table
 from omz_mobilenet.settings import Settings
 
 # Terminal column order, most useful first: a narrow terminal drops columns from the right.
-LIST_COLUMNS = ["name", "offline", "converted", "format", "input", "top1", "top5", "source_precision", "gflops",
-                "mparams", "classes", "license"]
+LIST_COLUMNS = [
+    "name",
+    "offline",
+    "converted",
+    "format",
+    "input",
+    "top1",
+    "top5",
+    "source_precision",
+    "gflops",
+    "mparams",
+    "classes",
+    "license",
+]
 
 
 def _summary(entry: ModelEntry) -> dict:
@@ -62,11 +74,21 @@ def run_list(args: argparse.Namespace) -> int:
     converted = converted_irs(settings)
     records = [{**_summary(m), **status(m, settings, converted)} for m in models]
     if args.json:
-        print(dumps("list", records, mirror=settings.mirror, cache_dir=str(settings.cache_dir), out_dir=str(settings.out_dir)))
+        print(
+            dumps(
+                "list",
+                records,
+                mirror=settings.mirror,
+                cache_dir=str(settings.cache_dir),
+                out_dir=str(settings.out_dir),
+            )
+        )
         return 0
     what = "models available offline" if args.available else "models"
     offline = sum(r["offline"] is not None for r in records)
-    print_table(f"omz-mobilenet catalogue ({len(records)} {what}; {offline} offline)", _cell_rows(records), LIST_COLUMNS)
+    print_table(
+        f"omz-mobilenet catalogue ({len(records)} {what}; {offline} offline)", _cell_rows(records), LIST_COLUMNS
+    )
     print("offline: cached = in the download cache, mirror = in the mirror folder; converted: IRs in -o DIR")
     return 0
 
@@ -81,17 +103,25 @@ def run_info(args: argparse.Namespace) -> int:
     if args.json:
         print(dumps("info", [data], status=state))
         return 0
-    rows = [{"field": key, "value": json.dumps(value) if isinstance(value, (dict, list)) else value} for key, value in data.items()]
-    rows += [{"field": "offline", "value": state["offline"] or "no (needs a download)"},
-             {"field": "converted", "value": ",".join(state["converted"]) or "none"}]
+    rows = [
+        {"field": key, "value": json.dumps(value) if isinstance(value, (dict, list)) else value}
+        for key, value in data.items()
+    ]
+    rows += [
+        {"field": "offline", "value": state["offline"] or "no (needs a download)"},
+        {"field": "converted", "value": ",".join(state["converted"]) or "none"},
+    ]
     print_table(entry.name, rows)
     return 0
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("list", help="table of the catalogue with each model's status (offline, converted)")
-    p.add_argument("--available", action="store_true",
-                   help="only the models whose files are in the cache or a mirror folder (no network)")
+    p.add_argument(
+        "--available",
+        action="store_true",
+        help="only the models whose files are in the cache or a mirror folder (no network)",
+    )
     add_location_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON envelope instead of a table")
     p.set_defaults(func=run_list)

@@ -29,21 +29,30 @@ def add_alias(parser: argparse.ArgumentParser, flag: str, dest: str, **kwargs) -
 def add_model_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="catalogue name(s); see `omz-mobilenet list`")
     parser.add_argument("--all", action="store_true", help="every model in the catalogue (downloads what is missing)")
-    parser.add_argument("--available", action="store_true",
-                        help="every model whose files are already in the cache or in a mirror folder; never uses the "
-                             "network (with an http(s) mirror only the cache counts)")
+    parser.add_argument(
+        "--available",
+        action="store_true",
+        help="every model whose files are already in the cache or in a mirror folder; never uses the "
+        "network (with an http(s) mirror only the cache counts)",
+    )
 
 
 def add_location_args(parser: argparse.ArgumentParser, out: bool = True) -> None:
-    parser.add_argument("--mirror", help="folder (searched recursively by file name) or http(s) base URL; env OMZ_MOBILENET_MIRROR")
+    parser.add_argument(
+        "--mirror", help="folder (searched recursively by file name) or http(s) base URL; env OMZ_MOBILENET_MIRROR"
+    )
     parser.add_argument("--cache-dir", help="download cache; env OMZ_MOBILENET_CACHE (default ~/.cache/omz-mobilenet)")
     if out:
-        parser.add_argument("-o", "--out", dest="output_dir", metavar="DIR", help="IR folder; env OMZ_MOBILENET_OUT (default ./ir)")
+        parser.add_argument(
+            "-o", "--out", dest="output_dir", metavar="DIR", help="IR folder; env OMZ_MOBILENET_OUT (default ./ir)"
+        )
         add_alias(parser, "--output-dir", "output_dir")
 
 
 def add_device_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-d", "--device", default="CPU", help="OpenVINO device: CPU, GPU, NPU, AUTO or any device string")
+    parser.add_argument(
+        "-d", "--device", default="CPU", help="OpenVINO device: CPU, GPU, NPU, AUTO or any device string"
+    )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -59,8 +68,10 @@ def offline_models(catalogue: Catalogue, settings: Settings, quiet: bool = False
     from omz_mobilenet.fetch.download import available_offline, mirror_folder
 
     if settings.mirror and mirror_folder(settings) is None and not quiet:
-        log(f"[yellow]--available: the mirror {settings.mirror} is an http(s) URL, which --available never "
-            "contacts; only the cache counts[/]")
+        log(
+            f"[yellow]--available: the mirror {settings.mirror} is an http(s) URL, which --available never "
+            "contacts; only the cache counts[/]"
+        )
     return [entry for entry in catalogue.models if available_offline(entry, settings)]
 
 
@@ -70,8 +81,10 @@ def _available_models(args: argparse.Namespace, catalogue: Catalogue) -> list[Mo
     settings = settings_from(args)
     entries = offline_models(catalogue, settings)
     if not entries:
-        raise UsageError(f"--available: no model's files are in the cache ({settings.cache_dir}) or a mirror folder "
-                         "(set --mirror or OMZ_MOBILENET_MIRROR to a folder holding them, or run `download MODEL`)")
+        raise UsageError(
+            f"--available: no model's files are in the cache ({settings.cache_dir}) or a mirror folder "
+            "(set --mirror or OMZ_MOBILENET_MIRROR to a folder holding them, or run `download MODEL`)"
+        )
     log(f"--available: {len(entries)} model(s) offline: {', '.join(e.name for e in entries)}")
     return entries
 

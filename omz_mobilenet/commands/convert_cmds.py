@@ -29,7 +29,9 @@ def run_download(args: argparse.Namespace) -> int:
     from omz_mobilenet.fetch.download import CACHED, availability, fetch_model
     from omz_mobilenet.settings import Settings
 
-    settings = Settings.resolve(cache_dir=args.cache_dir, mirror=args.mirror, timeout=args.timeout, retries=args.retries)
+    settings = Settings.resolve(
+        cache_dir=args.cache_dir, mirror=args.mirror, timeout=args.timeout, retries=args.retries
+    )
     many = bool(args.all or args.available)
     records, counts = [], {"downloaded": 0, "cached": 0, "not available": 0}
     for entry in selected_models(args):
@@ -48,8 +50,10 @@ def run_download(args: argparse.Namespace) -> int:
         records.append({"model": entry.name, "status": status, "reason": None, "path": str(fetched.model_path)})
         if not args.json:
             print(f"{entry.name}: {fetched.model_path}")
-    summary = (f"download: {counts['downloaded']} downloaded, {counts['cached']} already cached, "
-               f"{counts['not available']} not available")
+    summary = (
+        f"download: {counts['downloaded']} downloaded, {counts['cached']} already cached, "
+        f"{counts['not available']} not available"
+    )
     if args.json:
         from omz_mobilenet.output.envelope import dumps
 
@@ -74,7 +78,8 @@ def run_convert(args: argparse.Namespace) -> int:
         raise ToolError(f"IR folder {settings.out_dir} is not writable ({exc.message}); choose another -o", 2) from None
     options = QuantizeOptions(
         calibration=Path(args.calibration) if args.calibration else None,
-        subset_size=args.calibration_limit, max_drop=args.max_drop,
+        subset_size=args.calibration_limit,
+        max_drop=args.max_drop,
     )
     many = many_models(args)
     results, failures = [], 0
@@ -98,22 +103,36 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("download", help="fetch model files into the cache (checksums verified)")
     add_model_args(p)
     add_location_args(p, out=False)
-    p.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="give up an attempt after this long without a byte; env OMZ_MOBILENET_TIMEOUT (default 60)")
-    p.add_argument("--retries", type=int, metavar="N",
-                   help="extra attempts per source after a 5xx, a dropped connection or a stall, with backoff "
-                        "0.5 s, 1 s, 2 s...; env OMZ_MOBILENET_RETRIES (default 3)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up an attempt after this long without a byte; env OMZ_MOBILENET_TIMEOUT (default 60)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        metavar="N",
+        help="extra attempts per source after a 5xx, a dropped connection or a stall, with backoff "
+        "0.5 s, 1 s, 2 s...; env OMZ_MOBILENET_RETRIES (default 3)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON envelope (a record per model) instead of lines")
     p.set_defaults(func=run_download)
     p = subparsers.add_parser("convert", help="convert to OpenVINO IR with preprocessing baked in")
     add_model_args(p)
     add_location_args(p)
-    p.add_argument("--precision", dest="precisions", default="FP32",
-                   help="comma list of FP32, FP16, INT8 (= FP32-INT8; for an already-quantized source INT8-RQ, its requantization), FP16-INT8, INT8-RQ")
+    p.add_argument(
+        "--precision",
+        dest="precisions",
+        default="FP32",
+        help="comma list of FP32, FP16, INT8 (= FP32-INT8; for an already-quantized source INT8-RQ, its requantization), FP16-INT8, INT8-RQ",
+    )
     add_alias(p, "--precisions", "precisions")
     p.add_argument("--calibration", help="INT8: folder of calibration images (keep them out of your evaluation set)")
     p.add_argument("--calibration-limit", type=int, default=300, metavar="N", help="INT8: calibration images to use")
     add_alias(p, "--subset-size", "calibration_limit", type=int)
-    p.add_argument("--max-drop", type=float, help="INT8: accuracy-aware quantization, max Top-1 drop in points on held-out images")
+    p.add_argument(
+        "--max-drop", type=float, help="INT8: accuracy-aware quantization, max Top-1 drop in points on held-out images"
+    )
     p.add_argument("--json", action="store_true", help="print the results as one JSON envelope")
     p.set_defaults(func=run_convert)

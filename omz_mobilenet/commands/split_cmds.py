@@ -20,5 +20,7 @@ def register(subparsers) -> None:
     p.add_argument("folder", help="folder of labelled images (val.txt or FILES.tsv beside or above it)")
     p.add_argument("--calibration-count", type=int, default=300, help="images for calibration")
     p.add_argument("-o", "--out", required=True, help="where to create calibration/ and evaluation/")
-    p.add_argument("--exclude", action="append", default=[], help="folder whose image names must not calibrate (repeatable)")
+    p.add_argument(
+        "--exclude", action="append", default=[], help="folder whose image names must not calibrate (repeatable)"
+    )
     p.set_defaults(func=run_split)

@@ -39,10 +39,12 @@ def merged_spec(args: argparse.Namespace):
     hints, batches = _csv(args.hint), _csv(args.batch)
     if hints or batches:
         configs = spec_file.spec.bench
-        updates["bench"] = [BenchConfig(hint=h, batch=int(b), infer_precision=c.infer_precision)  # type: ignore[arg-type]
-                            for h in (hints or sorted({c.hint for c in configs}))
-                            for b in (batches or sorted({str(c.batch) for c in configs}))
-                            for c in configs[:1]]
+        updates["bench"] = [
+            BenchConfig(hint=h, batch=int(b), infer_precision=c.infer_precision)  # type: ignore[arg-type]
+            for h in (hints or sorted({c.hint for c in configs}))
+            for b in (batches or sorted({str(c.batch) for c in configs}))
+            for c in configs[:1]
+        ]
     spec_file.spec = spec_file.spec.model_validate({**spec_file.spec.model_dump(), **updates})
     return spec_file
 
@@ -57,9 +59,15 @@ def _context(spec, settings, command: str):
     from omz_mobilenet.sweep.cell import SweepContext
 
     return SweepContext(
-        settings=settings, dataset=Path(spec.dataset) if spec.dataset else None, limit=spec.limit,
-        calibration=Path(spec.calibration) if spec.calibration else None, crop_rule=spec.crop_rule,
-        time_s=spec.time, rounds=spec.rounds, command=command, log=log,
+        settings=settings,
+        dataset=Path(spec.dataset) if spec.dataset else None,
+        limit=spec.limit,
+        calibration=Path(spec.calibration) if spec.calibration else None,
+        crop_rule=spec.crop_rule,
+        time_s=spec.time,
+        rounds=spec.rounds,
+        command=command,
+        log=log,
     )
 
 
@@ -69,8 +77,10 @@ def _cell_line(record: dict) -> str:
     acc, bench = record.get("accuracy") or {}, record["bench"]
     top1 = f"Top-1 {acc['top1']:.2f} %, " if acc else ""
     noisy = " (noisy)" if bench["noisy"] else ""
-    return (f"{record['model']} {record['precision']} {record['device']} {record['config']}: {top1}"
-            f"median {bench['latency_median_ms']:.3f} ms, {bench['throughput_fps']:.1f} FPS{noisy}")
+    return (
+        f"{record['model']} {record['precision']} {record['device']} {record['config']}: {top1}"
+        f"median {bench['latency_median_ms']:.3f} ms, {bench['throughput_fps']:.1f} FPS{noisy}"
+    )
 
 
 def run_sweep(args: argparse.Namespace) -> int:
@@ -128,8 +138,10 @@ def _finish(outcome, spec, args: argparse.Namespace) -> int:
     from omz_mobilenet.output.envelope import dumps
 
     ok = sum(r["status"] == "ok" for r in outcome.stored)
-    print(f"sweep: {ok} cells measured, {len(outcome.failed)} failed, {outcome.skipped} already stored, "
-          f"{len(outcome.unavailable)} unavailable, {len(outcome.failed_groups)} IRs could not be made; database {spec.db}")
+    print(
+        f"sweep: {ok} cells measured, {len(outcome.failed)} failed, {outcome.skipped} already stored, "
+        f"{len(outcome.unavailable)} unavailable, {len(outcome.failed_groups)} IRs could not be made; database {spec.db}"
+    )
     for record in outcome.unavailable:
         print(f"unavailable: {record['model']} {record['precision']} {record['device']}: {record['reason']}")
     for line in outcome.failed_groups:
@@ -139,17 +151,25 @@ def _finish(outcome, spec, args: argparse.Namespace) -> int:
     if outcome.failed:
         return EXIT_FAILED
     if (outcome.unavailable or outcome.failed_groups) and not spec.allow_missing:
-        print("sweep INCOMPLETE: some requested cells did not run (exit 3); pass --allow-missing to accept that", file=sys.stderr)
+        print(
+            "sweep INCOMPLETE: some requested cells did not run (exit 3); pass --allow-missing to accept that",
+            file=sys.stderr,
+        )
         return EXIT_INCOMPLETE
     return 0
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("sweep", help="measure the model x precision x device matrix into a results database",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = subparsers.add_parser(
+        "sweep",
+        help="measure the model x precision x device matrix into a results database",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("spec", nargs="?", metavar="SPEC.yml", help="sweep spec (flags override it)")
     p.add_argument("--models", nargs="+", metavar="MODEL", help="catalogue names")
-    p.add_argument("--available", action="store_true", help="every model whose files are in the mirror or cache (no network)")
+    p.add_argument(
+        "--available", action="store_true", help="every model whose files are in the mirror or cache (no network)"
+    )
     p.add_argument("--precision", help="comma list of FP32, FP16, INT8 (spec default FP32)")
     p.add_argument("-d", "--device", help="comma list of devices (spec default CPU)")
     p.add_argument("--hint", help="comma list of latency, throughput, none (bench configurations)")

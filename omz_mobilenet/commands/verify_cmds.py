@@ -55,7 +55,9 @@ def legend(records: list[dict]) -> list[str]:
         if failed:
             lines.append(f"FAIL {record['model']}: {', '.join(failed)}")
         elif not record["complete"]:
-            lines.append(f"pass* {record['model']}: no labels: only the agreement floor was checked (paired test not run)")
+            lines.append(
+                f"pass* {record['model']}: no labels: only the agreement floor was checked (paired test not run)"
+            )
     return lines
 
 
@@ -68,8 +70,10 @@ def _check_device(device: str) -> None:
 
 def _title(rows: list[dict], dataset: str, args: argparse.Namespace) -> str:
     first = rows[0]
-    return (f"IR {args.precision} (f32 on {args.device}) vs original on {Path(dataset).name}: "
-            f"{first['images']} images, {first['labelled']} labelled")
+    return (
+        f"IR {args.precision} (f32 on {args.device}) vs original on {Path(dataset).name}: "
+        f"{first['images']} images, {first['labelled']} labelled"
+    )
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -97,10 +101,11 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "verify", help="compare the IR with the original framework on real images",
+        "verify",
+        help="compare the IR with the original framework on real images",
         description="Top-1 agreement and max output difference for float sources at FP32; for quantized sources and "
-                    "FP16 IRs, an exact McNemar test of per-image correctness on labelled images, a Top-1 loss margin "
-                    "and an agreement floor (see omz_mobilenet/verify/check.py).",
+        "FP16 IRs, an exact McNemar test of per-image correctness on labelled images, a Top-1 loss margin "
+        "and an agreement floor (see omz_mobilenet/verify/check.py).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_model_args(p)

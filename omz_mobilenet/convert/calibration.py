@@ -45,10 +45,16 @@ def select_calibration(folder: Path, subset_size: int, log=lambda _m: None) -> t
     hashed = sorted(((sha256_of(p), p) for p in files), key=lambda item: item[0])
     chosen = hashed[:subset_size]
     if subset_size > len(files):
-        log(f"[yellow]calibration folder {folder} has {len(files)} images, fewer than --calibration-limit {subset_size}: using all {len(files)}[/]")
+        log(
+            f"[yellow]calibration folder {folder} has {len(files)} images, fewer than --calibration-limit {subset_size}: using all {len(files)}[/]"
+        )
     record = CalibrationRecord(
-        folder=str(folder), requested=subset_size, used=len(chosen), available=len(files),
-        sha256=[h for h, _ in chosen], names=[p.name for _, p in chosen],
+        folder=str(folder),
+        requested=subset_size,
+        used=len(chosen),
+        available=len(files),
+        sha256=[h for h, _ in chosen],
+        names=[p.name for _, p in chosen],
     )
     return [p for _, p in chosen], record
 

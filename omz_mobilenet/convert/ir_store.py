@@ -16,13 +16,12 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.precision import IR_FOLDERS
-
 
 
 def ir_xml(out_dir: Path, model: str, precision: str) -> Path:
@@ -47,9 +46,11 @@ def model_lock(out_dir: Path, model: str) -> Iterator[Path]:
     folder = out_dir / model
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle = open(folder / ".lock", "w")
+        handle = open(folder / ".lock", "w")  # noqa: SIM115 (held across the yield below)
     except OSError as exc:
-        raise ToolError(f"output folder {folder} is not writable ({exc.strerror}); pass -o DIR or set OMZ_MOBILENET_OUT", 2) from None
+        raise ToolError(
+            f"output folder {folder} is not writable ({exc.strerror}); pass -o DIR or set OMZ_MOBILENET_OUT", 2
+        ) from None
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield folder
@@ -136,5 +137,7 @@ def ir_sha256(xml: Path) -> str:
     """One digest for an IR (.xml and .bin together): the sha256 of its checked manifest, so a
     sweep can tell a stored cell's IR from a re-converted one without hashing twice."""
     if not check_manifest(xml):
-        raise ToolError(f"IR {xml} does not match its {manifest_path(xml).name} (half-written or edited); convert it again", 2)
+        raise ToolError(
+            f"IR {xml} does not match its {manifest_path(xml).name} (half-written or edited); convert it again", 2
+        )
     return hashlib.sha256(manifest_path(xml).read_bytes()).hexdigest()

@@ -30,7 +30,11 @@ class ConvertResult:
 
 
 def read_labels(fetched: FetchedModel) -> list[str]:
-    words = [line.split(" ", 1)[-1].strip() for line in (fetched.folder / fetched.entry.labels_file).read_text().splitlines() if line.strip()]
+    words = [
+        line.split(" ", 1)[-1].strip()
+        for line in (fetched.folder / fetched.entry.labels_file).read_text().splitlines()
+        if line.strip()
+    ]
     return (["background"] if fetched.entry.output.has_background else []) + words
 
 
@@ -82,7 +86,10 @@ def build_ir_model(fetched: FetchedModel):
 
 
 def convert_model(
-    entry: ModelEntry, precisions: list[str], settings: Settings, log: Callable[[str], None] = lambda _m: None,
+    entry: ModelEntry,
+    precisions: list[str],
+    settings: Settings,
+    log: Callable[[str], None] = lambda _m: None,
     quantize_options=None,
 ) -> list[ConvertResult]:
     import openvino as ov
@@ -106,19 +113,30 @@ def convert_model(
             xml = write_ir(model, settings.out_dir, entry.name, precision, compress_to_fp16=compress_to_fp16(precision))
         log(f"wrote {xml}")
         results.append(
-            ConvertResult(entry.name, precision, str(xml), round(cost.gflops, 4), round(cost.mparams, 4), fetched.source_sha256, ov.get_version())
+            ConvertResult(
+                entry.name,
+                precision,
+                str(xml),
+                round(cost.gflops, 4),
+                round(cost.mparams, 4),
+                fetched.source_sha256,
+                ov.get_version(),
+            )
         )
     return results
 
 
-def ensure_ir(entry: ModelEntry, precision: str, settings: Settings, log: Callable[[str], None] = lambda _m: None) -> Path:
+def ensure_ir(
+    entry: ModelEntry, precision: str, settings: Settings, log: Callable[[str], None] = lambda _m: None
+) -> Path:
     """The IR's .xml, converting first when it is not on disk yet (used by bench, accuracy, verify)."""
     xml = ir_xml(settings.out_dir, entry.name, precision)
     if not xml.is_file():
         if is_int8(precision):
             raise ToolError(
                 f"{entry.name} has no INT8 IR yet ({precision} in {settings.out_dir}); make one with "
-                f"`omz-mobilenet convert {entry.name} --precision {precision} --calibration DIR`", 2
+                f"`omz-mobilenet convert {entry.name} --precision {precision} --calibration DIR`",
+                2,
             )
         convert_model(entry, [precision], settings, log)
     return xml

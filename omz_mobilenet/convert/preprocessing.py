@@ -12,7 +12,6 @@ from omz_mobilenet.catalogue.schema import ModelEntry, Quantization
 from omz_mobilenet.converters.common import input_port
 
 
-
 def _ov_type(name: str, ov):
     # ov.Type("u8") would be read as a numpy dtype string (uint64), so map names explicitly.
     return {"f32": ov.Type.f32, "u8": ov.Type.u8, "i8": ov.Type.i8}[name]

@@ -40,10 +40,16 @@ class QuantizeOptions:
 
 def check_quantizable(entry: ModelEntry, options: QuantizeOptions, precision: str = "FP32-INT8") -> None:
     if entry.source_precision == "INT8" and not is_requantized(precision):
-        raise ToolError(f"{entry.name} is already an INT8 model ({entry.model_file.file}); its FP32 IR runs it as is, "
-                        f"or requantize it with --precision {REQUANTIZED} --calibration DIR", 2)
+        raise ToolError(
+            f"{entry.name} is already an INT8 model ({entry.model_file.file}); its FP32 IR runs it as is, "
+            f"or requantize it with --precision {REQUANTIZED} --calibration DIR",
+            2,
+        )
     if options.calibration is None:
-        raise ToolError("INT8 needs calibration images: pass --calibration DIR (a folder of images, disjoint from your evaluation images)", 2)
+        raise ToolError(
+            "INT8 needs calibration images: pass --calibration DIR (a folder of images, disjoint from your evaluation images)",
+            2,
+        )
     if options.max_drop is not None and not 0 < options.max_drop < 100:
         raise ToolError("--max-drop is a Top-1 drop in points, between 0 and 100 (e.g. 1.0)", 2)
 
@@ -58,11 +64,20 @@ def _validation_items(entry: ModelEntry, options: QuantizeOptions, record: Calib
     assert options.calibration is not None  # check_quantizable refused a missing folder
     held_out = remaining_images(options.calibration, record)[: options.validation_size]
     if not held_out:
-        raise ToolError(f"--max-drop needs images in {options.calibration} beyond the {record.used} used for calibration; lower --calibration-limit", 2)
+        raise ToolError(
+            f"--max-drop needs images in {options.calibration} beyond the {record.used} used for calibration; lower --calibration-limit",
+            2,
+        )
     annotations = load_annotations(find_annotations(options.calibration))
-    labelled = [(p, to_model_label(annotations.labels[p.name], entry.output.classes)) for p in held_out if p.name in annotations.labels]
+    labelled = [
+        (p, to_model_label(annotations.labels[p.name], entry.output.classes))
+        for p in held_out
+        if p.name in annotations.labels
+    ]
     if not labelled:
-        raise ToolError(f"--max-drop needs labels for the held-out images of {options.calibration} (val.txt or FILES.tsv)", 2)
+        raise ToolError(
+            f"--max-drop needs labels for the held-out images of {options.calibration} (val.txt or FILES.tsv)", 2
+        )
     return labelled
 
 
@@ -82,8 +97,11 @@ def _quantize(model, entry: ModelEntry, files: list[Path], record: CalibrationRe
 
     calibration = nncf.Dataset(files, _transform(entry))
     # Full bias correction: fast bias correction lost about 6 Top-1 points on MobileNet V1 0.25.
-    common = dict(subset_size=len(files), fast_bias_correction=options.fast_bias_correction,
-                  preset=nncf.QuantizationPreset(options.preset))
+    common = dict(
+        subset_size=len(files),
+        fast_bias_correction=options.fast_bias_correction,
+        preset=nncf.QuantizationPreset(options.preset),
+    )
     if options.ignore_edges:
         common["ignored_scope"] = nncf.IgnoredScope(names=edge_layers(model))
     if options.max_drop is None:
@@ -115,7 +133,10 @@ def _attach(model, record: CalibrationRecord, options: QuantizeOptions, validate
     model.set_rt_info(record.folder, [RT_KEY, "calibration_folder"])
     model.set_rt_info(f"nncf {nncf.__version__}", [RT_KEY, "quantizer"])
     ignored = " ignore_edges" if options.ignore_edges else ""
-    model.set_rt_info(f"preset {options.preset} fast_bias_correction {options.fast_bias_correction}{ignored}", [RT_KEY, "quantizer_options"])
+    model.set_rt_info(
+        f"preset {options.preset} fast_bias_correction {options.fast_bias_correction}{ignored}",
+        [RT_KEY, "quantizer_options"],
+    )
     if options.max_drop is not None:
         model.set_rt_info(f"{options.max_drop} points Top-1 on {validated_on} held-out images", [RT_KEY, "max_drop"])
 
@@ -130,8 +151,15 @@ def _write_sidecar(xml: Path, record: CalibrationRecord) -> None:
 
 
 def quantize_to_ir(
-    entry: ModelEntry, float_model, cost, fetched, precision: str, settings: Settings, options: QuantizeOptions,
-    attach_info: Callable, log: Callable[[str], None],
+    entry: ModelEntry,
+    float_model,
+    cost,
+    fetched,
+    precision: str,
+    settings: Settings,
+    options: QuantizeOptions,
+    attach_info: Callable,
+    log: Callable[[str], None],
 ) -> Path:
     """Quantize the in-memory float IR and write `<out>/<model>/<precision>/`, with its calibration record."""
     from omz_mobilenet.convert.ir_store import write_ir
@@ -165,4 +193,11 @@ def calibration_of(xml: Path) -> Optional[CalibrationRecord]:
         return model.get_rt_info([RT_KEY, key]).astype(str)
 
     hashes, names = text("calibration_sha256").split("\n"), text("calibration_names").split("\n")
-    return CalibrationRecord(folder=text("calibration_folder"), requested=len(hashes), used=len(hashes), available=len(hashes), sha256=hashes, names=names)
+    return CalibrationRecord(
+        folder=text("calibration_folder"),
+        requested=len(hashes),
+        used=len(hashes),
+        available=len(hashes),
+        sha256=hashes,
+        names=names,
+    )

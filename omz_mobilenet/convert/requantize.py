@@ -29,8 +29,15 @@ from omz_mobilenet.precision import REQUANTIZED
 
 # rt_info markers the frontends put on dequantization subgraphs so that they are NOT folded
 # (OpenVINO keeps them for its own low-precision transformations); we want them folded.
-_KEEP_MARKERS = ("disable_const_folding", "dequantization", "keep_const_precision", "DisableConstantFolding",
-                 "KeepConstPrecision", "decompression", "Dequantization")
+_KEEP_MARKERS = (
+    "disable_const_folding",
+    "dequantization",
+    "keep_const_precision",
+    "DisableConstantFolding",
+    "KeepConstPrecision",
+    "decompression",
+    "Dequantization",
+)
 
 
 def _constant_data(output) -> Optional[np.ndarray]:
@@ -44,7 +51,9 @@ def _float_fake_quantize(fq):
 
     limits = [_constant_data(fq.input_value(i)) for i in range(1, 5)]
     if any(v is None for v in limits):
-        raise ToolError(f"FakeQuantize {fq.get_friendly_name()} has non-constant ranges; cannot requantize this graph", 2)
+        raise ToolError(
+            f"FakeQuantize {fq.get_friendly_name()} has non-constant ranges; cannot requantize this graph", 2
+        )
     in_low, in_high, out_low, out_high = (np.asarray(v, dtype=np.float32) for v in limits)  # type: ignore[arg-type]
     if in_low.size == 1 and in_high.size == 1:
         value = ops.clamp(fq.input_value(0), float(in_low.ravel()[0]), float(in_high.ravel()[0]))
@@ -85,17 +94,23 @@ def _check_float(model) -> None:
             if weights.get_type_name() != "Constant" or weights.get_output_element_type(0).get_type_name() != "f32":
                 left.append(op.get_friendly_name())
     if left:
-        raise ToolError(f"could not turn the quantized graph back into float (still quantized: {', '.join(left[:3])}); "
-                        f"{REQUANTIZED} does not support this model", 2)
+        raise ToolError(
+            f"could not turn the quantized graph back into float (still quantized: {', '.join(left[:3])}); "
+            f"{REQUANTIZED} does not support this model",
+            2,
+        )
 
 
-def requantize_to_ir(entry: ModelEntry, model, cost, fetched, settings, options, attach_info: Callable,
-                     log: Callable[[str], None]) -> Path:
+def requantize_to_ir(
+    entry: ModelEntry, model, cost, fetched, settings, options, attach_info: Callable, log: Callable[[str], None]
+) -> Path:
     """`<out>/<model>/INT8-RQ/`: the source's float graph quantized by NNCF, with its calibration record."""
     from omz_mobilenet.convert.quantize import check_quantizable, quantize_to_ir
 
     if entry.source_precision != "INT8":
-        raise ToolError(f"{entry.name} is a float model: {REQUANTIZED} is for already-quantized sources; use --precision INT8", 2)
+        raise ToolError(
+            f"{entry.name} is a float model: {REQUANTIZED} is for already-quantized sources; use --precision INT8", 2
+        )
     check_quantizable(entry, options, REQUANTIZED)  # calibration folder given: before the graph work
     log(f"{entry.name}: folding the source's quantization into a float graph before NNCF")
     float_model = strip_quantization(model.clone())
@@ -104,6 +119,7 @@ def requantize_to_ir(entry: ModelEntry, model, cost, fetched, settings, options,
 
 
 # ---- the accuracy rule: against the original in its own runtime ---------------------------------
+
 
 @dataclass
 class RequantJudgement:
@@ -124,8 +140,11 @@ class RequantJudgement:
     def as_dict(self) -> dict:
         from dataclasses import asdict
 
-        return {**asdict(self), "status": self.status,
-                "rule": "Top-1 within 1 point + 1 image of the original in its own runtime, same images"}
+        return {
+            **asdict(self),
+            "status": self.status,
+            "rule": "Top-1 within 1 point + 1 image of the original in its own runtime, same images",
+        }
 
 
 def accepts(ir_hits: int, original_hits: int, total: int) -> bool:
@@ -139,7 +158,13 @@ def ir_top1(entry: ModelEntry, xml: Path, image_set, device: str = "CPU") -> tup
     """(Top-1 hits, images) of an IR at f32 on the image set, the catalogue's crop."""
     from omz_mobilenet.accuracy.evaluate import Options, compile_for_accuracy, run_ir
 
-    result = run_ir(compile_for_accuracy(xml, device, 1, entry.name), entry, image_set, Options(device=device, progress=False), lambda _n: None)
+    result = run_ir(
+        compile_for_accuracy(xml, device, 1, entry.name),
+        entry,
+        image_set,
+        Options(device=device, progress=False),
+        lambda _n: None,
+    )
     return result.summary()["top1_hits"], len(result.predictions)
 
 
@@ -151,21 +176,39 @@ def original_top1(entry: ModelEntry, original_path: Path, image_set) -> tuple[in
     return result.summary()["top1_hits"], len(result.predictions), result.runtime
 
 
-def judgement(entry: ModelEntry, precision: str, image_set_name: str, ours: tuple[int, int],
-              original: tuple[int, int, str]) -> RequantJudgement:
+def judgement(
+    entry: ModelEntry, precision: str, image_set_name: str, ours: tuple[int, int], original: tuple[int, int, str]
+) -> RequantJudgement:
     hits, total = ours
     ref, ref_total, runtime = original
     if total == 0 or total != ref_total:
-        raise ToolError(f"{image_set_name}: the IR and the original did not see the same images ({total} vs {ref_total})", 2)
+        raise ToolError(
+            f"{image_set_name}: the IR and the original did not see the same images ({total} vs {ref_total})", 2
+        )
     from omz_mobilenet.accuracy.gate import int8_tolerance
 
     pct = lambda n: round(100.0 * n / total, 2)  # noqa: E731
-    return RequantJudgement(entry.name, precision, image_set_name, total, pct(hits), pct(ref), runtime,
-                            pct(ref - int8_tolerance(total)), accepts(hits, ref, total))
+    return RequantJudgement(
+        entry.name,
+        precision,
+        image_set_name,
+        total,
+        pct(hits),
+        pct(ref),
+        runtime,
+        pct(ref - int8_tolerance(total)),
+        accepts(hits, ref, total),
+    )
 
 
-def judge_requantized(entry: ModelEntry, xml: Path, image_set, original_path: Path, device: str = "CPU",
-                      precision: str = REQUANTIZED) -> RequantJudgement:
+def judge_requantized(
+    entry: ModelEntry, xml: Path, image_set, original_path: Path, device: str = "CPU", precision: str = REQUANTIZED
+) -> RequantJudgement:
     """Run the IR and the original on the same images (the catalogue's own crop for both) and apply the rule."""
-    return judgement(entry, precision, image_set.name, ir_top1(entry, xml, image_set, device),
-                     original_top1(entry, original_path, image_set))
+    return judgement(
+        entry,
+        precision,
+        image_set.name,
+        ir_top1(entry, xml, image_set, device),
+        original_top1(entry, original_path, image_set),
+    )

@@ -136,7 +136,9 @@ def _candidates(src: SourceFile, mirror: Optional[str]) -> list[tuple[str, str]]
         else:
             root = Path(where).expanduser()
             if not root.is_dir():
-                raise ToolError(f"mirror folder {root} does not exist; pass an existing folder or an http(s) base URL", 2)
+                raise ToolError(
+                    f"mirror folder {root} does not exist; pass an existing folder or an http(s) base URL", 2
+                )
             index = _mirror_dir_index(root)
             found += [("file", str(index[name])) for name in names if name in index]
     for url in src.sources:
@@ -171,7 +173,9 @@ def _content_range_start(response) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
-def _attempt(session, url: str, dest: Path, settings: Settings, bar, expected_size: Optional[int], resume: bool) -> None:
+def _attempt(
+    session, url: str, dest: Path, settings: Settings, bar, expected_size: Optional[int], resume: bool
+) -> None:
     """One GET into `dest`; resumes after `dest`'s bytes when `resume` and the server allows it.
     Raises _Retry or SourceFailed; on success `dest` holds exactly the announced body."""
     import requests
@@ -221,7 +225,9 @@ def _attempt(session, url: str, dest: Path, settings: Settings, bar, expected_si
                     received += len(block)
                     bar.update(len(block))
                     if expected_size is not None and have + received > expected_size:
-                        raise SourceFailed(f"size mismatch: the server sends more than the catalogue's {expected_size} B")
+                        raise SourceFailed(
+                            f"size mismatch: the server sends more than the catalogue's {expected_size} B"
+                        )
                 handle.flush()
                 os.fsync(handle.fileno())
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, requests.Timeout) as exc:
@@ -403,7 +409,7 @@ def _file_availability(src: SourceFile, folder: Path, mirror_root: Optional[Path
 
 
 def availability(entry: ModelEntry, settings: Settings) -> Optional[str]:
-    """"cached" when every file of the model is in the cache, "mirror" when each one is in the cache or
+    """ "cached" when every file of the model is in the cache, "mirror" when each one is in the cache or
     in a mirror *folder* (by file name, size and checksum), else None. Never opens a connection: an
     http(s) mirror is not consulted, so only the cache counts then."""
     folder = model_folder(settings, entry)

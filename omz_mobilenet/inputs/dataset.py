@@ -82,7 +82,9 @@ def _label(text: str, path: Path, number: int) -> int:
 
 def _add(labels: dict[str, int], name: str, value: int, path: Path, number: int) -> None:
     if name in labels and labels[name] != value:
-        raise ToolError(f"{path}:{number}: {name} is listed again with a different label ({labels[name]} before, {value} now)", 2)
+        raise ToolError(
+            f"{path}:{number}: {name} is listed again with a different label ({labels[name]} before, {value} now)", 2
+        )
     labels[name] = value
 
 
@@ -149,7 +151,8 @@ def find_annotations(folder: Path) -> Path:
             return candidate
     raise ToolError(
         f"no ground truth found for {folder}: looked for val.txt / FILES.tsv there and in its parents "
-        "(and their labels/ folders); pass --annotations FILE", 2
+        "(and their labels/ folders); pass --annotations FILE",
+        2,
     )
 
 
@@ -161,7 +164,9 @@ def discover_image_folders(dataset: Path) -> list[Path]:
     """One image folder, or a parent (like `imagenet/`) whose image subfolders are separate sets."""
     dataset = Path(dataset)
     if not dataset.is_dir():
-        raise ToolError(f"dataset folder {dataset} does not exist; pass a folder of images (or of image folders) with --dataset", 2)
+        raise ToolError(
+            f"dataset folder {dataset} does not exist; pass a folder of images (or of image folders) with --dataset", 2
+        )
     if _has_images(dataset):
         return [dataset]
     folders = sorted(p for p in dataset.iterdir() if p.is_dir() and _has_images(p))
@@ -181,14 +186,20 @@ def _match(folder: Path, annotations: Annotations, skip_bad: bool) -> tuple[list
             problems.append(f"{image}: no annotation in {annotations.path}")
     if annotations.is_image_list:
         present = {p.name for p in images}
-        problems += [f"{folder / name}: listed in {annotations.path} but missing" for name in sorted(annotations.labels) if name not in present]
+        problems += [
+            f"{folder / name}: listed in {annotations.path} but missing"
+            for name in sorted(annotations.labels)
+            if name not in present
+        ]
     if problems and not skip_bad:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ToolError(f"{problems[0]}{more}; fix the data or pass --skip-bad-images", 2)
     return items, problems
 
 
-def load_image_set(folder: Path, annotations_file: Optional[Path] = None, skip_bad: bool = False, subset: Optional[int] = None) -> ImageSet:
+def load_image_set(
+    folder: Path, annotations_file: Optional[Path] = None, skip_bad: bool = False, subset: Optional[int] = None
+) -> ImageSet:
     folder = Path(folder)
     path = Path(annotations_file) if annotations_file else find_annotations(folder)
     annotations = load_annotations(path, image_folder=folder)
@@ -200,7 +211,9 @@ def load_image_set(folder: Path, annotations_file: Optional[Path] = None, skip_b
     return ImageSet(name=folder.name, folder=folder, items=items, annotations=path, problems=problems)
 
 
-def load_image_sets(dataset: Path, annotations_file: Optional[Path] = None, skip_bad: bool = False, subset: Optional[int] = None) -> list[ImageSet]:
+def load_image_sets(
+    dataset: Path, annotations_file: Optional[Path] = None, skip_bad: bool = False, subset: Optional[int] = None
+) -> list[ImageSet]:
     return [load_image_set(folder, annotations_file, skip_bad, subset) for folder in discover_image_folders(dataset)]
 
 

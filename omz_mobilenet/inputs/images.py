@@ -84,7 +84,9 @@ def apply_geometry(image: np.ndarray, geometry: Geometry, size: int, crop_rule: 
     """
     import cv2
 
-    interpolation = {"bilinear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA, "cubic": cv2.INTER_CUBIC}[geometry.interpolation]
+    interpolation = {"bilinear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA, "cubic": cv2.INTER_CUBIC}[
+        geometry.interpolation
+    ]
     h, w = image.shape[:2]
     if geometry.kind == "central_crop":
         top, left, crop_h, crop_w = central_crop_box(h, w, geometry.central_fraction, crop_rule)

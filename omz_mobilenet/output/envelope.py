@@ -19,7 +19,13 @@ SCHEMA_VERSION = 1
 def envelope(command: str, records: list, **extra: Any) -> dict:
     from omz_mobilenet.environment import environment
 
-    return {"schema_version": SCHEMA_VERSION, "command": command, "environment": environment(), "records": records, **extra}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "environment": environment(),
+        "records": records,
+        **extra,
+    }
 
 
 def dumps(command: str, records: list, **extra: Any) -> str:

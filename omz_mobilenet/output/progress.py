@@ -32,11 +32,16 @@ class ByteProgress:
         self._label = label
         self.total = 0
 
-    def __enter__(self) -> "ByteProgress":
+    def __enter__(self) -> ByteProgress:
         if self._enabled:
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                TimeRemainingColumn(), console=stderr_console(), transient=True,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=stderr_console(),
+                transient=True,
             )
             self._progress.start()
             self._task = self._progress.add_task(self._label, total=None)
@@ -61,6 +66,11 @@ class ByteProgress:
 def item_progress(enabled: bool = True) -> Progress:
     """A progress bar for N items (images, models); quiet when stderr is not a terminal."""
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=stderr_console(), transient=True, disable=not (enabled and sys.stderr.isatty()),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr_console(),
+        transient=True,
+        disable=not (enabled and sys.stderr.isatty()),
     )

@@ -31,7 +31,9 @@ def table_width() -> int:
     return max(40, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
 
 
-def fit_columns(rows: Sequence[dict], columns: Sequence[str], width: int, wide: bool = False) -> tuple[list[str], dict[str, int]]:
+def fit_columns(
+    rows: Sequence[dict], columns: Sequence[str], width: int, wide: bool = False
+) -> tuple[list[str], dict[str, int]]:
     """The columns that fit `width` (first ones first, model names always kept) and each one's
     cell width (long text cut to MAX_CELL); with `wide` all of them, whole."""
     natural = {c: max([len(c)] + [len(_cell(r.get(c))) for r in rows]) for c in columns}

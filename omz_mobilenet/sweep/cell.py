@@ -67,7 +67,10 @@ def ensure_group_ir(group: Group, ctx: SweepContext) -> Path:
     if xml.is_file() or not needs_calibration(group.entry, folder):
         return ensure_ir(group.entry, folder, ctx.settings, ctx.log)
     if ctx.calibration is None:
-        raise ToolError(f"{group.entry.name} {group.precision}: INT8 of a float model needs calibration images (--calibration DIR)", 2)
+        raise ToolError(
+            f"{group.entry.name} {group.precision}: INT8 of a float model needs calibration images (--calibration DIR)",
+            2,
+        )
     from omz_mobilenet.convert.quantize import QuantizeOptions
 
     convert_model(group.entry, [folder], ctx.settings, ctx.log, QuantizeOptions(calibration=ctx.calibration))
@@ -75,16 +78,31 @@ def ensure_group_ir(group: Group, ctx: SweepContext) -> Path:
 
 
 def cell_key(cell: Cell, ir_sha256: str, ctx: SweepContext, machine: str) -> dict[str, str]:
-    return {"model": cell.model, "precision": cell.precision, "device": cell.device, "config": cell.config.key(),
-            "ir_sha256": ir_sha256, "dataset_fingerprint": ctx.dataset_fingerprint(), "machine": machine}
+    return {
+        "model": cell.model,
+        "precision": cell.precision,
+        "device": cell.device,
+        "config": cell.config.key(),
+        "ir_sha256": ir_sha256,
+        "dataset_fingerprint": ctx.dataset_fingerprint(),
+        "machine": machine,
+    }
 
 
 def _bench_options(config: BenchConfig, device: str, ctx: SweepContext):
     from omz_mobilenet.bench.run import BenchOptions
 
     infer = None if config.infer_precision == "default" else config.infer_precision
-    return BenchOptions(device=device, infer_precision=infer, hint=config.hint, batch=config.batch, nireq=config.nireq,
-                        nstreams=config.nstreams, time_s=ctx.time_s, warmup=10).validate()
+    return BenchOptions(
+        device=device,
+        infer_precision=infer,
+        hint=config.hint,
+        batch=config.batch,
+        nireq=config.nireq,
+        nstreams=config.nstreams,
+        time_s=ctx.time_s,
+        warmup=10,
+    ).validate()
 
 
 def _accuracy(compiled, entry: ModelEntry, batch: int, device: str, ctx: SweepContext) -> Optional[dict]:
@@ -99,9 +117,16 @@ def _accuracy(compiled, entry: ModelEntry, batch: int, device: str, ctx: SweepCo
         ctx.decoded = DecodedCache()
     options = Options(device=device, batch=batch, progress=False, crop_rule=ctx.crop_rule, loader=ctx.decoded)
     summary = run_ir(compiled, entry, image_set, options, lambda _n: None).summary()
-    return {"dataset": image_set.name, "images": summary["images"], "top1": summary["top1"],
-            "top1_low": summary["top1_ci95"][0], "top1_high": summary["top1_ci95"][1], "top5": summary["top5"],
-            "top5_low": summary["top5_ci95"][0], "top5_high": summary["top5_ci95"][1]}
+    return {
+        "dataset": image_set.name,
+        "images": summary["images"],
+        "top1": summary["top1"],
+        "top1_low": summary["top1_ci95"][0],
+        "top1_high": summary["top1_ci95"][1],
+        "top5": summary["top5"],
+        "top5_low": summary["top5_ci95"][0],
+        "top5_high": summary["top5_ci95"][1],
+    }
 
 
 def _bench(prepared_compiled, target, opts, ctx: SweepContext) -> dict:
@@ -116,27 +141,56 @@ def _bench(prepared_compiled, target, opts, ctx: SweepContext) -> dict:
 
 
 def _bench_block(bench: dict) -> dict:
-    keys = ("latency_median_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_p999_ms", "latency_min_ms",
-            "latency_max_ms", "throughput_fps", "rounds", "round_medians_ms", "spread", "noisy")
+    keys = (
+        "latency_median_ms",
+        "latency_p90_ms",
+        "latency_p95_ms",
+        "latency_p99_ms",
+        "latency_p999_ms",
+        "latency_min_ms",
+        "latency_max_ms",
+        "throughput_fps",
+        "rounds",
+        "round_medians_ms",
+        "spread",
+        "noisy",
+    )
     block = {k: bench[k] for k in keys}
     block["latency_p50_ms"] = bench["latency_quantiles_ms"][50]
     block["cdf_ms"] = bench["latency_quantiles_ms"]
     return block
 
 
-def measure_cell(cell: Cell, entry: ModelEntry, xml: Path, key: dict, ctx: SweepContext, accuracy_cache: dict) -> Record:
+def measure_cell(
+    cell: Cell, entry: ModelEntry, xml: Path, key: dict, ctx: SweepContext, accuracy_cache: dict
+) -> Record:
     """One cell, end to end on this machine; failures become a record with status failed."""
     from omz_mobilenet.environment import environment
 
     started = time.time()
-    base: Record = {"key": key, "model": cell.model, "precision": cell.precision, "device": cell.device,
-                    "config": cell.config.model_dump(exclude_none=True), "environment": environment(),
-                    "started_at": started, "command": ctx.command, "ir_size_mb": _ir_size_mb(xml)}
+    base: Record = {
+        "key": key,
+        "model": cell.model,
+        "precision": cell.precision,
+        "device": cell.device,
+        "config": cell.config.model_dump(exclude_none=True),
+        "environment": environment(),
+        "started_at": started,
+        "command": ctx.command,
+        "ir_size_mb": _ir_size_mb(xml),
+    }
     try:
         base.update(_measure(cell, entry, xml, ctx, accuracy_cache), status="ok", reason=None)
     except ToolError as exc:
-        base.update(status="failed", reason=exc.message, accuracy=None, bench=None, gflops=entry.gflops,
-                    mparams=entry.mparams, compiled_precision=None)
+        base.update(
+            status="failed",
+            reason=exc.message,
+            accuracy=None,
+            bench=None,
+            gflops=entry.gflops,
+            mparams=entry.mparams,
+            compiled_precision=None,
+        )
     base["finished_at"] = time.time()
     return base
 
@@ -157,9 +211,14 @@ def _measure(cell: Cell, entry: ModelEntry, xml: Path, ctx: SweepContext, accura
     else:
         bench = _bench(compiled, target, opts, ctx)
     runtime = bench["runtime_precisions"]
-    return {"tuned": tuned, "gflops": bench["gflops"], "mparams": bench["mparams"], "accuracy": accuracy_cache[accuracy_key],
-            "compiled_precision": bench["compiled_precision"] + (f" ({runtime})" if runtime and runtime != "?" else ""),
-            "bench": _bench_block(bench)}
+    return {
+        "tuned": tuned,
+        "gflops": bench["gflops"],
+        "mparams": bench["mparams"],
+        "accuracy": accuracy_cache[accuracy_key],
+        "compiled_precision": bench["compiled_precision"] + (f" ({runtime})" if runtime and runtime != "?" else ""),
+        "bench": _bench_block(bench),
+    }
 
 
 def _tuned(target, opts, max_latency_ms: Optional[float], ctx: SweepContext) -> tuple[dict, str]:
@@ -180,10 +239,21 @@ def unavailable_record(cell: Cell, key: dict, reason: str, ctx: SweepContext) ->
     from omz_mobilenet.environment import environment
 
     now = time.time()
-    return {"key": key, "model": cell.model, "precision": cell.precision, "device": cell.device,
-            "config": cell.config.model_dump(exclude_none=True), "status": "unavailable", "reason": reason,
-            "accuracy": None, "bench": None, "environment": environment(), "started_at": now, "finished_at": now,
-            "command": ctx.command}
+    return {
+        "key": key,
+        "model": cell.model,
+        "precision": cell.precision,
+        "device": cell.device,
+        "config": cell.config.model_dump(exclude_none=True),
+        "status": "unavailable",
+        "reason": reason,
+        "accuracy": None,
+        "bench": None,
+        "environment": environment(),
+        "started_at": now,
+        "finished_at": now,
+        "command": ctx.command,
+    }
 
 
 def measure_group(group: Group, cells: list[Cell], keys: list[dict], xml: Path, ctx: SweepContext) -> Iterator[Record]:

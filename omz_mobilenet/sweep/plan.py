@@ -37,7 +37,9 @@ def selected_models(spec_file: SpecFile, catalogue: Catalogue, available: list[s
     if spec.available:
         return [catalogue.get(name) for name in available]
     if not spec.models:
-        raise spec_file.error("models", "name the models to sweep (models: [...] or MODEL arguments), or use --available")
+        raise spec_file.error(
+            "models", "name the models to sweep (models: [...] or MODEL arguments), or use --available"
+        )
     entries = []
     for index, name in enumerate(spec.models):
         if name not in catalogue.names():
@@ -51,13 +53,20 @@ def check_precisions(spec_file: SpecFile) -> list[str]:
     for index, name in enumerate(spec_file.spec.precision):
         upper = name.upper()
         if upper not in REQUESTABLE:
-            raise spec_file.error("precision", f"unknown precision {name!r}; choose from {', '.join(REQUESTABLE)}", index)
+            raise spec_file.error(
+                "precision", f"unknown precision {name!r}; choose from {', '.join(REQUESTABLE)}", index
+            )
         wanted.append(upper)
     return list(dict.fromkeys(wanted))
 
 
-def groups(entries: list[ModelEntry], precisions: list[str], devices: list[str], configs: list[BenchConfig],
-           calibration: Optional[str]) -> list[Group]:
+def groups(
+    entries: list[ModelEntry],
+    precisions: list[str],
+    devices: list[str],
+    configs: list[BenchConfig],
+    calibration: Optional[str],
+) -> list[Group]:
     """Groups in catalogue order; INT8 of a float model only with calibration images (else skipped
     with a note by the caller), INT8 of an already-quantized model is its own IR."""
     out = []

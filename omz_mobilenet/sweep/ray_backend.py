@@ -57,9 +57,19 @@ def context_payload(ctx: SweepContext) -> dict[str, Any]:
     mirror = settings.mirror
     if mirror and mirror_location(mirror)[0] == "dir" and not mirror.startswith("file://"):
         mirror = _absolute(mirror)  # a station's working folder is not the driver's
-    return {"mirror": mirror, "timeout": settings.timeout, "retries": settings.retries, "backoff": settings.backoff,
-            "dataset": _absolute(ctx.dataset), "limit": ctx.limit, "calibration": _absolute(ctx.calibration),
-            "crop_rule": ctx.crop_rule, "time_s": ctx.time_s, "rounds": ctx.rounds, "command": ctx.command}
+    return {
+        "mirror": mirror,
+        "timeout": settings.timeout,
+        "retries": settings.retries,
+        "backoff": settings.backoff,
+        "dataset": _absolute(ctx.dataset),
+        "limit": ctx.limit,
+        "calibration": _absolute(ctx.calibration),
+        "crop_rule": ctx.crop_rule,
+        "time_s": ctx.time_s,
+        "rounds": ctx.rounds,
+        "command": ctx.command,
+    }
 
 
 def host_identity(env: dict[str, Any]) -> str:
@@ -73,13 +83,25 @@ def station_context(payload: dict[str, Any], root: Path) -> SweepContext:
     """The sweep context on a node: the driver's choices, this node's own cache and IR folders."""
     from omz_mobilenet.settings import Settings
 
-    settings = Settings(cache_dir=root / "cache", out_dir=root / "ir", mirror=payload["mirror"],
-                        timeout=payload["timeout"], retries=payload["retries"], progress=False,
-                        backoff=payload["backoff"])
+    settings = Settings(
+        cache_dir=root / "cache",
+        out_dir=root / "ir",
+        mirror=payload["mirror"],
+        timeout=payload["timeout"],
+        retries=payload["retries"],
+        progress=False,
+        backoff=payload["backoff"],
+    )
     return SweepContext(
-        settings=settings, dataset=Path(payload["dataset"]) if payload["dataset"] else None,
-        limit=payload["limit"], calibration=Path(payload["calibration"]) if payload["calibration"] else None,
-        crop_rule=payload["crop_rule"], time_s=payload["time_s"], rounds=payload["rounds"], command=payload["command"])
+        settings=settings,
+        dataset=Path(payload["dataset"]) if payload["dataset"] else None,
+        limit=payload["limit"],
+        calibration=Path(payload["calibration"]) if payload["calibration"] else None,
+        crop_rule=payload["crop_rule"],
+        time_s=payload["time_s"],
+        rounds=payload["rounds"],
+        command=payload["command"],
+    )
 
 
 def convert_main(request_text: str) -> int:
@@ -137,9 +159,16 @@ class Station:
             fingerprint, error = self.ctx.dataset_fingerprint(), None
         except ToolError as exc:
             fingerprint, error = None, exc.message
-        return {"node_id": self.node_id, "environment": env, "machine": machine_key(env), "host": host_identity(env),
-                "devices": present, "problems": {d: device_problem(d, present) for d in devices},
-                "fingerprint": fingerprint, "error": error}
+        return {
+            "node_id": self.node_id,
+            "environment": env,
+            "machine": machine_key(env),
+            "host": host_identity(env),
+            "devices": present,
+            "problems": {d: device_problem(d, present) for d in devices},
+            "fingerprint": fingerprint,
+            "error": error,
+        }
 
     def prepare(self, group: Group) -> dict[str, Any]:
         """The group's IR on this node (fetched and converted once): its sha256, or the reason it failed.
@@ -153,10 +182,15 @@ class Station:
 
         from omz_mobilenet.convert.ir_store import ir_sha256
 
-        request = json.dumps({"payload": self.payload, "root": str(self.root), "model": group.entry.name,
-                              "precision": group.precision})
-        proc = subprocess.run([sys.executable, "-m", "omz_mobilenet.sweep.ray_backend", request],
-                              capture_output=True, text=True, preexec_fn=_die_with_parent)
+        request = json.dumps(
+            {"payload": self.payload, "root": str(self.root), "model": group.entry.name, "precision": group.precision}
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "omz_mobilenet.sweep.ray_backend", request],
+            capture_output=True,
+            text=True,
+            preexec_fn=_die_with_parent,
+        )
         lines = proc.stdout.strip().splitlines()
         try:
             answer = json.loads(lines[-1]) if lines else {}
@@ -208,8 +242,11 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
         socket.create_connection(target, timeout=timeout).close()
     except OSError as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise ToolError(f"cannot reach the Ray cluster at {address} ({reason}); start it with `ray start --head` "
-                        "there, check the address, or use --ray local", 2) from None
+        raise ToolError(
+            f"cannot reach the Ray cluster at {address} ({reason}); start it with `ray start --head` "
+            "there, check the address, or use --ray local",
+            2,
+        ) from None
 
 
 def import_ray(address: str):
@@ -279,8 +316,16 @@ def node_labels(node: dict[str, Any]) -> set[str]:
 
 
 class RaySweep:
-    def __init__(self, ctx: SweepContext, db, force: bool, on_cell: Callable[[Record], None], address: str,
-                 pins: Optional[dict[str, str]] = None, retries: int = DEFAULT_RETRIES) -> None:
+    def __init__(
+        self,
+        ctx: SweepContext,
+        db,
+        force: bool,
+        on_cell: Callable[[Record], None],
+        address: str,
+        pins: Optional[dict[str, str]] = None,
+        retries: int = DEFAULT_RETRIES,
+    ) -> None:
         self.ctx, self.db, self.force, self.on_cell = ctx, db, force, on_cell
         self.address, self.pins, self.retries = address, dict(pins or {}), retries
         self.outcome = SweepOutcome()
@@ -321,8 +366,9 @@ class RaySweep:
                 continue
             strategy = NodeAffinitySchedulingStrategy(node_id=info["NodeID"], soft=False)
             # num_cpus=0: the station must start even on a node whose CPUs other work holds; it measures alone anyway.
-            actor = remote.options(scheduling_strategy=strategy, num_cpus=0, max_restarts=0, max_task_retries=0,
-                                   max_concurrency=1).remote(payload)
+            actor = remote.options(
+                scheduling_strategy=strategy, num_cpus=0, max_restarts=0, max_task_retries=0, max_concurrency=1
+            ).remote(payload)
             self.nodes.append(Node(info["NodeID"], actor, node_labels(info)))
         if not self.nodes:
             raise ToolError(f"the Ray cluster at {self.address} has no live node", 1)
@@ -331,8 +377,11 @@ class RaySweep:
         for ref, node in refs.items():
             self._describe(ray, node, ref if ref in ready else None)
         if not any(n.alive for n in self.nodes):
-            raise ToolError(f"no node of the Ray cluster at {self.address} could run a sweep station "
-                            "(omz-mobilenet must be installed on every node)", 1)
+            raise ToolError(
+                f"no node of the Ray cluster at {self.address} could run a sweep station "
+                "(omz-mobilenet must be installed on every node)",
+                1,
+            )
 
     def _describe(self, ray, node: Node, ref) -> None:
         problem = None
@@ -361,7 +410,9 @@ class RaySweep:
         pinned = [f"{k} -> {self.pins[k]}" for k in (cell.model, cell.device) if k in self.pins]
         if not any(n.info["problems"].get(cell.device) is None for n in started):
             problems = {n.info["problems"][cell.device] for n in started if n.info["problems"].get(cell.device)}
-            return f"no node of the cluster has {cell.device}" + (f" ({'; '.join(sorted(problems))})" if problems else "")
+            return f"no node of the cluster has {cell.device}" + (
+                f" ({'; '.join(sorted(problems))})" if problems else ""
+            )
         return f"no node with {cell.device} carries the pinned label ({', '.join(pinned)})"
 
     def _check_pins(self, groups: list[Group]) -> None:
@@ -393,7 +444,9 @@ class RaySweep:
                     self.queue.append(Job(group, cell))
                 else:
                     key = cell_key(cell, "", self.ctx, "")
-                    self.outcome.unavailable.append(unavailable_record(cell, key, self._unavailable_reason(cell), self.ctx))
+                    self.outcome.unavailable.append(
+                        unavailable_record(cell, key, self._unavailable_reason(cell), self.ctx)
+                    )
 
     def _loop(self, ray) -> None:
         inflight: dict[Any, tuple[str, Node, Job]] = {}
@@ -428,8 +481,13 @@ class RaySweep:
         if not fits:
             return None
         # Cells only few nodes can take go first (pinned ones), then cells whose IR this node has.
-        job = min(fits, key=lambda j: (sum(n.alive and self._fits(n, j.cell) for n in self.nodes),
-                                       (j.group.entry.name, j.group.precision) not in node.irs))
+        job = min(
+            fits,
+            key=lambda j: (
+                sum(n.alive and self._fits(n, j.cell) for n in self.nodes),
+                (j.group.entry.name, j.group.precision) not in node.irs,
+            ),
+        )
         self.queue.remove(job)
         return job
 
@@ -514,7 +572,9 @@ def _first_line(exc: BaseException) -> str:
     cause = getattr(exc, "cause", None)
     text = str(cause if isinstance(cause, BaseException) else exc).strip()
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return (lines[-1] if isinstance(cause, BaseException) and lines else lines[0] if lines else type(exc).__name__)[:300]
+    return (lines[-1] if isinstance(cause, BaseException) and lines else lines[0] if lines else type(exc).__name__)[
+        :300
+    ]
 
 
 if __name__ == "__main__":

@@ -160,8 +160,13 @@ def _outputs(images: list[np.ndarray], run_ir: Callable, run_original: Callable,
 
 
 def verify_model(
-    entry: ModelEntry, settings: Settings, dataset: Path, limit: int | None, precision: str = "FP32",
-    log: Callable[[str], None] = lambda _m: None, device: str = "CPU",
+    entry: ModelEntry,
+    settings: Settings,
+    dataset: Path,
+    limit: int | None,
+    precision: str = "FP32",
+    log: Callable[[str], None] = lambda _m: None,
+    device: str = "CPU",
 ) -> VerifyRecord:
     import openvino as ov
 
@@ -182,17 +187,25 @@ def verify_model(
     note = _note(record, dataset, annotations, len(files))
     if note:
         log(f"[yellow]{entry.name}: {note}[/yellow]")
-    return VerifyRecord(**{
-        **record,
-        "device": device, "dataset": str(dataset), "annotations": str(annotations) if annotations else None,
-        "original_runtime": f"{original.name} {original.version}", "openvino": ov.get_version(), "note": note,
-    })
+    return VerifyRecord(
+        **{
+            **record,
+            "device": device,
+            "dataset": str(dataset),
+            "annotations": str(annotations) if annotations else None,
+            "original_runtime": f"{original.name} {original.version}",
+            "openvino": ov.get_version(),
+            "note": note,
+        }
+    )
 
 
 def _note(record: dict, dataset: Path, annotations: Optional[Path], images: int) -> str:
     if record["labelled"] == 0 and record["criterion"] == PAIRED:
-        return (f"no labels for {dataset} (val.txt / FILES.tsv): only the agreement floor was checked, "
-                "the paired accuracy test did not run")
+        return (
+            f"no labels for {dataset} (val.txt / FILES.tsv): only the agreement floor was checked, "
+            "the paired accuracy test did not run"
+        )
     if annotations is not None and record["labelled"] < images:
         return f"{images - record['labelled']} of {images} images have no label in {annotations}; the paired test used the rest"
     return ""
@@ -208,11 +221,19 @@ def judge(entry: ModelEntry, precision: str, outputs: Outputs) -> dict:
     floor = min_agreement_for(entry, criterion)
     low, high = wilson_interval(agree, total)
     fields: dict = {
-        "model": entry.name, "precision": precision, "infer_precision": DEFAULT_INFER_PRECISION, "images": total,
-        "criterion": criterion, "top1_agreement": agree / total, "agreement_images": agree,
-        "agreement_ci95": [round(low, 4), round(high, 4)], "min_agreement": floor,
-        "max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
-        "max_diff_allowed": FLOAT_MAX_DIFF if criterion == EXACT else None, "alpha": ALPHA,
+        "model": entry.name,
+        "precision": precision,
+        "infer_precision": DEFAULT_INFER_PRECISION,
+        "images": total,
+        "criterion": criterion,
+        "top1_agreement": agree / total,
+        "agreement_images": agree,
+        "agreement_ci95": [round(low, 4), round(high, 4)],
+        "min_agreement": floor,
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "max_diff_allowed": FLOAT_MAX_DIFF if criterion == EXACT else None,
+        "alpha": ALPHA,
     }
     counts = _paired(outputs.labels, ir_top1, ref_top1)
     fields.update(_accuracy_fields(counts))
@@ -223,7 +244,9 @@ def judge(entry: ModelEntry, precision: str, outputs: Outputs) -> dict:
 
 
 def _paired(labels: list[Optional[int]], ir_top1: np.ndarray, ref_top1: np.ndarray) -> Optional[stats.PairedCounts]:
-    known = [(int(i), int(r), label) for i, r, label in zip(ir_top1, ref_top1, labels, strict=True) if label is not None]
+    known = [
+        (int(i), int(r), label) for i, r, label in zip(ir_top1, ref_top1, labels, strict=True) if label is not None
+    ]
     if not known:
         return None
     return stats.paired_counts([r == label for _i, r, label in known], [i == label for i, _r, label in known])
@@ -231,16 +254,27 @@ def _paired(labels: list[Optional[int]], ir_top1: np.ndarray, ref_top1: np.ndarr
 
 def _accuracy_fields(counts: Optional[stats.PairedCounts]) -> dict:
     if counts is None:
-        return {"labelled": 0, "top1_ir": None, "top1_original": None, "top1_diff": None, "top1_diff_ci95": None,
-                "mcnemar_b": None, "mcnemar_c": None, "mcnemar_p": None, "max_top1_loss_images": None}
+        return {
+            "labelled": 0,
+            "top1_ir": None,
+            "top1_original": None,
+            "top1_diff": None,
+            "top1_diff_ci95": None,
+            "mcnemar_b": None,
+            "mcnemar_c": None,
+            "mcnemar_p": None,
+            "max_top1_loss_images": None,
+        }
     n = counts.total
     low, high = stats.newcombe_paired_interval(counts)
     return {
         "labelled": n,
-        "top1_ir": round(100.0 * counts.ir_hits / n, 2), "top1_original": round(100.0 * counts.original_hits / n, 2),
+        "top1_ir": round(100.0 * counts.ir_hits / n, 2),
+        "top1_original": round(100.0 * counts.original_hits / n, 2),
         "top1_diff": round(100.0 * (counts.ir_hits - counts.original_hits) / n, 2),
         "top1_diff_ci95": [round(100.0 * low, 2), round(100.0 * high, 2)],
-        "mcnemar_b": counts.original_only, "mcnemar_c": counts.ir_only,
+        "mcnemar_b": counts.original_only,
+        "mcnemar_c": counts.ir_only,
         "mcnemar_p": stats.mcnemar_worse_p(counts.original_only, counts.ir_only),
         "max_top1_loss_images": max_loss_images(n),
     }

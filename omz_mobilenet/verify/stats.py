@@ -87,8 +87,12 @@ def newcombe_paired_interval(counts: PairedCounts, z: float = Z95) -> tuple[floa
     low_orig, high_orig = wilson_interval(counts.original_hits, n, z)
     phi = _phi(a, b, c, d)
     theta = p_ir - p_orig
-    below = math.sqrt(max(0.0, (p_ir - low_ir) ** 2 - 2 * phi * (p_ir - low_ir) * (high_orig - p_orig) + (high_orig - p_orig) ** 2))
-    above = math.sqrt(max(0.0, (high_ir - p_ir) ** 2 - 2 * phi * (high_ir - p_ir) * (p_orig - low_orig) + (p_orig - low_orig) ** 2))
+    below = math.sqrt(
+        max(0.0, (p_ir - low_ir) ** 2 - 2 * phi * (p_ir - low_ir) * (high_orig - p_orig) + (high_orig - p_orig) ** 2)
+    )
+    above = math.sqrt(
+        max(0.0, (high_ir - p_ir) ** 2 - 2 * phi * (high_ir - p_ir) * (p_orig - low_orig) + (p_orig - low_orig) ** 2)
+    )
     return max(-1.0, theta - below), min(1.0, theta + above)
 
 
