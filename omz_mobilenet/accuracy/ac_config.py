@@ -315,8 +315,13 @@ def parse_config(path: Path) -> AcModelConfig:
 
 
 def config_for(entry: ModelEntry, folder: Optional[Path] = None) -> AcModelConfig:
-    """The model's config, checked against the catalogue (input size and label space must agree)."""
-    config = parse_config(config_path(entry.name, folder))
+    """The model's config, checked against the catalogue (input size and label space must agree).
+    A model without a committed config (e.g. added through OMZ_MOBILENET_CATALOGUE) gets the one the
+    catalogue generates, as `write` would write it."""
+    path = config_path(entry.name, folder)
+    if not path.is_file():
+        return _generated(entry)
+    config = parse_config(path)
     if config.name != entry.name:
         raise ToolError(f"{config.path}: names model {config.name!r}, expected {entry.name!r}", 2)
     if config.resolution != entry.resolution:
@@ -330,6 +335,15 @@ def config_for(entry: ModelEntry, folder: Optional[Path] = None) -> AcModelConfi
             2,
         )
     return config
+
+
+def _generated(entry: ModelEntry) -> AcModelConfig:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="omz-ac-") as tmp:
+        path = Path(tmp) / f"{entry.name}.yml"
+        path.write_text(config_text(entry))
+        return parse_config(path)
 
 
 # ---- per-image-set references (sidecar) ----------------------------------------------------

@@ -8,7 +8,9 @@ within the limit. The calibration images are fingerprinted into the IR so evalua
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,6 +95,14 @@ def _top1_on(entry: ModelEntry) -> Callable:
 
 
 def _quantize(model, entry: ModelEntry, files: list[Path], record: CalibrationRecord, options: QuantizeOptions, log):
+    # NNCF draws its progress bars on stdout; stdout carries results (e.g. `convert --json`).
+    with contextlib.redirect_stdout(sys.stderr):
+        return _nncf_quantize(model, entry, files, record, options, log)
+
+
+def _nncf_quantize(
+    model, entry: ModelEntry, files: list[Path], record: CalibrationRecord, options: QuantizeOptions, log
+):
     import nncf
 
     calibration = nncf.Dataset(files, _transform(entry))
