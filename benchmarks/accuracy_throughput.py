@@ -22,7 +22,7 @@ from pathlib import Path
 
 from omz_mobilenet.accuracy.evaluate import INFER_PRECISION, Options, compile_for_accuracy, run_ir
 from omz_mobilenet.accuracy.metrics import top_k
-from omz_mobilenet.catalogue.schema import load_catalogue
+from omz_mobilenet.catalogue import load_catalogue
 from omz_mobilenet.convert.pipeline import ensure_ir
 from omz_mobilenet.inputs.dataset import load_image_set, to_model_label
 from omz_mobilenet.inputs.images import ir_input, load_for_model

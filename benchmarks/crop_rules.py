@@ -20,7 +20,7 @@ from pathlib import Path
 from common import ASSETS, OFFLINE_MODELS, environment
 
 from omz_mobilenet.accuracy.evaluate import Options, evaluate_model
-from omz_mobilenet.catalogue.schema import load_catalogue
+from omz_mobilenet.catalogue import load_catalogue
 from omz_mobilenet.environment import isa_label
 from omz_mobilenet.inputs.dataset import load_image_set
 from omz_mobilenet.settings import Settings

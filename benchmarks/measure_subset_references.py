@@ -26,7 +26,7 @@ from pathlib import Path
 
 from omz_mobilenet.accuracy.ac_config import write_subsets
 from omz_mobilenet.accuracy.evaluate import Options, evaluate_model, run_original
-from omz_mobilenet.catalogue.schema import load_catalogue
+from omz_mobilenet.catalogue import load_catalogue
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.fetch.download import fetch_model
 from omz_mobilenet.inputs.dataset import load_image_sets

@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     import openvino as ov
 
     from omz_mobilenet.bench.run import BenchOptions, BenchTarget, compile_target
-    from omz_mobilenet.catalogue.schema import load_catalogue
+    from omz_mobilenet.catalogue import load_catalogue
     from omz_mobilenet.convert.pipeline import ensure_ir
     from omz_mobilenet.settings import Settings
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Optional
 from omz_mobilenet.errors import ToolError
 
 if TYPE_CHECKING:
-    from omz_mobilenet.catalogue.schema import ModelEntry
+    from omz_mobilenet.catalogue import ModelEntry
     from omz_mobilenet.converters.common import OriginalRuntime
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from omz_mobilenet.errors import ToolError
 
 if TYPE_CHECKING:
-    from omz_mobilenet.catalogue.schema import ModelEntry
+    from omz_mobilenet.catalogue import ModelEntry
 
 
 def first_line(exc: BaseException) -> str:

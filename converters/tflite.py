@@ -7,7 +7,7 @@ from typing import Optional
 
 import numpy as np
 
-from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.converters.common import OriginalRuntime, convert, dequantize_output, missing_extra
 from omz_mobilenet.errors import ToolError
 

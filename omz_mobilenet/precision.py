@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from omz_mobilenet.errors import UsageError
 
 if TYPE_CHECKING:
-    from omz_mobilenet.catalogue.schema import ModelEntry
+    from omz_mobilenet.catalogue import ModelEntry
 
 FLOAT_FOLDERS = ("FP32", "FP16")
 INT8_FOLDERS = {"FP32-INT8": False, "FP16-INT8": True}  # folder -> float weights compressed to FP16

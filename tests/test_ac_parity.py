@@ -18,7 +18,7 @@ from omz_mobilenet.accuracy import ac_config
 from omz_mobilenet.accuracy.ac_dataset import accuracy_check_command, write_ac_dataset
 from omz_mobilenet.accuracy.evaluate import Options, evaluate_model
 from omz_mobilenet.accuracy.metrics import rank
-from omz_mobilenet.catalogue.schema import Geometry, load_catalogue
+from omz_mobilenet.catalogue import Geometry, load_catalogue
 from omz_mobilenet.commands import ac_dataset_cmds
 from omz_mobilenet.convert.ir_store import ir_xml
 from omz_mobilenet.errors import ToolError

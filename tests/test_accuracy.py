@@ -13,7 +13,7 @@ from conftest import ASSETS
 
 from omz_mobilenet.accuracy import ac_config
 from omz_mobilenet.accuracy.metrics import TopKCounter, accuracy_summary, top_k, wilson_interval
-from omz_mobilenet.catalogue.schema import Geometry, load_catalogue
+from omz_mobilenet.catalogue import Geometry, load_catalogue
 from omz_mobilenet.cli import main
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.inputs.dataset import (

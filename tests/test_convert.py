@@ -10,7 +10,7 @@ import pytest
 from catalogue_edit import edited_catalogue
 from conftest import ASSETS, OFFLINE_TFLITE, error_lines
 
-from omz_mobilenet.catalogue.schema import load_catalogue
+from omz_mobilenet.catalogue import load_catalogue
 
 
 def _read(xml):

@@ -14,7 +14,7 @@ from conftest import ASSETS
 from omz_mobilenet.accuracy import gate
 from omz_mobilenet.accuracy.ac_config import SubsetRef
 from omz_mobilenet.accuracy.evaluate import Options
-from omz_mobilenet.catalogue.schema import default_catalogue_path, load_catalogue
+from omz_mobilenet.catalogue import default_catalogue_path, load_catalogue
 from omz_mobilenet.cli import main
 from omz_mobilenet.inputs.dataset import load_image_sets
 from omz_mobilenet.settings import Settings

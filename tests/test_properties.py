@@ -14,7 +14,7 @@ from catalogue_edit import raw_catalogue
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omz_mobilenet.catalogue.schema import Catalogue, load_catalogue
+from omz_mobilenet.catalogue import Catalogue, load_catalogue
 from omz_mobilenet.errors import ToolError
 
 COMMON = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

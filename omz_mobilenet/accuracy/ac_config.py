@@ -26,7 +26,7 @@ from typing import Literal, Optional
 
 import yaml
 
-from omz_mobilenet.catalogue.schema import Geometry, ModelEntry, load_catalogue
+from omz_mobilenet.catalogue import Geometry, ModelEntry, load_catalogue
 from omz_mobilenet.errors import ToolError
 
 CONFIGS_ENV = "OMZ_MOBILENET_AC_CONFIGS"

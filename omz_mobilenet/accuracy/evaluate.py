@@ -24,7 +24,7 @@ from typing import Optional
 import numpy as np
 
 from omz_mobilenet.accuracy.metrics import TopKCounter, agreement, rank
-from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.inputs.dataset import ImageSet, to_model_label
 from omz_mobilenet.inputs.images import ir_input, load_for_model, original_input

@@ -27,7 +27,7 @@ from typing import Optional
 from omz_mobilenet.accuracy.ac_config import SubsetRef, config_for, load_subsets
 from omz_mobilenet.accuracy.evaluate import Evaluation, Options, biased_note, evaluate_model
 from omz_mobilenet.accuracy.metrics import wilson_interval
-from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.inputs.dataset import ImageSet
 from omz_mobilenet.precision import is_int8, is_requantized

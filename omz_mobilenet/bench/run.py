@@ -29,7 +29,7 @@ import numpy as np
 
 from omz_mobilenet.bench.profile import LayerProfile, snapshot
 from omz_mobilenet.bench.stats import round_summary, summarize
-from omz_mobilenet.catalogue.schema import Geometry, ModelEntry
+from omz_mobilenet.catalogue import Geometry, ModelEntry
 from omz_mobilenet.errors import ToolError, UsageError
 
 HINTS = ("latency", "throughput", "none")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from omz_mobilenet.bench.run import BenchOptions, BenchRecord, BenchTarget, Prepared, RunResult
-from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.settings import Settings
 

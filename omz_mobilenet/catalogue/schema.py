@@ -18,7 +18,7 @@ from omz_mobilenet.converters import FORMATS
 from omz_mobilenet.errors import UsageError
 
 if TYPE_CHECKING:
-    from omz_mobilenet.catalogue.loader import CATALOGUE_ENV, default_catalogue_path, load_catalogue
+    pass
 
 HEX_LENGTHS = {"sha1": 40, "sha256": 64, "sha384": 96}
 ElementType = Literal["f32", "u8", "i8"]
@@ -239,37 +239,3 @@ class Catalogue(Strict):
         if not names:
             raise UsageError("name at least one model, or pass --all or --available")
         return [self.get(n) for n in names]
-
-
-# The loading names live in loader.py (which imports this module); they stay importable from here, lazily.
-_FROM_LOADER = ("CATALOGUE_ENV", "default_catalogue_path", "load_catalogue")
-
-
-def __getattr__(name: str) -> object:
-    if name in _FROM_LOADER:
-        from omz_mobilenet.catalogue import loader
-
-        return getattr(loader, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = [
-    "CATALOGUE_ENV",
-    "Catalogue",
-    "Checksum",
-    "ConvertedInput",
-    "ElementType",
-    "Geometry",
-    "License",
-    "ModelEntry",
-    "ModelFile",
-    "OriginalInput",
-    "Output",
-    "PublishedAccuracy",
-    "Quantization",
-    "SourceFile",
-    "Strict",
-    "VerifyTolerance",
-    "default_catalogue_path",
-    "load_catalogue",
-]

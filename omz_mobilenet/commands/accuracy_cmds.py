@@ -18,7 +18,7 @@ from omz_mobilenet.commands.common import (
 from omz_mobilenet.errors import ToolError, UsageError
 
 if TYPE_CHECKING:
-    from omz_mobilenet.catalogue.schema import ModelEntry
+    from omz_mobilenet.catalogue import ModelEntry
 
 ACCURACY_COLUMNS = [
     "model",

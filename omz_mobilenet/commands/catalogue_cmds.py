@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from omz_mobilenet.catalogue.schema import ModelEntry, load_catalogue
+from omz_mobilenet.catalogue import ModelEntry, load_catalogue
 from omz_mobilenet.commands.common import add_location_args, offline_models, settings_from
 from omz_mobilenet.output.tables import print_table
 from omz_mobilenet.settings import Settings

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from omz_mobilenet.catalogue.schema import Catalogue, ModelEntry, load_catalogue
+from omz_mobilenet.catalogue import Catalogue, ModelEntry, load_catalogue
 from omz_mobilenet.errors import UsageError
 from omz_mobilenet.settings import Settings
 

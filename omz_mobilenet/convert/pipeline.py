@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from omz_mobilenet import __version__
-from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.convert.ir_store import ir_xml, write_ir
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.fetch.download import FetchedModel, fetch_model

@@ -8,7 +8,7 @@ returns float probabilities or logits in the catalogue's label space.
 
 from __future__ import annotations
 
-from omz_mobilenet.catalogue.schema import ModelEntry, Quantization
+from omz_mobilenet.catalogue import ModelEntry, Quantization
 from omz_mobilenet.converters.common import input_port
 
 

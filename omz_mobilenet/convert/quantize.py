@@ -19,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.convert.calibration import CalibrationRecord, remaining_images, select_calibration, sidecar_path
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.inputs.images import ir_input, load_for_model

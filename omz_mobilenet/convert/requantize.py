@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.precision import REQUANTIZED
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from omz_mobilenet.catalogue.schema import ModelEntry, SourceFile
+from omz_mobilenet.catalogue import ModelEntry, SourceFile
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.fetch.archive import extract_tgz
 from omz_mobilenet.settings import MAX_BACKOFF_S, MIRROR_SCHEMES, Settings, mirror_location  # noqa: F401 (re-exported)

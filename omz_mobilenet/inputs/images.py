@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from omz_mobilenet.catalogue.schema import Geometry, ModelEntry
+from omz_mobilenet.catalogue import Geometry, ModelEntry
 from omz_mobilenet.errors import ToolError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.settings import Settings
 from omz_mobilenet.sweep.plan import Cell, Group

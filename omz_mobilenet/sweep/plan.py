@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from omz_mobilenet.catalogue.schema import Catalogue, ModelEntry
+from omz_mobilenet.catalogue import Catalogue, ModelEntry
 from omz_mobilenet.precision import REQUESTABLE
 from omz_mobilenet.sweep.spec import BenchConfig, SpecFile
 

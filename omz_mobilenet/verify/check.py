@@ -48,7 +48,7 @@ from typing import Optional
 import numpy as np
 
 from omz_mobilenet.accuracy.metrics import wilson_interval
-from omz_mobilenet.catalogue.schema import ModelEntry
+from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.convert.pipeline import ensure_ir
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.fetch.download import fetch_model

@@ -250,10 +250,3 @@ def test_models_yml_is_short_and_has_no_anchors():
     text = (REPO / "models.yml").read_text()
     assert len(text.splitlines()) <= 700
     assert not [t for t in yaml.scan(text) if isinstance(t, (yaml.AnchorToken, yaml.AliasToken))]
-
-
-def test_the_schema_module_still_exports_the_loader_names():
-    from omz_mobilenet.catalogue import schema
-
-    assert schema.load_catalogue is load_catalogue
-    assert schema.CATALOGUE_ENV == "OMZ_MOBILENET_CATALOGUE" and callable(schema.default_catalogue_path)

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from omz_mobilenet.catalogue.schema import load_catalogue
+from omz_mobilenet.catalogue import load_catalogue
 from omz_mobilenet.output import tables
 
 LONG_NOTE = "cannot download mobilenet_v1_1.0_224.tgz: http://download.tensorflow.org/models/x.tgz: HTTP 404 " * 3
