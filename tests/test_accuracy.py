@@ -245,7 +245,7 @@ def test_accuracy_cli_with_original_predictions_and_json(scratch, capsys):
 def test_int8_of_a_float_model_needs_its_int8_ir_first(scratch, capsys):
     code = main(["accuracy", "mobilenet-v1-0.25-224-tflite", "--dataset", str(SMALL_SET), "--precision", "INT8", "--no-progress"])
     assert code == 2
-    assert "--precisions FP32-INT8 --calibration DIR" in capsys.readouterr().err
+    assert "--precision FP32-INT8 --calibration DIR" in capsys.readouterr().err
 
 
 def test_missing_dataset_folder_is_a_clear_error(scratch, capsys):

@@ -101,16 +101,17 @@ def run_sweep(args: argparse.Namespace) -> int:
     ctx = _context(spec, settings, command)
     ctx.image_set()  # a dataset without labels fails now, before any conversion
     if args.ray:
-        _ray_preflight(args.ray)  # no database is created for a cluster that cannot be reached
+        _ray_preflight(args.ray, spec.pin, planned)  # no database is created for a cluster that cannot be reached
     with ResultsDB.open(spec.db) as db:
         outcome = _run(args, ctx, db, planned, spec.pin)
     return _finish(outcome, spec, args)
 
 
-def _ray_preflight(address: str) -> None:
-    from omz_mobilenet.sweep.ray_backend import check_reachable, import_ray
+def _ray_preflight(address: str, pins: dict[str, str], planned) -> None:
+    from omz_mobilenet.sweep.ray_backend import check_pins, check_reachable, import_ray
 
     import_ray(address)
+    check_pins(pins, planned)
     if address not in ("local", "auto"):
         check_reachable(address)
 

@@ -233,6 +233,14 @@ def _is_loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+def check_pins(pins: dict[str, str], groups: list[Group]) -> None:
+    """Every pin names a model or a device of the sweep (checked before anything connects)."""
+    names = {c.model for g in groups for c in g.cells} | {c.device for g in groups for c in g.cells}
+    unknown = sorted(set(pins) - names)
+    if unknown:
+        raise ToolError(f"pin: {', '.join(unknown)} is neither a model nor a device of this sweep", 2)
+
+
 def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     """A quick TCP connect before ray.init, which may retry for minutes against a dead address."""
     target = _host_port(address)
@@ -416,10 +424,7 @@ class RaySweep:
         return f"no node with {cell.device} carries the pinned label ({', '.join(pinned)})"
 
     def _check_pins(self, groups: list[Group]) -> None:
-        names = {c.model for g in groups for c in g.cells} | {c.device for g in groups for c in g.cells}
-        unknown = sorted(set(self.pins) - names)
-        if unknown:
-            raise ToolError(f"pin: {', '.join(unknown)} is neither a model nor a device of this sweep", 2)
+        check_pins(self.pins, groups)
 
     # -- the run
 
