@@ -23,7 +23,14 @@ def config_label(record: Record) -> str:
     parts = []
     if "batch" in config:
         parts.append(f"b{config['batch']}")
-    parts += [str(v) for k, v in sorted(config.items()) if k != "batch"]
+    for key, value in sorted(config.items()):
+        if key in ("batch", "max_latency_ms") or value is False:
+            continue
+        if key == "tune":
+            limit = config.get("max_latency_ms")
+            parts.append(f"tuned<={limit}ms" if limit else "tuned")
+        else:
+            parts.append(f"{key}={value}" if key in ("nireq", "nstreams") else str(value))
     return " ".join(parts) or "default"
 
 
