@@ -236,3 +236,17 @@ def test_images_are_decoded_once_per_geometry():
     for path in files:
         cache(path, catalogue.get(FLOAT))
     assert cache.decoded == 2 * len(files)
+
+
+def test_a_tuned_configuration_records_what_tune_chose(root, tmp_path):
+    """A bench configuration {tune: true} runs bench --tune for the cell within its latency limit."""
+    spec = tmp_path / "tune.yml"
+    spec.write_text(f"models: [{SMALL}]\nprecision: [FP32]\nbench:\n  - {{tune: true, max_latency_ms: 1000}}\n"
+                    f"dataset: {DATASET}\nlimit: 20\ntime: 0.6\n")
+    proc = sweep(root, str(spec), db="tune.db")
+    assert proc.returncode == 0, proc.stderr
+    with ResultsDB.open(root / "tune.db", create=False) as db:
+        (cell,) = db.cells()
+    assert cell["status"] == "ok" and cell["config"]["tune"] is True
+    assert cell["tuned"].startswith(f"{SMALL} FP32: INFERENCE_PRECISION_HINT=")
+    assert cell["bench"]["latency_median_ms"] <= 1000
