@@ -19,8 +19,8 @@ def _open(db: str):  # type: ignore[no-untyped-def]
 
 
 def run_results(args: argparse.Namespace) -> int:
+    from omz_mobilenet.output.files import check_output_file, write_text
     from omz_mobilenet.results import export
-    from omz_mobilenet.results.output import check_output_file, write_text
 
     out = check_output_file(args.output) if args.output else None
     with _open(args.db) as db:
@@ -35,7 +35,7 @@ def run_results(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from omz_mobilenet.results.output import check_output_dir, check_output_file, write_text
+    from omz_mobilenet.output.files import check_output_dir, check_output_file, write_text
     from omz_mobilenet.results.report_html import render
     from omz_mobilenet.results.report_md import markdown, write_pngs
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Optional
@@ -91,19 +90,17 @@ def _cell(value: object) -> str:
 
 
 def _atomic_write(path: Path, write) -> None:
+    """`write(handle)` into a temporary file beside `path`, renamed into place when complete."""
+    from omz_mobilenet.output.files import write_text
+
+    buffer = io.StringIO(newline="")
+    write(buffer)
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        write_text(path, buffer.getvalue())
     except OSError as exc:
         raise ToolError(f"cannot write {path}: {exc.strerror}; choose a writable path", 2) from None
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_json(path: Path, payload: object) -> None:

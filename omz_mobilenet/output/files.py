@@ -1,4 +1,5 @@
-"""Output paths checked before any work, and files written whole (temporary file + rename)."""
+"""Output paths checked before any work, and files written whole (temporary file + rename): the one
+home of both, for every command (JSON, CSV, HTML, Markdown, PNG folders)."""
 
 from __future__ import annotations
 
