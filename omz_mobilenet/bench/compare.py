@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from omz_mobilenet.bench.run import DEFAULT_TIME_S, POOL_SIZE, BenchOptions, BenchTarget, Compiled, images_for_pool
 from omz_mobilenet.bench.stats import median, ratio
@@ -88,28 +88,24 @@ def _inputs(compiled, opts: BenchOptions, entry) -> tuple[list, list]:
     return ir, [original_input(c, entry) for c in chunks]
 
 
-def _skipped(target: BenchTarget, opts: BenchOptions, runtime: str, note: str, threads=None) -> CompareRecord:
+def _record(
+    target: BenchTarget, opts: BenchOptions, runtime: str, version: Optional[str], threads, **measured
+) -> CompareRecord:
+    """A CompareRecord of this target and options; `measured` gives the timing fields (none when skipped)."""
     import openvino as ov
 
+    timing: dict[str, Any] = {"rounds": 0, "openvino_runs": 0, "original_runs": 0, "openvino_median_ms": None, "original_median_ms": None,
+              "ratio_original_to_openvino": None, "note": ""}  # fmt: skip
+    timing.update(measured)
     return CompareRecord(
-        target.model,
-        target.precision,
-        opts.device,
-        opts.infer_precision or "device default",
-        opts.batch,
-        opts.input_policy,
-        runtime,
-        None,
-        threads,
-        0,
-        0,
-        0,
-        None,
-        None,
-        None,
-        ov.get_version(),
-        note,
-    )
+        model=target.model, precision=target.precision, device=opts.device,
+        infer_precision_hint=opts.infer_precision or "device default", batch=opts.batch, inputs=opts.input_policy,
+        runtime=runtime, runtime_version=version, threads=threads, openvino=ov.get_version(), **timing,
+    )  # fmt: skip
+
+
+def _skipped(target: BenchTarget, opts: BenchOptions, runtime: str, note: str, threads=None) -> CompareRecord:
+    return _record(target, opts, runtime, None, threads, note=note)
 
 
 def _runtime_label(entry) -> str:
@@ -134,7 +130,6 @@ def compare_target(
     log: Callable[[str], None] = lambda _m: None,
 ) -> CompareRecord:
     """Alternate the compiled IR and the original runtime; a missing runtime is a note, not a crash."""
-    import openvino as ov
 
     from omz_mobilenet.converters import open_reference
     from omz_mobilenet.fetch.download import fetch_model
@@ -160,22 +155,8 @@ def compare_target(
             call, inputs = sides[name]
             times[name] += _timed_calls(call, inputs, iterations, seconds)
     ov_median, original_median = median(times["openvino"]), median(times["original"])
-    return CompareRecord(
-        target.model,
-        target.precision,
-        opts.device,
-        opts.infer_precision or "device default",
-        opts.batch,
-        opts.input_policy,
-        original.name,
-        original.version,
-        threads,
-        rounds,
-        len(times["openvino"]),
-        len(times["original"]),
-        ov_median,
-        original_median,
-        ratio(original_median, ov_median),
-        ov.get_version(),
-        "",
-    )
+    return _record(
+        target, opts, original.name, original.version, threads, rounds=rounds, openvino_runs=len(times["openvino"]),
+        original_runs=len(times["original"]), openvino_median_ms=ov_median, original_median_ms=original_median,
+        ratio_original_to_openvino=ratio(original_median, ov_median),
+    )  # fmt: skip

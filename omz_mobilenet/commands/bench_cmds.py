@@ -16,6 +16,7 @@ from omz_mobilenet.commands.common import (
     add_model_args,
     log,
     many_models,
+    positive,
     selected_entries,
     settings_from,
 )
@@ -252,16 +253,6 @@ def run_devices(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_profile(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--profile takes a number of layers, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("--profile needs at least 1 layer")
-    return value
-
-
 def _add_bench_args(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     add_location_args(p)
@@ -303,7 +294,7 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
         "--profile",
         nargs="?",
         const=10,
-        type=_positive_profile,
+        type=positive(int, "--profile"),
         metavar="TOP",
         help="per-layer times from performance counters; show the TOP layers (default 10)",
     )

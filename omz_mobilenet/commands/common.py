@@ -7,6 +7,8 @@ MODEL... / --all / --available, --precision, --limit, -d/--device, -o/--out (IR 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any
 
 from omz_mobilenet.catalogue import Catalogue, ModelEntry, load_catalogue
 from omz_mobilenet.errors import UsageError
@@ -107,3 +109,18 @@ def selected_entries(args: argparse.Namespace, catalogue: Catalogue | None = Non
 def many_models(args: argparse.Namespace) -> bool:
     """--all / --available / no MODEL: report a failing model and go on instead of stopping."""
     return bool(args.all or getattr(args, "available", False) or not args.models)
+
+
+def positive(kind: type, what: str) -> Callable[[str], Any]:
+    """An argparse `type` accepting numbers of `kind` above 0, with a one-line message naming `what`."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} takes a number, not {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{what} must be more than 0 (got {text!r})")
+        return value
+
+    return parse

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import sys
 
+from omz_mobilenet.commands.common import positive
 from omz_mobilenet.errors import ToolError
 
 DEFAULT_REPORT = "results/report.html"
@@ -74,16 +75,6 @@ def run_pick(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not number > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {value!r}")
-    return number
-
-
 def _add_results(subparsers) -> None:  # type: ignore[no-untyped-def]
     p = subparsers.add_parser("results", help="export the cells of a results database (table, --json or --csv)")
     p.add_argument("db", help="results database written by `sweep` (e.g. results/results.db)")
@@ -109,7 +100,7 @@ def _add_report(subparsers) -> None:  # type: ignore[no-untyped-def]
     p.add_argument("--png", metavar="DIR", help="also write the charts as PNG files into DIR (default: none)")
     p.add_argument(
         "--max-latency",
-        type=_positive,
+        type=positive(float, "--max-latency"),
         metavar="MS",
         help="median latency limit for the sweet spot and the summary (default: no limit)",
     )
@@ -121,7 +112,13 @@ def _add_pick(subparsers) -> None:  # type: ignore[no-untyped-def]
     p = subparsers.add_parser("pick", help="the most accurate cell within a latency (and size) budget")
     p.add_argument("db", help="results database written by `sweep`")
     p.add_argument("--device", default="CPU", help="device the model will run on (default %(default)s)")
-    p.add_argument("--max-latency", type=_positive, required=True, metavar="MS", help="latency budget in ms (required)")
+    p.add_argument(
+        "--max-latency",
+        type=positive(float, "--max-latency"),
+        required=True,
+        metavar="MS",
+        help="latency budget in ms (required)",
+    )
     p.add_argument(
         "--percentile",
         type=int,
@@ -130,7 +127,12 @@ def _add_pick(subparsers) -> None:  # type: ignore[no-untyped-def]
         help="latency percentile the budget applies to (default %(default)s)",
     )
     p.add_argument("--min-top1", type=float, metavar="PCT", help="lowest acceptable Top-1 in percent (default: none)")
-    p.add_argument("--max-size", type=_positive, metavar="MB", help="largest acceptable IR size in MB (default: none)")
+    p.add_argument(
+        "--max-size",
+        type=positive(float, "--max-size"),
+        metavar="MB",
+        help="largest acceptable IR size in MB (default: none)",
+    )
     p.add_argument("--machine", help="only cells measured on this hostname or machine id (default: any)")
     p.add_argument("--json", action="store_true", help="print the pick, runners-up and exclusions as JSON")
     p.set_defaults(func=run_pick)

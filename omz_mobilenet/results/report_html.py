@@ -114,18 +114,12 @@ CELL_COLUMNS = [
     ("spread", "spread"),
     ("reason", "reason"),
 ]
+# The environment facts the provenance table shows, in its column order.
+PROVENANCE_KEYS = ["hostname", "cpu_model", "cores", "isa", "os", "python", "openvino", "nncf", "toolkit_version",
+                   "git_commit", "node_id"]  # fmt: skip
 TEXT_COLUMNS = {
     "cell",
-    "hostname",
-    "cpu_model",
-    "isa",
-    "os",
-    "python",
-    "openvino",
-    "nncf",
-    "toolkit_version",
-    "git_commit",
-    "node_id",
+    *(k for k in PROVENANCE_KEYS if k != "cores"),
     "model",
     "precision",
     "device",
@@ -264,19 +258,7 @@ def _list(items: list[str]) -> str:
 
 
 def provenance(records: list[Record]) -> str:
-    keys = [
-        "hostname",
-        "cpu_model",
-        "cores",
-        "isa",
-        "os",
-        "python",
-        "openvino",
-        "nncf",
-        "toolkit_version",
-        "git_commit",
-        "node_id",
-    ]
+    keys = PROVENANCE_KEYS
     head = [("machine", "machine")] + [(k, k) for k in keys]
     rows = []
     for machine, env in environments(records).items():
