@@ -116,3 +116,22 @@ def cli(capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+_EXIT_STATUS = {"code": 0}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _EXIT_STATUS["code"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """Leave without the interpreter's teardown: native runtimes loaded in-process (OpenVINO, TensorFlow,
+    LiteRT, Ray) crashed it once after every test had passed and the summary was printed (seen
+    here as a segmentation fault at exit), which turned a green run red."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_EXIT_STATUS["code"])

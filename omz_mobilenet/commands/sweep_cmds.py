@@ -96,7 +96,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     precisions = check_precisions(spec_file)
     if spec.dataset is not None and not Path(spec.dataset).is_dir():
         raise ToolError(f"dataset {spec.dataset} is not a folder of labelled images (val.txt or FILES.tsv)", 2)
-    planned = groups(entries, precisions, spec.device, spec.bench, spec.calibration)
+    planned = groups(entries, precisions, spec.device, spec.bench)
     command = "omz-mobilenet " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     ctx = _context(spec, settings, command)
     ctx.image_set()  # a dataset without labels fails now, before any conversion

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -34,7 +34,7 @@ class SweepContext:
     rounds: int
     command: str
     log: Log = lambda _m: None
-    image_sets: dict = field(default_factory=dict)  # folder -> ImageSet, loaded once
+    loaded_set: Any = None  # inputs.dataset.ImageSet, loaded on first use
     decoded: Any = None  # inputs.images.DecodedCache, made on first use
 
     def image_set(self):
@@ -42,9 +42,9 @@ class SweepContext:
 
         if self.dataset is None:
             return None
-        if "set" not in self.image_sets:
-            self.image_sets["set"] = load_image_set(self.dataset, subset=self.limit)
-        return self.image_sets["set"]
+        if self.loaded_set is None:
+            self.loaded_set = load_image_set(self.dataset, subset=self.limit)
+        return self.loaded_set
 
     def dataset_fingerprint(self) -> str:
         import hashlib

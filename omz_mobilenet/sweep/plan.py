@@ -4,7 +4,6 @@ grouped by (model, precision) so each IR is converted once and shared by its cel
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from omz_mobilenet.catalogue import Catalogue, ModelEntry
 from omz_mobilenet.precision import REQUESTABLE
@@ -65,10 +64,9 @@ def groups(
     precisions: list[str],
     devices: list[str],
     configs: list[BenchConfig],
-    calibration: Optional[str],
 ) -> list[Group]:
-    """Groups in catalogue order; INT8 of a float model only with calibration images (else skipped
-    with a note by the caller), INT8 of an already-quantized model is its own IR."""
+    """Groups in catalogue order, one per IR. Whether an IR can be made (INT8 of a float model needs
+    calibration images) is found when the group runs: it is then reported as not made."""
     out = []
     for entry in entries:
         for precision in precisions:
