@@ -118,7 +118,7 @@ def cli(capsys):
     return run
 
 
-_EXIT_STATUS = {"code": 0}
+_EXIT_STATUS: dict[str, int] = {}
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -132,6 +132,8 @@ def pytest_unconfigure(config):
     here as a segmentation fault at exit), which turned a green run red."""
     import sys
 
+    if _EXIT_STATUS.get("code") not in (0, 1):
+        return  # usage errors and interruptions: pytest still has its message to print
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_EXIT_STATUS["code"])
