@@ -38,8 +38,8 @@ def cli(env: dict, *args: str) -> str:
 
 def v2_catalogue(work: Path) -> Path:
     """A catalogue whose mobilenet-v2-1.0-224 points at a TF-built, official-layout archive."""
-    sys.path.insert(0, str(REPO / "tests"))
-    import tf_fixtures
+    sys.path.insert(0, str(REPO))
+    from tests.helpers import tf_fixtures
 
     archive = tf_fixtures.build_official_like_tgz("v2", 1.0, 224, work / "mirror")
     data = yaml.safe_load((REPO / "models.yml").read_text())

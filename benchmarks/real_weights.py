@@ -2,7 +2,7 @@
 
     python benchmarks/real_weights.py [--images N] [--work DIR] [--json FILE]
 
-Rebuilds the float seed models with tests/fixtures/real_weights.py (TF-slim V1 0.50 160 and V2 1.0
+Rebuilds the float seed models with tests/helpers/real_weights.py (TF-slim V1 0.50 160 and V2 1.0
 224 frozen graphs, ONNX MobileNetV2 as mobilenetv2-7), splits val_1300_resized_227 into 300
 calibration and 1000 evaluation images, and drives the CLI (subprocesses only) to get, per seed
 model on the same N evaluation images: the float IR's Top-1 (with the float original's Top-1 in
@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.fixtures import real_weights as rw  # noqa: E402  (numpy only at import; TF runs in a subprocess)
+from tests.helpers import real_weights as rw  # noqa: E402  (numpy only at import; TF runs in a subprocess)
 
 SPLIT_SOURCE = rw.ASSETS / "imagenet" / "val_1300_resized_227"
 CALIBRATION_COUNT = 300
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
-    proc = subprocess.run([sys.executable, "-m", "tests.fixtures.real_weights", "--out", work / "mirror",
+    proc = subprocess.run([sys.executable, "-m", "tests.helpers.real_weights", "--out", work / "mirror",
                            "--catalogue-out", work / "models.yml", "--ac-configs-out", work / "accuracy_checker_configs"],
                           cwd=REPO, capture_output=True, text=True)
     if proc.returncode:

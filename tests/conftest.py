@@ -10,20 +10,7 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS))
-
-ASSETS = Path(os.environ.get("OMZ_MOBILENET_ASSETS", TESTS.parents[1] / "shared" / "assets")).resolve()
-IMAGES = ASSETS / "imagenet"
-OFFLINE_TFLITE = [
-    "mobilenet-v2-1.0-224-int8",
-    "mobilenet-v2-1.0-224-quant",
-    "mobilenet-v1-0.25-224-quant",
-    "mobilenet-v1-0.50-160-quant",
-    "mobilenet-v1-0.25-128-quant",
-    "mobilenet-v1-0.75-192-quant",
-    "mobilenet-v1-0.25-224-tflite",
-]
+from tests.helpers.paths import ASSETS, IMAGES, OFFLINE_TFLITE, TESTS, error_lines  # noqa: F401
 
 
 def pytest_collection_finish(session):
@@ -101,10 +88,6 @@ def mirror(workdirs, monkeypatch):
     return workdirs
 
 
-def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("omz-mobilenet: error:")]
-
-
 @pytest.fixture()
 def cli(capsys):
     """Run the CLI in-process; returns (exit code, stdout, stderr)."""
@@ -130,7 +113,6 @@ def pytest_unconfigure(config):
     """Leave without the interpreter's teardown: native runtimes loaded in-process (OpenVINO, TensorFlow,
     LiteRT, Ray) crashed it once after every test had passed and the summary was printed (seen
     here as a segmentation fault at exit), which turned a green run red."""
-    import sys
 
     if _EXIT_STATUS.get("code") not in (0, 1):
         return  # usage errors and interruptions: pytest still has its message to print

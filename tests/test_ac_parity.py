@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from conftest import ASSETS
 
 from omz_mobilenet.accuracy import ac_config
 from omz_mobilenet.accuracy.ac_dataset import accuracy_check_command, write_ac_dataset
@@ -25,6 +24,7 @@ from omz_mobilenet.errors import ToolError
 from omz_mobilenet.inputs.dataset import load_image_set, parse_val_txt, to_model_label
 from omz_mobilenet.inputs.images import apply_geometry, central_crop_box, decode_bgr
 from omz_mobilenet.settings import Settings
+from tests.helpers.paths import ASSETS
 
 IMAGENET = ASSETS / "imagenet"
 SET_100 = IMAGENET / "val_100_cropped_reencoded"

@@ -9,7 +9,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import ASSETS
 
 from omz_mobilenet.accuracy import ac_config
 from omz_mobilenet.accuracy.metrics import TopKCounter, accuracy_summary, top_k, wilson_interval
@@ -25,6 +24,7 @@ from omz_mobilenet.inputs.dataset import (
     to_model_label,
 )
 from omz_mobilenet.inputs.images import apply_geometry, decode_bgr
+from tests.helpers.paths import ASSETS
 
 IMAGENET = ASSETS / "imagenet"
 SMALL_SET = IMAGENET / "val_original_20"

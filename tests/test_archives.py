@@ -9,11 +9,11 @@ import io
 import tarfile
 
 import pytest
-from catalogue_edit import edited_catalogue, raw_catalogue
-from conftest import error_lines
 
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.fetch.archive import MAX_UNPACK_FLOOR, extract_tgz
+from tests.helpers.catalogue_edit import edited_catalogue, raw_catalogue
+from tests.helpers.paths import error_lines
 
 ARCHIVE_MODEL = "mobilenet-v2-1.0-224"
 ARCHIVE_FILE = "mobilenet_v2_1.0_224.tgz"

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 import yaml
-from catalogue_edit import raw_catalogue
 
 from omz_mobilenet.catalogue import load_catalogue
+from tests.helpers.catalogue_edit import raw_catalogue
 
 V1_VARIANTS = [f"mobilenet-v1-{a}-{r}" for a in ("1.0", "0.75", "0.50", "0.25") for r in (224, 192, 160, 128)]
 REQUIRED = V1_VARIANTS + [

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ASSETS, error_lines
 
 from omz_mobilenet.cli import build_parser
+from tests.helpers.paths import ASSETS, error_lines
 
 IMAGES = ASSETS / "imagenet" / "val_original_20"
 SMALL = "mobilenet-v1-0.25-128-quant"
@@ -134,7 +134,7 @@ def test_accuracy_without_model_or_irs_is_bad_input(workdirs, cli):
 
 
 def test_download_all_ends_with_a_summary(mirror, http_mirror, tmp_path, monkeypatch, cli):
-    from catalogue_edit import edited_catalogue
+    from tests.helpers.catalogue_edit import edited_catalogue
 
     base, _handler = http_mirror
     # Every source of the catalogue goes to the local server (404 unless the file is in the assets):
@@ -143,7 +143,7 @@ def test_download_all_ends_with_a_summary(mirror, http_mirror, tmp_path, monkeyp
         for src in entry.get("files", []):
             src["sources"] = [f"{base}/nowhere/{src['name']}"]
 
-    from catalogue_edit import raw_catalogue
+    from tests.helpers.catalogue_edit import raw_catalogue
 
     edited_catalogue(tmp_path, monkeypatch, {m["name"]: local for m in raw_catalogue()["models"]})
     monkeypatch.setenv("OMZ_MOBILENET_RETRIES", "0")

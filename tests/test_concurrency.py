@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from catalogue_edit import raw_catalogue
-from conftest import ASSETS
 
 from omz_mobilenet.convert.ir_store import check_manifest
+from tests.helpers.catalogue_edit import raw_catalogue
+from tests.helpers.paths import ASSETS
 
 MODEL = "mobilenet-v1-0.25-224-tflite"
 QUANT = "mobilenet-v1-0.25-128-quant"

@@ -7,10 +7,10 @@ import os
 
 import numpy as np
 import pytest
-from catalogue_edit import edited_catalogue
-from conftest import ASSETS, OFFLINE_TFLITE, error_lines
 
 from omz_mobilenet.catalogue import load_catalogue
+from tests.helpers.catalogue_edit import edited_catalogue
+from tests.helpers.paths import ASSETS, OFFLINE_TFLITE, error_lines
 
 
 def _read(xml):

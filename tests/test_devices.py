@@ -5,11 +5,11 @@ devices behind AUTO/MULTI, and invalid config keys and values."""
 from __future__ import annotations
 
 import pytest
-from conftest import ASSETS
 
 from omz_mobilenet.cli import main
 from omz_mobilenet.convert.ir_store import ir_xml
 from omz_mobilenet.errors import ToolError
+from tests.helpers.paths import ASSETS
 
 QUANT = "mobilenet-v1-0.25-128-quant"
 

@@ -7,11 +7,11 @@ import io
 import tarfile
 
 import pytest
-from catalogue_edit import edited_catalogue, raw_catalogue
-from conftest import ASSETS, error_lines
 
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.fetch.archive import extract_tgz
+from tests.helpers.catalogue_edit import edited_catalogue, raw_catalogue
+from tests.helpers.paths import ASSETS, error_lines
 
 MODEL = "mobilenet-v1-0.25-128-quant"
 FILE = "mobilenet_v1_0.25_128_quant.tflite"

@@ -14,8 +14,9 @@ import threading
 import time
 
 import pytest
-from catalogue_edit import edited_catalogue, raw_catalogue
-from conftest import ASSETS, error_lines
+
+from tests.helpers.catalogue_edit import edited_catalogue, raw_catalogue
+from tests.helpers.paths import ASSETS, error_lines
 
 MODEL = "mobilenet-v1-0.25-128-quant"
 FILE = "mobilenet_v1_0.25_128_quant.tflite"

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from catalogue_edit import edited_catalogue
-from conftest import ASSETS
 
 from omz_mobilenet.accuracy import gate
 from omz_mobilenet.accuracy.ac_config import SubsetRef
@@ -18,6 +16,8 @@ from omz_mobilenet.catalogue import default_catalogue_path, load_catalogue
 from omz_mobilenet.cli import main
 from omz_mobilenet.inputs.dataset import load_image_sets
 from omz_mobilenet.settings import Settings
+from tests.helpers.catalogue_edit import edited_catalogue
+from tests.helpers.paths import ASSETS
 
 IMAGENET = ASSETS / "imagenet"
 # The most sensitive set: a channel swap costs 10-20 points top-1 there (see the README's table).

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from catalogue_edit import edited_catalogue
-from conftest import ASSETS
+
+from tests.helpers.catalogue_edit import edited_catalogue
+from tests.helpers.paths import ASSETS
 
 IMAGES = ASSETS / "imagenet" / "val_original_20"
 OFFLINE = "mobilenet-v1-0.25-224-tflite"  # in the offline mirror; has a published reference

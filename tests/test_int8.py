@@ -9,8 +9,9 @@ import subprocess
 import sys
 
 import pytest
-from catalogue_edit import edited_catalogue
-from conftest import ASSETS, IMAGES, error_lines
+
+from tests.helpers.catalogue_edit import edited_catalogue
+from tests.helpers.paths import ASSETS, IMAGES, error_lines
 
 FLOAT = "mobilenet-v1-0.25-224-tflite"
 CALIBRATION = IMAGES / "val_original_20"

@@ -12,9 +12,9 @@ import threading
 import time
 
 import pytest
-from conftest import ASSETS
 
 from omz_mobilenet.cli import main
+from tests.helpers.paths import ASSETS
 
 FLOAT = "mobilenet-v1-0.25-224-tflite"
 

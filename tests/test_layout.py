@@ -9,7 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ASSETS, IMAGES, TESTS
+
+from tests.helpers.paths import ASSETS, IMAGES, TESTS
 
 BATCHABLE = ["mobilenet-v2-1.0-224-quant", "mobilenet-v1-0.25-128-quant", "mobilenet-v2-1.0-224-int8"]
 

@@ -12,11 +12,11 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from catalogue_edit import edited_catalogue  # noqa: E402
-from conftest import ASSETS, IMAGES, error_lines  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from omz_mobilenet.converters import onnx_qdq  # noqa: E402
+from tests.helpers.catalogue_edit import edited_catalogue  # noqa: E402
+from tests.helpers.paths import ASSETS, IMAGES, error_lines  # noqa: E402
 
 NAME = "mobilenetv2-12-int8"
 REAL_MODEL = ASSETS / "models" / "mobilenetv2-12-int8_onnx" / "mobilenetv2-12-int8.onnx"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_results_db import make_cell, run_cmd, write_db
 
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.results.pick import Budget, pick
+from tests.helpers.results_db import make_cell, run_cmd, write_db
 
 
 def cells() -> list[dict]:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from catalogue_edit import raw_catalogue
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omz_mobilenet.catalogue import Catalogue, load_catalogue
 from omz_mobilenet.errors import ToolError
+from tests.helpers.catalogue_edit import raw_catalogue
 
 COMMON = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REAL = raw_catalogue()

@@ -24,9 +24,9 @@ from collections import Counter, defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from conftest import ASSETS, IMAGES  # noqa: E402
 
 from omz_mobilenet.results.db import ResultsDB  # noqa: E402
+from tests.helpers.paths import ASSETS, IMAGES  # noqa: E402
 
 try:
     from ray.cluster_utils import Cluster  # noqa: E402

@@ -1,6 +1,6 @@
 """Every seed model end to end on real (dequantized) weights, through the CLI only (issue 11).
 
-tests/fixtures/real_weights.py rebuilds the float seed models from the trained weights of their
+tests/helpers/real_weights.py rebuilds the float seed models from the trained weights of their
 quantized offline copies: mobilenet-v1-0.50-160 and mobilenet-v2-1.0-224 as TF-slim frozen graphs in
 the official .tgz layout (plus a SavedModel of V1 0.50 160), and mobilenetv2-7 as a float ONNX file.
 It writes a catalogue copy pointing at them with their real sha256, so the whole catalogue path
@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import IMAGES
+
+from tests.helpers.paths import IMAGES
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE_IMAGES = IMAGES / "val_1300_resized_227"
@@ -123,7 +124,7 @@ class Workspace:
 
     def build(self) -> float:
         start = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "tests.fixtures.real_weights", "--out", str(self.mirror),
+        proc = subprocess.run([sys.executable, "-m", "tests.helpers.real_weights", "--out", str(self.mirror),
                                "--catalogue-out", str(self.catalogue), "--ac-configs-out", str(self.ac_configs)],
                               cwd=REPO, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"fixture build failed:\n{proc.stdout}\n{proc.stderr[-3000:]}"

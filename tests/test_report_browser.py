@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_results_db import make_cell, run_cmd, write_db
 
 from omz_mobilenet.results.cells import cell_id, groups
 from omz_mobilenet.results.db import ResultsDB
 from omz_mobilenet.results.pareto import pareto_ids
-
-CHROMIUM = os.environ.get("OMZ_MOBILENET_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("OMZ_MOBILENET_CHROMEDRIVER", "/usr/bin/chromedriver")
-INSTALL = "install with: apt-get install -y chromium chromium-driver && pip install selenium"
+from tests.helpers.browser import CHROMEDRIVER, CHROMIUM, INSTALL, require_browser  # noqa: F401
+from tests.helpers.results_db import make_cell, run_cmd, write_db
 
 
 def report_cells() -> list[dict[str, Any]]:
@@ -40,19 +34,9 @@ def report_cells() -> list[dict[str, Any]]:
     ]
 
 
-def _require_browser() -> None:
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        pytest.fail(f"selenium is not installed; {INSTALL}", pytrace=False)
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not (Path(path).is_file() and os.access(path, os.X_OK)) and not shutil.which(path):
-            pytest.fail(f"{path} not found; {INSTALL}", pytrace=False)
-
-
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory) -> Iterator[Any]:
-    _require_browser()
+    require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -196,4 +180,4 @@ def test_png_charts_and_markdown(tmp_path):
 def test_a_missing_browser_fails_with_the_install_line(monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", "/nonexistent/chromium")
     with pytest.raises(pytest.fail.Exception, match=re.escape(INSTALL)):
-        _require_browser()
+        require_browser()

@@ -14,8 +14,9 @@ import subprocess
 import sys
 
 import pytest
-from catalogue_edit import edited_catalogue
-from conftest import ASSETS, IMAGES, error_lines
+
+from tests.helpers.catalogue_edit import edited_catalogue
+from tests.helpers.paths import ASSETS, IMAGES, error_lines
 
 MODEL = "mobilenet-v1-0.25-128-quant"  # the smallest offline uint8 TFLite
 CALIBRATION = IMAGES / "val_original_20"

@@ -11,8 +11,9 @@ from __future__ import annotations
 import ast
 
 import pytest
-from catalogue_edit import REPO, edited_catalogue
-from conftest import ASSETS, error_lines
+
+from tests.helpers.catalogue_edit import REPO, edited_catalogue
+from tests.helpers.paths import ASSETS, error_lines
 
 MODEL = "mobilenet-v1-0.25-128-quant"
 FILE = "mobilenet_v1_0.25_128_quant.tflite"

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ASSETS, IMAGES
 
 from omz_mobilenet.results.db import ResultsDB
+from tests.helpers.paths import ASSETS, IMAGES
 
 SMALL, FLOAT = "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite"
 DATASET = IMAGES / "val_100_cropped_reencoded"
@@ -187,11 +187,10 @@ def test_sigkill_mid_cell_loses_only_that_cell(root, swept):
 
 def test_report_of_a_real_sweep_in_chromium(root, swept, tmp_path):
     """The page of a real sweep: one row per cell, Pareto rows equal the front from the database."""
-    from test_report_browser import _require_browser
-
     from omz_mobilenet.results.pareto import pareto_ids
+    from tests.helpers.browser import require_browser
 
-    _require_browser()
+    require_browser()
     with ResultsDB.open(root / "r.db", create=False) as db:
         swept = db.cells()  # as stored now (an earlier test re-measured one cell with --force)
     html = tmp_path / "report.html"
@@ -201,7 +200,8 @@ def test_report_of_a_real_sweep_in_chromium(root, swept, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from test_report_browser import CHROMEDRIVER, CHROMIUM
+
+    from tests.helpers.browser import CHROMEDRIVER, CHROMIUM
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM

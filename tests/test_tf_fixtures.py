@@ -13,10 +13,9 @@ import pytest
 pytest.importorskip("tensorflow")
 ov = pytest.importorskip("openvino")
 
-import tf_fixtures  # noqa: E402
-
 from omz_mobilenet.converters.tf_runtime import FrozenGraphRunner, SavedModelRunner  # noqa: E402
 from omz_mobilenet.errors import ToolError  # noqa: E402
+from tests.helpers import tf_fixtures  # noqa: E402
 
 V1_OUTPUT = "MobilenetV1/Predictions/Reshape_1"
 OFFICIAL_SUFFIXES = [

@@ -8,9 +8,10 @@ import json
 import tarfile
 
 import pytest
-import tf_fixtures
-from catalogue_edit import edited_catalogue
-from conftest import IMAGES
+
+from tests.helpers import tf_fixtures
+from tests.helpers.catalogue_edit import edited_catalogue
+from tests.helpers.paths import IMAGES
 
 pytestmark = pytest.mark.slow
 

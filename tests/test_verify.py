@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from catalogue_edit import edited_catalogue
-from conftest import IMAGES, OFFLINE_TFLITE
+
+from tests.helpers.catalogue_edit import edited_catalogue
+from tests.helpers.paths import IMAGES, OFFLINE_TFLITE
 
 DATASET = IMAGES / "val_100_cropped_reencoded"
 FLOAT_SOURCE = "mobilenet-v1-0.25-224-tflite"

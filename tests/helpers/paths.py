@@ -1,0 +1,25 @@
+"""Where the tests find the offline assets and the repository."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+REPO = TESTS.parent
+
+ASSETS = Path(os.environ.get("OMZ_MOBILENET_ASSETS", TESTS.parents[1] / "shared" / "assets")).resolve()
+IMAGES = ASSETS / "imagenet"
+OFFLINE_TFLITE = [
+    "mobilenet-v2-1.0-224-int8",
+    "mobilenet-v2-1.0-224-quant",
+    "mobilenet-v1-0.25-224-quant",
+    "mobilenet-v1-0.50-160-quant",
+    "mobilenet-v1-0.25-128-quant",
+    "mobilenet-v1-0.75-192-quant",
+    "mobilenet-v1-0.25-224-tflite",
+]
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("omz-mobilenet: error:")]
