@@ -13,9 +13,10 @@ from typing import Optional
 
 from omz_mobilenet import __version__
 from omz_mobilenet.commands import COMMAND_MODULES
-from omz_mobilenet.errors import ToolError
+from omz_mobilenet.errors import EXIT_CODES, ToolError
+from omz_mobilenet.settings import ENVIRONMENT_VARIABLES
 
-EPILOG = """\
+EXAMPLES = """\
 examples:
   omz-mobilenet list --available                      models whose files are offline (cache or mirror)
   omz-mobilenet convert mobilenet-v2-1.0-224-quant --precision FP32,FP16 -o ir
@@ -23,26 +24,16 @@ examples:
   omz-mobilenet accuracy --dataset imagenet/val_100_cropped_reencoded   every IR already in ./ir
   omz-mobilenet gate --available --dataset imagenet --precision FP32,FP16   CI accuracy gate
 
-exit codes:
-  0    ok
-  1    failed: a regression, a failed check, a model that failed in --all/--available, an internal error
-  2    bad input: unknown model, unreadable file, bad flag value, unwritable output path
-  3    incomplete (gate): a requested model could not run (--allow-missing accepts that)
-  130  interrupted (Ctrl-C); results gathered so far are printed and written
-
-environment variables (a flag, when given, wins):
-  OMZ_MOBILENET_MIRROR     folder or http(s) URL holding the model files (--mirror)
-  OMZ_MOBILENET_CACHE      download cache (--cache-dir; default $XDG_CACHE_HOME or ~/.cache, /omz-mobilenet)
-  OMZ_MOBILENET_OUT        IR folder (-o/--out; default ./ir)
-  OMZ_MOBILENET_TIMEOUT    seconds without a byte before a download attempt is given up (--timeout; 60)
-  OMZ_MOBILENET_RETRIES    extra download attempts per source (--retries; 3)
-  OMZ_MOBILENET_BACKOFF    first pause between download attempts, doubled each time (0.5 s)
-  OMZ_MOBILENET_DATASET    images for `verify` when --dataset is not given
-  OMZ_MOBILENET_CATALOGUE  another models.yml instead of the packaged one
-  OMZ_MOBILENET_AC_CONFIGS folder of accuracy_checker configs and subset references
-  OMZ_MOBILENET_NODE_ID    a name for this machine, written into every --json environment
-  OMZ_MOBILENET_DEBUG      set to 1 for a traceback on internal errors
 """
+
+
+def _epilog() -> str:
+    """Examples, then the exit codes and environment variables from their one definition."""
+    codes = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items())
+    env = "\n".join(
+        f"  {name:<24} {meaning}" + (f" ({flag})" if flag else "") for name, flag, meaning in ENVIRONMENT_VARIABLES
+    )
+    return f"{EXAMPLES}\nexit codes:\n{codes}\n\nenvironment variables (a flag, when given, wins):\n{env}\n"
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -59,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="omz-mobilenet",
         description="Download, convert, verify, benchmark and accuracy-check MobileNets with OpenVINO.",
-        epilog=EPILOG,
+        epilog=_epilog(),
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"omz-mobilenet {__version__}")

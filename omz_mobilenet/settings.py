@@ -114,3 +114,20 @@ class Settings:
             progress=progress,
             backoff=_number(backoff_text, BACKOFF_ENV, float, 0, MAX_BACKOFF_S),
         )
+
+
+#: Environment variables the tool reads (a flag, when given, wins): name, flag, meaning. The one
+#: definition that `--help` and the docs print.
+ENVIRONMENT_VARIABLES: list[tuple[str, str, str]] = [
+    ("OMZ_MOBILENET_MIRROR", "--mirror", "folder or http(s) URL holding the model files"),
+    ("OMZ_MOBILENET_CACHE", "--cache-dir", "download cache (default $XDG_CACHE_HOME or ~/.cache, /omz-mobilenet)"),
+    ("OMZ_MOBILENET_OUT", "-o/--out", "IR folder (default ./ir)"),
+    ("OMZ_MOBILENET_TIMEOUT", "--timeout", "seconds without a byte before a download attempt is given up (60)"),
+    ("OMZ_MOBILENET_RETRIES", "--retries", "extra download attempts per source (3)"),
+    ("OMZ_MOBILENET_BACKOFF", "", "first pause between download attempts, doubled each time (0.5 s)"),
+    ("OMZ_MOBILENET_DATASET", "--dataset", "images for `verify` when --dataset is not given"),
+    ("OMZ_MOBILENET_CATALOGUE", "", "another models.yml instead of the packaged one"),
+    ("OMZ_MOBILENET_AC_CONFIGS", "", "folder of accuracy_checker configs and subset references"),
+    ("OMZ_MOBILENET_NODE_ID", "", "a name for this machine, written into every --json environment"),
+    ("OMZ_MOBILENET_DEBUG", "", "set to 1 for a traceback on internal errors"),
+]
