@@ -68,8 +68,8 @@ def _time_against_original(core, entry, folder: str, xml: Path, settings, args) 
 
 
 def measure_model(core, name: str, image_set, settings, args) -> dict:
+    from omz_mobilenet.accuracy.requant_check import ir_top1, judgement, original_top1
     from omz_mobilenet.catalogue import load_catalogue
-    from omz_mobilenet.convert.requantize import ir_top1, judgement, original_top1
     from omz_mobilenet.fetch.download import fetch_model
 
     entry = {m.name: m for m in load_catalogue().models}[name]

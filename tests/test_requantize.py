@@ -66,8 +66,8 @@ def _xml(work):
 
 
 def _judge(work):
+    from omz_mobilenet.accuracy.requant_check import judge_requantized
     from omz_mobilenet.catalogue import load_catalogue
-    from omz_mobilenet.convert.requantize import judge_requantized
     from omz_mobilenet.fetch.download import fetch_model
     from omz_mobilenet.inputs.dataset import load_image_set
     from omz_mobilenet.settings import Settings

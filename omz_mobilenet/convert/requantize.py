@@ -10,14 +10,13 @@ weights, calibrated on images like any float source (convert/quantize.py):
 - every FakeQuantize becomes what it does to a float tensor minus the rounding: a clamp to its input
   range (in TFLite the fused ReLU6 exists only as that range), then the linear map to its output
   range when that differs (the input FakeQuantize maps 0..255 pixels to -1..1).
-The accuracy rule (`judge_requantized`) compares it with the ORIGINAL model in LiteRT/ONNX Runtime on
-the same held-out images: at most INT8_MAX_DROP points plus one image of Top-1 lost.
+Judging the result against the original in its own runtime is accuracy's work
+(accuracy/requant_check.py, and `gate --precision INT8-RQ`): convert never imports accuracy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -116,99 +115,3 @@ def requantize_to_ir(
     float_model = strip_quantization(model.clone())
     float_model.set_rt_info(entry.source_precision, ["omz_mobilenet", "requantized_from"])
     return quantize_to_ir(entry, float_model, cost, fetched, REQUANTIZED, settings, options, attach_info, log)
-
-
-# ---- the accuracy rule: against the original in its own runtime ---------------------------------
-
-
-@dataclass
-class RequantJudgement:
-    model: str
-    precision: str
-    image_set: str
-    images: int
-    top1: float  # percent, the requantized IR
-    original_top1: float  # percent, the original file in its own runtime
-    original_runtime: str
-    minimum_top1: float  # percent the IR needed
-    passed: bool
-
-    @property
-    def status(self) -> str:
-        return "PASSED" if self.passed else "FAILED"
-
-    def as_dict(self) -> dict:
-        from dataclasses import asdict
-
-        return {
-            **asdict(self),
-            "status": self.status,
-            "rule": "Top-1 within 1 point + 1 image of the original in its own runtime, same images",
-        }
-
-
-def accepts(ir_hits: int, original_hits: int, total: int) -> bool:
-    """The INT8 gate rule: at most INT8_MAX_DROP points plus one image of Top-1 lost."""
-    from omz_mobilenet.accuracy.gate import int8_tolerance
-
-    return ir_hits >= original_hits - int8_tolerance(total)
-
-
-def ir_top1(entry: ModelEntry, xml: Path, image_set, device: str = "CPU") -> tuple[int, int]:
-    """(Top-1 hits, images) of an IR at f32 on the image set, the catalogue's crop."""
-    from omz_mobilenet.accuracy.evaluate import Options, compile_for_accuracy, run_ir
-
-    result = run_ir(
-        compile_for_accuracy(xml, device, 1, entry.name),
-        entry,
-        image_set,
-        Options(device=device, progress=False),
-        lambda _n: None,
-    )
-    return result.summary()["top1_hits"], len(result.predictions)
-
-
-def original_top1(entry: ModelEntry, original_path: Path, image_set) -> tuple[int, int, str]:
-    """(Top-1 hits, images, runtime) of the original file in its own runtime on the same pixels."""
-    from omz_mobilenet.accuracy.evaluate import Options, run_original
-
-    result = run_original(entry, original_path, image_set, Options(progress=False), lambda _n: None)
-    return result.summary()["top1_hits"], len(result.predictions), result.runtime
-
-
-def judgement(
-    entry: ModelEntry, precision: str, image_set_name: str, ours: tuple[int, int], original: tuple[int, int, str]
-) -> RequantJudgement:
-    hits, total = ours
-    ref, ref_total, runtime = original
-    if total == 0 or total != ref_total:
-        raise ToolError(
-            f"{image_set_name}: the IR and the original did not see the same images ({total} vs {ref_total})", 2
-        )
-    from omz_mobilenet.accuracy.gate import int8_tolerance
-
-    pct = lambda n: round(100.0 * n / total, 2)  # noqa: E731
-    return RequantJudgement(
-        entry.name,
-        precision,
-        image_set_name,
-        total,
-        pct(hits),
-        pct(ref),
-        runtime,
-        pct(ref - int8_tolerance(total)),
-        accepts(hits, ref, total),
-    )
-
-
-def judge_requantized(
-    entry: ModelEntry, xml: Path, image_set, original_path: Path, device: str = "CPU", precision: str = REQUANTIZED
-) -> RequantJudgement:
-    """Run the IR and the original on the same images (the catalogue's own crop for both) and apply the rule."""
-    return judgement(
-        entry,
-        precision,
-        image_set.name,
-        ir_top1(entry, xml, image_set, device),
-        original_top1(entry, original_path, image_set),
-    )
