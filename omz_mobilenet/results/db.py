@@ -12,9 +12,9 @@ from types import TracebackType
 from typing import Any, Optional
 
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.results.record import KEY_FIELDS, CellKey, CellRecord
 
 SCHEMA_VERSION = 1
-KEY_FIELDS = ("model", "precision", "device", "config", "ir_sha256", "dataset_fingerprint", "machine")
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 Record = dict[str, Any]
@@ -38,10 +38,7 @@ _REPLACE = "DO UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in ("status", 
 
 def key_tuple(key: dict[str, Any]) -> tuple[str, ...]:
     """The key of a cell as a tuple in `KEY_FIELDS` order; a missing field is bad input."""
-    missing = [k for k in KEY_FIELDS if k not in key]
-    if missing:
-        raise ToolError(f"cell key lacks {', '.join(missing)}", 2)
-    return tuple(str(key[k]) for k in KEY_FIELDS)
+    return CellKey.from_dict(key).as_tuple()
 
 
 def _check_file(path: Path, write: bool) -> None:
@@ -162,8 +159,10 @@ class ResultsDB:
         where = " AND ".join(f"{k}=?" for k in KEY_FIELDS)
         return self.conn.execute(f"SELECT 1 FROM cells WHERE {where}", key_tuple(key)).fetchone() is not None
 
-    def put(self, record: Record, force: bool = False) -> bool:
+    def put(self, record: Record | CellRecord, force: bool = False) -> bool:
         """Store one cell in one transaction. An existing key is kept unless `force`; returns True if written."""
+        if isinstance(record, CellRecord):
+            record = record.as_dict()
         if not self.writable:
             raise ToolError(f"the results database {self.path} was opened read-only", 2)
         values = key_tuple(record["key"])
@@ -199,6 +198,10 @@ class ResultsDB:
             return [json.loads(r[0]) for r in self.conn.execute(sql + " ORDER BY id", args)]
         except (sqlite3.DatabaseError, ValueError) as exc:
             raise _corrupt(self.path, exc) from None
+
+    def records(self, status: Optional[str] = None) -> list[CellRecord]:
+        """`cells()` read back as typed records."""
+        return [CellRecord.from_dict(r) for r in self.cells(status)]
 
     def keys(self) -> list[dict[str, str]]:
         rows = self.conn.execute(f"SELECT {', '.join(KEY_FIELDS)} FROM cells ORDER BY id")
