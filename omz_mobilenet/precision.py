@@ -1,5 +1,6 @@
 """The one precision vocabulary: what users may ask for, which IR folder that means, how results
-name it, and the INT8 rules. Every command parses `--precision` here.
+name it, and the INT8 rules. Every command parses `--precision` here. Pure words and rules: no disk
+access (which NNCF folder exists on disk is the IR store's question: convert/ir_store.ir_folder).
 
 - IR folders (what `convert` writes, Open Model Zoo's names): FP32, FP16, FP32-INT8, FP16-INT8.
 - Requestable names: those four plus INT8 and INT8-RQ. INT8 of a float source is the NNCF IR
@@ -14,13 +15,20 @@ name it, and the INT8 rules. Every command parses `--precision` here.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from omz_mobilenet.errors import UsageError
 
-if TYPE_CHECKING:
-    from omz_mobilenet.catalogue import ModelEntry
+
+class Source(Protocol):
+    """What the rules need of a catalogue entry (a `ModelEntry` is one); precision sits below the catalogue."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source_precision(self) -> str: ...
+
 
 FLOAT_FOLDERS = ("FP32", "FP16")
 INT8_FOLDERS = {"FP32-INT8": False, "FP16-INT8": True}  # folder -> float weights compressed to FP16
@@ -63,7 +71,7 @@ def label(folder: str) -> str:
     return "INT8" if is_int8(folder) else folder
 
 
-def write_folder(entry: ModelEntry, folder: str) -> str:
+def write_folder(entry: Source, folder: str) -> str:
     """The folder `convert` writes for a parsed folder: INT8 (= FP32-INT8) of an already-quantized
     source is its requantization; INT8-RQ of a float source is a usage error."""
     if entry.source_precision == "INT8" and folder == "FP32-INT8":
@@ -83,10 +91,10 @@ def compress_to_fp16(folder: str) -> bool:
     return folder == "FP16" or INT8_FOLDERS.get(folder, False)
 
 
-def ir_folder(entry: ModelEntry, precision: str, out_dir: Path) -> str:
-    """The IR folder a requested precision means (one rule for bench, accuracy, gate, verify, sweep)."""
-    from omz_mobilenet.convert.ir_store import ir_xml
-
+def folder_for(entry: Source, precision: str, nncf_folder: str = "FP32-INT8") -> str:
+    """The IR folder a requested precision means (one rule for bench, accuracy, gate, verify, sweep).
+    `nncf_folder` is the folder INT8 of a float source resolves to: FP16-INT8 when only that one was
+    converted (convert/ir_store.ir_folder looks on disk)."""
     precision = precision.upper()
     if not is_int8(precision):
         return precision
@@ -98,14 +106,9 @@ def ir_folder(entry: ModelEntry, precision: str, out_dir: Path) -> str:
                 f"{entry.name} is already INT8: use --precision INT8 (its own IR) or {REQUANTIZED}, not {precision}"
             )
         return "FP32"
-    if precision != "INT8":
-        return precision
-    only_fp16 = (
-        not ir_xml(out_dir, entry.name, "FP32-INT8").is_file() and ir_xml(out_dir, entry.name, "FP16-INT8").is_file()
-    )
-    return "FP16-INT8" if only_fp16 else "FP32-INT8"
+    return nncf_folder if precision == "INT8" else precision
 
 
-def needs_calibration(entry: ModelEntry, folder: str) -> bool:
+def needs_calibration(entry: Source, folder: str) -> bool:
     """An INT8 folder of a float source, and a requantization, are made by NNCF from calibration images."""
     return (is_int8(folder) and entry.source_precision == "FP32") or is_requantized(folder)

@@ -368,9 +368,9 @@ def evaluate_model(
 
 
 def _evaluate(entry, precisions, image_sets, settings, options, with_original, log, evaluations: list) -> None:
+    from omz_mobilenet.convert.ir_store import ir_folder
     from omz_mobilenet.convert.pipeline import ensure_ir
     from omz_mobilenet.output.progress import item_progress
-    from omz_mobilenet.precision import ir_folder
 
     with item_progress(options.progress) as progress:
         originals = _originals(entry, image_sets, settings, options, progress, log) if with_original else {}

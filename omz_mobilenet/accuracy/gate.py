@@ -211,8 +211,7 @@ def _problem_rows(
 
 def _irs_on_disk(entry: ModelEntry, precisions: list[str], settings) -> bool:
     """Every IR the gate needs is already converted: the source files are then not needed at all."""
-    from omz_mobilenet.convert.ir_store import ir_xml
-    from omz_mobilenet.precision import ir_folder
+    from omz_mobilenet.convert.ir_store import ir_folder, ir_xml
 
     try:
         return all(

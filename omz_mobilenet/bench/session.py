@@ -43,8 +43,8 @@ class SessionResult:
 
 
 def named_target(entry: ModelEntry, precision: str, settings: Settings, log: Log) -> BenchTarget:
+    from omz_mobilenet.convert.ir_store import ir_folder
     from omz_mobilenet.convert.pipeline import ensure_ir
-    from omz_mobilenet.precision import ir_folder
 
     folder = ir_folder(entry, precision, settings.out_dir)
     xml = ensure_ir(entry, folder, settings, log)  # converts when missing

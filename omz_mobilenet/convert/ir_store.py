@@ -21,11 +21,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.precision import IR_FOLDERS
+from omz_mobilenet.precision import IR_FOLDERS, Source, folder_for
+
+RT_KEY = "omz_mobilenet"  # the IR's rt_info section written by convert (model, source, labels, calibration)
 
 
 def ir_xml(out_dir: Path, model: str, precision: str) -> Path:
     return out_dir / model / precision / f"{model}.xml"
+
+
+def ir_folder(entry: Source, precision: str, out_dir: Path) -> str:
+    """The IR folder under `out_dir` a requested precision means (precision.folder_for's rule): INT8
+    of a float source is FP32-INT8, or FP16-INT8 when only that one is on disk."""
+    only_fp16 = (
+        not ir_xml(out_dir, entry.name, "FP32-INT8").is_file() and ir_xml(out_dir, entry.name, "FP16-INT8").is_file()
+    )
+    return folder_for(entry, precision, "FP16-INT8" if only_fp16 else "FP32-INT8")
 
 
 def find_irs(out_dir: Path) -> list[tuple[str, str, Path]]:

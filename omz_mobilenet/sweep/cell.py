@@ -58,9 +58,9 @@ class SweepContext:
 
 def ensure_group_ir(group: Group, ctx: SweepContext) -> Path:
     """The IR of the group's precision, converted (and for INT8 of a float model, quantized) once."""
-    from omz_mobilenet.convert.ir_store import ir_xml
+    from omz_mobilenet.convert.ir_store import ir_folder, ir_xml
     from omz_mobilenet.convert.pipeline import convert_model, ensure_ir
-    from omz_mobilenet.precision import ir_folder, needs_calibration
+    from omz_mobilenet.precision import needs_calibration
 
     folder = ir_folder(group.entry, group.precision, ctx.settings.out_dir)
     xml = ir_xml(ctx.settings.out_dir, group.entry.name, folder)
