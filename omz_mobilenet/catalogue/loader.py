@@ -6,7 +6,7 @@ schema error still points at the entry's line:
 1. family defaults: every key of `defaults.<family>` the entry does not give itself is copied in.
    A default is a whole key: an entry giving `output` replaces the family's `output`, no deep merge.
 2. derived fields, each only when the entry does not give it:
-   - `framework` from `format` (the FORMATS table in converters/__init__.py); an explicit `framework`
+   - `framework` from `format` (the FORMATS table in omz_mobilenet/formats.py); an explicit `framework`
      that disagrees is an error;
    - `converted_input` from `original_input`: same name, shape [1, 3, H, W], NCHW, BGR, u8;
    - `labels_file`: the name of `default_labels_file`, and that file appended to `files` when the entry
@@ -29,8 +29,8 @@ import yaml
 from pydantic import ValidationError
 
 from omz_mobilenet.catalogue.schema import Catalogue, ModelEntry, SourceFile
-from omz_mobilenet.converters import FORMATS
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.formats import FORMATS
 
 CATALOGUE_ENV = "OMZ_MOBILENET_CATALOGUE"
 DEFAULTS_KEY = "defaults"

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING, Literal, Optional
+from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from omz_mobilenet.converters import FORMATS
 from omz_mobilenet.errors import UsageError
-
-if TYPE_CHECKING:
-    pass
+from omz_mobilenet.formats import FORMATS
 
 HEX_LENGTHS = {"sha1": 40, "sha256": 64, "sha384": 96}
 ElementType = Literal["f32", "u8", "i8"]
