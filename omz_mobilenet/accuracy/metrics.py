@@ -20,14 +20,14 @@ class, i.e. the images on which the tie rule can change Top-1.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-Z95 = 1.959963984540054
-
+# The interval lives in omz_mobilenet/stats.py (verify uses it too); re-exported for accuracy's callers.
+from omz_mobilenet.stats import Z95 as Z95
+from omz_mobilenet.stats import wilson_interval as wilson_interval
 
 TIE_RULES = ("tf", "accuracy-checker")
 
@@ -78,17 +78,6 @@ def rank(scores: np.ndarray, tie_rule: str = "tf") -> Ranked:
 
 def in_top_k(scores: np.ndarray, label: int, k: int) -> bool:
     return bool(label in top_k(scores, k))
-
-
-def wilson_interval(hits: int, total: int, z: float = Z95) -> tuple[float, float]:
-    """95 % Wilson score interval of the proportion hits/total, as fractions."""
-    if total <= 0:
-        return 0.0, 1.0
-    p = hits / total
-    denominator = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / denominator
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass

@@ -47,7 +47,6 @@ from typing import Optional
 
 import numpy as np
 
-from omz_mobilenet.accuracy.metrics import wilson_interval
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.convert.pipeline import ensure_ir
 from omz_mobilenet.errors import ToolError
@@ -56,6 +55,7 @@ from omz_mobilenet.inputs.dataset import find_annotations, load_annotations, to_
 from omz_mobilenet.inputs.images import ir_input, list_images, load_for_model, original_input
 from omz_mobilenet.precision import DEFAULT_INFER_PRECISION
 from omz_mobilenet.settings import Settings
+from omz_mobilenet.stats import wilson_interval
 from omz_mobilenet.verify import stats
 
 # exact: float sources must match the FP32 IR up to float rounding.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from omz_mobilenet.accuracy.metrics import Z95, wilson_interval
+from omz_mobilenet.stats import Z95, wilson_interval
 
 
 @dataclass(frozen=True)
