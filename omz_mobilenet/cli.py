@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Optional
+from typing import NoReturn, Optional
 
 from omz_mobilenet import __version__
 from omz_mobilenet.commands import COMMAND_MODULES
-from omz_mobilenet.errors import EXIT_CODES, ToolError
+from omz_mobilenet.errors import EXIT_CODES, EXIT_USAGE, ToolError
 from omz_mobilenet.settings import ENVIRONMENT_VARIABLES
 
 EXAMPLES = """\
@@ -46,8 +46,17 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
         return super()._get_help_string(action) or text
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors are one line naming the flag and where to read on, not the whole usage block
+    (subparsers are made of this class too, so every command prints its own name)."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())  # argparse's messages can hold newlines
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {text}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="omz-mobilenet",
         description="Download, convert, verify, benchmark and accuracy-check MobileNets with OpenVINO.",
         epilog=_epilog(),

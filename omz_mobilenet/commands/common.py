@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from omz_mobilenet import validators
 from omz_mobilenet.catalogue import Catalogue, ModelEntry, load_catalogue
 from omz_mobilenet.errors import UsageError
 from omz_mobilenet.settings import Settings
@@ -53,8 +54,18 @@ def add_location_args(parser: argparse.ArgumentParser, out: bool = True) -> None
 
 def add_device_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-d", "--device", default="CPU", help="OpenVINO device: CPU, GPU, NPU, AUTO or any device string"
+        "-d",
+        "--device",
+        default="CPU",
+        type=validators.device,
+        help="OpenVINO device: CPU, GPU, NPU, AUTO or any device string",
     )
+
+
+def add_no_progress(parser: argparse.ArgumentParser) -> None:
+    """Every command that takes long accepts --no-progress (CI logs, pipes)."""
+    if not any("--no-progress" in action.option_strings for action in parser._actions):
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -112,15 +123,6 @@ def many_models(args: argparse.Namespace) -> bool:
 
 
 def positive(kind: type, what: str) -> Callable[[str], Any]:
-    """An argparse `type` accepting numbers of `kind` above 0, with a one-line message naming `what`."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} takes a number, not {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{what} must be more than 0 (got {text!r})")
-        return value
-
-    return parse
+    """An argparse `type` accepting numbers of `kind` above 0 (kept for callers; the checks and their
+    words live in `omz_mobilenet.validators`)."""
+    return validators.positive_int if kind is int else validators.positive_float

@@ -1,15 +1,19 @@
 """The sweep spec (SPEC.yml): the same choices as the command-line flags, for CI and for repeating
-a run. Flags override the file. Unknown keys and unknown models or precisions are one-line errors
-naming the spec's file and line."""
+a run. Flags override the file. Unknown keys, bad values and unknown models or precisions are
+one-line errors naming the spec's file and line; a value gets the same words as its flag
+(`omz_mobilenet.validators`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from omz_mobilenet import validators
+from omz_mobilenet.accuracy.evidence import MinImages
 from omz_mobilenet.errors import ToolError
 
 DEFAULT_DB = "results/results.db"
@@ -20,7 +24,7 @@ class BenchConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     hint: Literal["latency", "throughput", "none"] = "latency"
-    batch: int = Field(default=1, ge=1, le=64)
+    batch: int = Field(default=1, ge=1, le=validators.MAX_BATCH)
     infer_precision: Literal["f32", "bf16", "f16", "default"] = "f32"
     nireq: Optional[int] = Field(default=None, ge=1)
     nstreams: Optional[int] = Field(default=None, ge=1)
@@ -44,6 +48,10 @@ class SweepSpec(BaseModel):
     dataset: Optional[str] = None
     limit: Optional[int] = Field(default=None, ge=1)
     calibration: Optional[str] = None
+    annotations: Optional[str] = None
+    skip_bad_images: bool = False
+    min_images: Optional[Union[int, str]] = None  # a count (200) or a share ("50%"), as --min-images
+    allow_overlap: bool = False  # evaluate INT8 cells on images that calibrated them (recorded per cell)
     crop_rule: Literal["tf", "accuracy-checker"] = "tf"
     time: float = Field(default=3.0, gt=0, description="bench seconds per cell, over all its rounds")
     rounds: int = Field(default=3, ge=1)
@@ -68,35 +76,93 @@ def _line_of(text: str, key: str, index: Optional[int] = None) -> Optional[int]:
     return None
 
 
+#: The spec's values that have a flag, and the validator the flag uses (same value, same message).
+VALUES: dict[str, Callable[[Any], Any]] = {
+    "limit": validators.positive_int,
+    "time": validators.seconds,
+    "rounds": validators.positive_int,
+    "min_images": validators.from_usage(MinImages.parse, "--min-images"),
+}
+BENCH_VALUES: dict[str, Callable[[Any], Any]] = {
+    "hint": validators.hint,
+    "batch": validators.batch,
+    "nireq": validators.positive_int,
+    "nstreams": validators.positive_int,
+    "max_latency_ms": validators.positive_float,
+}
+#: Spec keys whose flag is spelled differently.
+FLAGS = {"bench": "--hint/--batch", "models": "--models", "device": "--device"}
+
+
 class SpecFile:
-    """A loaded spec with its text, so later checks (unknown model, precision) can name a line."""
+    """A loaded spec with its text, so later checks (unknown model, precision) can name a line.
+    `from_flags` holds the keys the command line set: their messages name the flag, not the file."""
 
     def __init__(self, path: Optional[Path], text: str, spec: SweepSpec) -> None:
         self.path, self.text, self.spec = path, text, spec
+        self.from_flags: set[str] = set()
 
     def where(self, key: str, index: Optional[int] = None) -> str:
-        if self.path is None:
-            return f"--{key.replace('_', '-')}"
+        if self.path is None or key in self.from_flags:
+            return FLAGS.get(key, f"--{key.replace('_', '-')}")
         line = _line_of(self.text, key, index)
         return f"{self.path}:{line}" if line else str(self.path)
 
     def error(self, key: str, message: str, index: Optional[int] = None) -> ToolError:
         return ToolError(f"{self.where(key, index)}: {message}", 2)
 
+    def value_error(self, key: str, message: str, index: Optional[int] = None) -> ToolError:
+        """`--flag: message` for a flag's value, `file:line: key: message` for the spec's."""
+        where = self.where(key, index)
+        return ToolError(f"{where}: {message}" if where.startswith("-") else f"{where}: {key}: {message}", 2)
+
+
+def _check_values(raw: dict, text: str, path: Path) -> None:
+    """The values that have a flag get the flag's validator, so a spec value and a flag value that
+    are refused get the same words (after `file:line: key:` instead of `argument --flag:`)."""
+
+    def where(key: str, index: Optional[int] = None) -> str:
+        line = _line_of(text, key, index)
+        return f"{path}:{line}" if line else str(path)
+
+    for key, validator in VALUES.items():
+        if raw.get(key) is not None:
+            validators.check(key, raw[key], validator, where(key))
+    devices = raw.get("device")
+    for index, device in enumerate(devices if isinstance(devices, list) else []):
+        validators.check("device", device, validators.device, where("device", index))
+    bench = raw.get("bench")
+    for index, config in enumerate(bench if isinstance(bench, list) else []):
+        for key, validator in BENCH_VALUES.items():
+            if isinstance(config, dict) and config.get(key) is not None:
+                validators.check(f"bench[{index}].{key}", config[key], validator, where("bench", index))
+
+
+def _read(path: Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ToolError(f"cannot read sweep spec {path}: {exc.strerror}", 2) from None
+    except UnicodeDecodeError as exc:
+        raise ToolError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); save the sweep "
+            "spec as UTF-8",
+            2,
+        ) from None
+
 
 def load_spec(path: Optional[Path]) -> SpecFile:
     if path is None:
         return SpecFile(None, "", SweepSpec())
+    text = _read(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
         raw = yaml.safe_load(text) or {}
-    except OSError as exc:
-        raise ToolError(f"cannot read sweep spec {path}: {exc.strerror}", 2) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ToolError(f"{path}:{mark.line + 1 if mark else '?'}: YAML syntax error in the sweep spec", 2) from None
     if not isinstance(raw, dict):
         raise ToolError(f"{path}: a sweep spec is a mapping (models:, precision:, device:, bench:, ...)", 2)
+    _check_values(raw, text, Path(path))
     try:
         return SpecFile(Path(path), text, SweepSpec.model_validate(raw))
     except ValidationError as exc:
@@ -106,3 +172,90 @@ def load_spec(path: Optional[Path]) -> SpecFile:
         line = _line_of(text, loc[0], index) if loc else None
         where = f"{path}:{line}" if line else str(path)
         raise ToolError(f"{where}: {'.'.join(loc)}: {error['msg']}", 2) from None
+
+
+# --- checks before any work: paths, models, images, calibration/evaluation overlap ---------------------
+
+
+def checked_path(spec_file: SpecFile, key: str, validator: Callable[[Any], Path]) -> Optional[Path]:
+    """The spec's path `key` (dataset, calibration, annotations) checked by its flag's validator."""
+    value = getattr(spec_file.spec, key)
+    if value is None:
+        return None
+    try:
+        return validator(value)
+    except validators.BadValue as exc:
+        raise spec_file.value_error(key, str(exc)) from None
+
+
+def check_models(spec_file: SpecFile, catalogue: Any) -> None:
+    """Unknown model names get the catalogue's "did you mean", naming --models or the spec's line."""
+    for index, name in enumerate(spec_file.spec.models):
+        try:
+            catalogue.get(name)
+        except ToolError as exc:
+            raise spec_file.value_error("models", exc.message, index) from None
+
+
+def check_images(spec_file: SpecFile) -> Any:
+    """The evaluation image set (inputs.dataset.ImageSet), or None without a dataset: an empty folder,
+    missing labels and undecodable images are refused here, before any database or conversion."""
+    from omz_mobilenet.inputs.dataset import load_image_set
+    from omz_mobilenet.inputs.images import decode_bgr, list_images
+
+    spec = spec_file.spec
+    dataset = checked_path(spec_file, "dataset", validators.folder)
+    annotations = checked_path(spec_file, "annotations", validators.file)
+    if dataset is None:
+        return None
+    list_images(dataset)  # "no images" before "no ground truth"
+    image_set = load_image_set(dataset, annotations, spec.skip_bad_images, spec.limit)
+    if not spec.skip_bad_images:  # with it, the evaluation skips and counts them
+        for path, _label in image_set.items:
+            try:
+                decode_bgr(path)
+            except ToolError as exc:
+                raise ToolError(f"{exc.message}; fix the data or pass --skip-bad-images", 2) from None
+    return image_set
+
+
+def check_overlap(
+    spec_file: SpecFile, targets: list[tuple[Any, str]], image_set: Any, out_dir: Path
+) -> dict[tuple[str, str], int]:
+    """Evaluation images that calibrate (or calibrated) an INT8 IR of the sweep: refused (exit 2), as
+    `accuracy` and `gate` refuse them, unless allow_overlap; then {(model, precision): count} for the cells."""
+    from omz_mobilenet.convert.calibration import overlapping, select_calibration
+    from omz_mobilenet.convert.ir_store import ir_folder, ir_xml
+    from omz_mobilenet.convert.quantize import QuantizeOptions, calibration_of
+    from omz_mobilenet.precision import needs_calibration
+
+    calibration = checked_path(spec_file, "calibration", validators.folder)
+    if image_set is None:
+        return {}
+    images = [path for path, _label in image_set.items]
+    planned = None  # what the sweep will calibrate on: hashed once, only if an IR is to be made
+    counts: dict[tuple[str, str], int] = {}
+    for entry, precision in targets:
+        folder = ir_folder(entry, precision, out_dir)
+        if not needs_calibration(entry, folder):
+            continue
+        xml = ir_xml(out_dir, entry.name, folder)
+        if xml.is_file():
+            record = calibration_of(xml)
+        elif calibration is not None:
+            planned = (
+                planned or select_calibration(calibration, QuantizeOptions(calibration=calibration).subset_size)[1]
+            )
+            record = planned
+        else:
+            continue
+        shared = overlapping(record, images) if record else []
+        if shared and not spec_file.spec.allow_overlap:
+            raise ToolError(
+                f"{len(shared)} image(s) of {image_set.folder} (e.g. {shared[0].name}) calibrate {entry.name} "
+                f"{precision}; evaluating on them inflates INT8 accuracy. Use images disjoint from the calibration "
+                "set (see `omz-mobilenet split`) or pass --allow-overlap",
+                2,
+            )
+        counts[(entry.name, precision)] = len(shared)
+    return counts

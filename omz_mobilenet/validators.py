@@ -1,0 +1,192 @@
+"""One check per kind of value, shared by every command's flags and by the sweep spec's keys.
+
+Each validator takes the text (or a YAML value) and returns the parsed value, or raises
+`BadValue` with a message that does not name where the value came from: argparse prefixes
+"argument --limit: ", a spec file prefixes "SPEC.yml:3: limit: ". So the same value gets the same
+message everywhere. Validators are argparse `type=` functions as they are.
+
+This module sits with `errors` at the bottom of the layers: it imports nothing of the package
+but `errors`, so the sweep spec and every command can use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional, TypeVar
+
+from omz_mobilenet.errors import ToolError
+
+T = TypeVar("T")
+
+#: Largest batch any command reshapes an IR to (bench, accuracy, sweep).
+MAX_BATCH = 256
+HINTS = ("latency", "throughput", "none")
+# Device strings: CPU, GPU.1, NPU, AUTO:GPU,CPU, HETERO:GPU,CPU, MULTI:..., BATCH:GPU(4)
+_DEVICE = re.compile(r"^[A-Za-z][A-Za-z0-9_.:,()-]*$")
+
+
+class BadValue(argparse.ArgumentTypeError):
+    """A value a flag or spec key refuses; argparse prints it after "argument --flag: "."""
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def count(value: object, minimum: int = 1, maximum: Optional[int] = None) -> int:
+    """A whole number of at least `minimum` (and at most `maximum`): --limit, --rounds, --niter, ..."""
+    text = _text(value).strip()
+    try:
+        number = int(text)
+    except ValueError:
+        raise BadValue(f"takes a whole number, not {_text(value)!r}") from None
+    if number < minimum:
+        raise BadValue(f"must be at least {minimum} (got {_text(value)!r})")
+    if maximum is not None and number > maximum:
+        raise BadValue(f"must be at most {maximum} (got {_text(value)!r})")
+    return number
+
+
+def positive_int(value: object) -> int:
+    """--limit, --rounds, --niter, --nireq, --nstreams, --calibration-limit, ..."""
+    return count(value)
+
+
+def non_negative_int(value: object) -> int:
+    """--warmup: 0 is allowed."""
+    return count(value, minimum=0)
+
+
+def batch(value: object) -> int:
+    """--batch: images per inference request."""
+    return count(value, maximum=MAX_BATCH)
+
+
+def _number(value: object) -> float:
+    try:
+        return float(_text(value).strip())
+    except ValueError:
+        raise BadValue(f"takes a number, not {_text(value)!r}") from None
+
+
+def positive_float(value: object) -> float:
+    """A finite number above 0: --time (seconds), --max-latency (ms), --max-size (MB)."""
+    number = _number(value)
+    if math.isinf(number):
+        raise BadValue(f"must be a finite number (got {_text(value)!r})")
+    if not number > 0:  # NaN too
+        raise BadValue(f"must be more than 0 (got {_text(value)!r})")
+    return number
+
+
+seconds = positive_float
+
+
+def percent(value: object) -> float:
+    """A share in percent, 0 to 100: pick --min-top1, convert --max-drop."""
+    number = _number(value)
+    if not 0 <= number <= 100:  # NaN and inf too
+        raise BadValue(f"must be a percentage from 0 to 100 (got {_text(value)!r})")
+    return number
+
+
+def hint(value: object) -> str:
+    """A PERFORMANCE_HINT: latency, throughput or none."""
+    text = _text(value).strip().lower()
+    if text not in HINTS:
+        raise BadValue(f"must be one of {', '.join(HINTS)} (got {_text(value)!r})")
+    return text
+
+
+def device(value: object) -> str:
+    """An OpenVINO device string (whether this machine has it is checked when the command runs)."""
+    text = _text(value).strip()
+    if not _DEVICE.match(text):
+        raise BadValue(f"takes an OpenVINO device such as CPU, GPU.1 or AUTO:GPU,CPU (got {_text(value)!r})")
+    return text
+
+
+def comma_list(item: Callable[[object], T]) -> Callable[[object], list[T]]:
+    """A comma list of `item` values (`--hint latency,throughput`, `--batch 1,8`); a YAML list works too."""
+
+    def parse(value: object) -> list[T]:
+        parts = value if isinstance(value, list) else _text(value).split(",")
+        parts = [p for p in parts if _text(p).strip()]
+        if not parts:
+            raise BadValue(f"takes a comma list of values, not {_text(value)!r}")
+        return [item(p) for p in parts]
+
+    parse.__name__ = f"list of {getattr(item, '__name__', 'values')}"
+    return parse
+
+
+#: sweep -d: a comma list of devices.
+devices = comma_list(device)
+
+
+def _path(value: object) -> Path:
+    text = _text(value)
+    if not text.strip():
+        raise BadValue("takes a path, not an empty string")
+    return Path(text)
+
+
+def folder(value: object) -> Path:
+    """A folder that exists: --dataset, --calibration."""
+    path = _path(value)
+    if path.is_file():
+        raise BadValue(f"{str(path)!r} is a file; pass a folder")
+    if not path.is_dir():
+        raise BadValue(f"folder {str(path)!r} does not exist")
+    return path
+
+
+def file(value: object) -> Path:
+    """A file that exists and can be read: --annotations, a sweep spec."""
+    path = _path(value)
+    if path.is_dir():
+        raise BadValue(f"{str(path)!r} is a folder; pass a file")
+    if not path.is_file():
+        raise BadValue(f"file {str(path)!r} does not exist")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise BadValue(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    return path
+
+
+def output_file(value: object) -> Path:
+    """A file to write (--db, --json FILE): it may not exist yet, but it is not a folder."""
+    path = _path(value)
+    if path.is_dir():
+        raise BadValue(f"{str(path)!r} is a folder; pass a file name")
+    return path
+
+
+def from_usage(parse: Callable[[str], T], flag: str) -> Callable[[str], T]:
+    """An argparse `type` from a parser of another layer that raises UsageError naming `flag`
+    (evidence.MinImages.parse): the message keeps its words, without repeating the flag."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ToolError as exc:
+            message = exc.message
+            raise BadValue(message[len(flag) + 1 :] if message.startswith(flag + " ") else message) from None
+
+    convert.__name__ = flag
+    return convert
+
+
+def check(key: str, value: Any, validator: Callable[[Any], T], where: str = "") -> T:
+    """Run `validator` on a spec value: a refusal becomes the one-line `where: key: message` (exit 2)."""
+    try:
+        return validator(value)
+    except BadValue as exc:
+        prefix = f"{where}: " if where else ""
+        raise ToolError(f"{prefix}{key}: {exc}", 2) from None
