@@ -86,6 +86,7 @@ lint: setup
 	$(VENV)/bin/ruff check omz_mobilenet converters tests benchmarks
 	$(VENV)/bin/ruff format --check omz_mobilenet converters
 	$(VENV)/bin/mypy omz_mobilenet
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf ir $(RESULTS) .pytest_cache
