@@ -11,10 +11,16 @@ import os
 import sys
 from typing import NoReturn, Optional
 
-from omz_mobilenet import __version__
+from omz_mobilenet import __version__, validators
+from omz_mobilenet.accuracy.evidence import MinImages
 from omz_mobilenet.commands import COMMAND_MODULES
+from omz_mobilenet.commands.common import add_no_progress
 from omz_mobilenet.errors import EXIT_CODES, EXIT_USAGE, ToolError
 from omz_mobilenet.settings import ENVIRONMENT_VARIABLES
+
+#: Commands that can take long: each accepts --no-progress (CI logs, pipes).
+LONG_COMMANDS = ("download", "convert", "split", "verify", "bench", "benchmark", "accuracy", "gate", "sweep")
+FLAG_VALIDATORS = {**validators.FLAG_VALIDATORS, "--min-images": validators.from_usage(MinImages.parse, "--min-images")}
 
 EXAMPLES = """\
 examples:
@@ -54,6 +60,16 @@ class Parser(argparse.ArgumentParser):
         text = " ".join(message.split())  # argparse's messages can hold newlines
         self.exit(EXIT_USAGE, f"{self.prog}: error: {text}; see {self.prog} --help\n")
 
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        """As argparse, but flags the command does not know are reported by that command's parser."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            choices = self._subparsers._group_actions[0].choices if self._subparsers else {}
+            owner = choices.get(command, self) if isinstance(choices, dict) else self
+            owner.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
@@ -66,8 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(subparsers)
-    for sub in subparsers.choices.values():
+    for name, sub in subparsers.choices.items():
         sub.formatter_class = HelpFormatter
+        validators.apply_flag_validators(sub, FLAG_VALIDATORS)
+        if name in LONG_COMMANDS:
+            add_no_progress(sub)
         if not any("--wide" in a.option_strings for a in sub._actions):
             sub.add_argument("--wide", action="store_true", help="tables with every column and every cell whole")
     return parser

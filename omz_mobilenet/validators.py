@@ -116,9 +116,7 @@ def comma_list(item: Callable[[object], T]) -> Callable[[object], list[T]]:
     def parse(value: object) -> list[T]:
         parts = value if isinstance(value, list) else _text(value).split(",")
         parts = [p for p in parts if _text(p).strip()]
-        if not parts:
-            raise BadValue(f"takes a comma list of values, not {_text(value)!r}")
-        return [item(p) for p in parts]
+        return [item(p) for p in parts] if parts else [item(value)]  # nothing listed: the item's own message
 
     parse.__name__ = f"list of {getattr(item, '__name__', 'values')}"
     return parse
@@ -190,3 +188,45 @@ def check(key: str, value: Any, validator: Callable[[Any], T], where: str = "") 
     except BadValue as exc:
         prefix = f"{where}: " if where else ""
         raise ToolError(f"{prefix}{key}: {exc}", 2) from None
+
+
+#: Every command's flag of the same name gets the same validator (cli.build_parser applies this to
+#: flags declared with a plain type), so the same value gets the same message everywhere.
+FLAG_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "--limit": positive_int,
+    "--subset": positive_int,
+    "--batch": batch,
+    "--time": seconds,
+    "--rounds": positive_int,
+    "--niter": positive_int,
+    "--nireq": positive_int,
+    "--nstreams": positive_int,
+    "--nthreads": positive_int,
+    "--warmup": non_negative_int,
+    "--profile": positive_int,
+    "--calibration-limit": positive_int,
+    "--subset-size": positive_int,
+    "--calibration-count": positive_int,
+    "--max-latency": positive_float,
+    "--max-size": positive_float,
+    "--min-top1": percent,
+    "--max-drop": percent,
+    "--hint": hint,
+    "--device": device,
+    "--dataset": folder,
+    "--calibration": folder,
+    "--annotations": file,
+}
+#: Declared types the shared validator replaces; any other type is the command's own choice.
+PLAIN_TYPES = (None, int, float, str, Path)
+
+
+def apply_flag_validators(parser: argparse.ArgumentParser, table: dict[str, Callable[[Any], Any]]) -> None:
+    """Give every flag of `parser` named in `table` its shared validator, unless it has a type of its own."""
+    for action in parser._actions:
+        if action.nargs == 0 or action.type not in PLAIN_TYPES:
+            continue
+        for option in action.option_strings:
+            if option in table:
+                action.type = table[option]
+                break

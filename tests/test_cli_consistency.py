@@ -150,3 +150,224 @@ def test_download_all_ends_with_a_summary(mirror, http_mirror, tmp_path, monkeyp
     code, out, _err = cli("download", "--all")
     assert code == 1
     assert out.splitlines()[-1] == "download: 8 downloaded, 0 already cached, 19 not available"
+
+
+# --- one set of validators: the same value gets the same one-line message everywhere -------------------
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    """cli.main in-process; argparse's refusals leave through SystemExit, as from the console script."""
+    from omz_mobilenet.cli import main
+
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else 2
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _commands_with(option: str) -> list[str]:
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    return [
+        name
+        for name, sub in subparsers.choices.items()
+        if any(option in action.option_strings for action in sub._actions)
+    ]
+
+
+BAD_VALUES = {
+    "--limit": ["0", "-5", "abc", "1.5"],
+    "--batch": ["0", "abc", "100000"],
+    "--time": ["0", "-1", "nan", "inf", "abc"],
+    "--rounds": ["0", "abc"],
+    "--hint": ["foo"],
+    "--device": ["", "C P U"],
+    "--min-images": ["0", "150%", "abc"],
+    "--min-top1": ["150", "-5", "nan"],
+    "--max-latency": ["0", "-3", "inf"],
+    "--calibration-limit": ["0"],
+    "--dataset": ["/nonexistent/images", "/etc/hostname"],
+    "--calibration": ["/nonexistent/images"],
+    "--annotations": ["/nonexistent/val.txt", "/etc"],
+}
+
+
+@pytest.mark.parametrize("option", sorted(BAD_VALUES))
+def test_same_bad_value_gets_the_same_message_in_every_command(option, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    commands = _commands_with(option)
+    assert commands, f"no command takes {option}"
+    for value in BAD_VALUES[option]:
+        messages = {}
+        for command in commands:
+            code, _out, err = _run(capsys, command, f"{option}={value}")
+            lines = err.strip().splitlines()
+            assert code == 2 and len(lines) == 1, (command, option, value, err)
+            assert lines[0].startswith(f"omz-mobilenet {command}: error: argument "), lines
+            assert lines[0].endswith(f"; see omz-mobilenet {command} --help") and option in lines[0], lines
+            messages[command] = lines[0].split(": ", 3)[-1].rsplit("; see ", 1)[0]
+        assert len(set(messages.values())) == 1, (option, value, messages)
+    assert list(tmp_path.iterdir()) == [], "a refused flag left a file"
+
+
+def test_the_shared_flags_reach_every_command_that_takes_them():
+    assert {"bench", "accuracy", "gate", "verify", "sweep"} <= set(_commands_with("--limit")) | {"bench"}
+    assert {"bench", "accuracy", "gate", "sweep"} <= set(_commands_with("--batch"))
+    assert {"bench", "sweep"} <= set(_commands_with("--time")) & set(_commands_with("--rounds"))
+    assert {"bench", "sweep"} <= set(_commands_with("--hint"))
+    assert {"accuracy", "gate", "sweep"} <= set(_commands_with("--min-images"))
+    assert {"accuracy", "gate", "sweep"} <= set(_commands_with("--skip-bad-images"))
+    assert {"accuracy", "gate", "sweep"} <= set(_commands_with("--annotations"))
+    assert {"accuracy", "gate", "sweep"} <= set(_commands_with("--allow-overlap"))
+
+
+def test_every_long_command_accepts_no_progress():
+    parse = build_parser().parse_args
+    for command in ("download", "convert", "verify", "bench", "accuracy", "gate", "sweep"):
+        extra = ["--dataset", "."] if command in ("accuracy", "gate") else []
+        assert parse([command, "--no-progress", *extra]).no_progress is True, command
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["bench", "--time"], ["bogus"], ["accuracy"], ["list", "--frobnicate"], ["convert", "x", "--batch", "3"]],
+)
+def test_usage_errors_are_one_line_naming_the_command_and_its_help(argv, capsys):
+    code, out, err = _run(capsys, *argv)
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1 and "usage:" not in err, err
+    prog = "omz-mobilenet" if argv == ["bogus"] else f"omz-mobilenet {argv[0]}"
+    assert lines[0].startswith(f"{prog}: error: ") and lines[0].endswith(f"; see {prog} --help"), lines
+
+
+# --- sweep checks everything before any work (issue 17, items 2-5 and 7) ------------------------------
+
+FLOAT = "mobilenet-v1-0.25-224-tflite"  # a float model: its INT8 is calibrated by NNCF
+
+
+def _sweep_flags() -> set[str]:
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    return {o for action in subparsers.choices["sweep"]._actions for o in action.option_strings}
+
+
+def _refused_before_work(code: int, err: str, db, ir) -> str:
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "internal error" not in err and "ValidationError" not in err, err
+    assert not db.exists() and not any(ir.rglob("*.xml")) if ir.exists() else not db.exists(), "work started"
+    named = set(__import__("re").findall(r"--[a-z][a-z0-9-]*", lines[0]))
+    assert named <= _sweep_flags(), f"the message names flags sweep does not have: {named - _sweep_flags()}"
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "flag, value",
+    [("--limit", "0"), ("--limit", "-5"), ("--time", "0"), ("--rounds", "0"), ("--batch", "0"), ("--batch", "abc"),
+     ("--hint", "foo"), ("--min-images", "0")],
+)
+def test_sweep_refuses_bad_flag_values_like_bench(flag, value, workdirs, tmp_path, capsys):
+    db = tmp_path / "r.db"
+    code, _out, err = _run(capsys, "sweep", "--models", SMALL, "--db", db, f"{flag}={value}")
+    line = _refused_before_work(code, err, db, workdirs[1])
+    assert f"argument {flag}: " in line, line
+    if _commands_with(flag) != ["sweep"]:
+        other = next(c for c in _commands_with(flag) if c != "sweep")
+        _code, _out, other_err = _run(capsys, other, f"{flag}={value}")
+        assert other_err.split(f"argument {flag}: ")[1].split("; see")[0] == line.split(f"argument {flag}: ")[1].split("; see")[0]
+
+
+@pytest.mark.parametrize(
+    "text, key, flag",
+    [("limit: 0\n", "limit", "--limit"), ("time: 0\n", "time", "--time"), ("rounds: -1\n", "rounds", "--rounds"),
+     ("bench:\n  - hint: foo\n", "bench[0].hint", "--hint"), ("bench:\n  - batch: abc\n", "bench[0].batch", "--batch"),
+     ("min_images: 0\n", "min_images", "--min-images")],
+)
+def test_sweep_spec_values_get_the_same_words_as_their_flags(text, key, flag, workdirs, tmp_path, capsys):
+    spec, db = tmp_path / "spec.yml", tmp_path / "r.db"
+    spec.write_text(f"models: [{SMALL}]\ndb: {db}\n{text}")
+    code, _out, err = _run(capsys, "sweep", spec)
+    line = _refused_before_work(code, err, db, workdirs[1])
+    at = 4 if key.startswith("bench") else 3  # a bench item's own line
+    assert line.startswith(f"omz-mobilenet: error: {spec}:{at}: {key}: "), line
+    value = text.split(":")[-1].strip()
+    _code, _out, flag_err = _run(capsys, "sweep", "--models", SMALL, f"{flag}={value}")
+    assert line.split(f"{key}: ", 1)[1] == flag_err.split(f"argument {flag}: ")[1].split("; see")[0]
+
+
+def test_sweep_spec_with_bytes_that_are_not_utf8_is_one_line(workdirs, tmp_path, capsys):
+    spec = tmp_path / "spec.yml"
+    spec.write_bytes(b"models: [" + SMALL.encode() + b"]\n# caf\xe9\n")
+    code, _out, err = _run(capsys, "sweep", spec)
+    line = _refused_before_work(code, err, tmp_path / "results" / "results.db", workdirs[1])
+    assert str(spec) in line and "UTF-8" in line
+
+
+def test_sweep_mistyped_calibration_is_bad_input_even_with_allow_missing(workdirs, tmp_path, capsys):
+    db = tmp_path / "r.db"
+    argv = ["sweep", "--models", FLOAT, "--precision", "INT8", "--calibration", tmp_path / "calibraton", "--db", db]
+    code, _out, err = _run(capsys, *argv, "--allow-missing")
+    line = _refused_before_work(code, err, db, workdirs[1])
+    assert "argument --calibration: " in line and "calibraton" in line and "--dataset" not in line
+    spec = tmp_path / "spec.yml"
+    spec.write_text(f"models: [{FLOAT}]\nprecision: [INT8]\ncalibration: {tmp_path / 'nope'}\ndb: {db}\n")
+    code, _out, err = _run(capsys, "sweep", spec, "--allow-missing")
+    line = _refused_before_work(code, err, db, workdirs[1])
+    assert f"{spec}:3: calibration: " in line and "does not exist" in line
+
+
+def test_sweep_refuses_to_evaluate_on_its_calibration_images(workdirs, tmp_path, capsys):
+    db = tmp_path / "r.db"
+    code, _out, err = _run(
+        capsys, "sweep", "--models", FLOAT, "--precision", "INT8", "--dataset", IMAGES, "--calibration", IMAGES,
+        "--db", db, "--allow-missing",
+    )
+    line = _refused_before_work(code, err, db, workdirs[1])
+    assert "20 image(s)" in line and "inflates INT8 accuracy" in line and "--allow-overlap" in line
+
+
+def test_sweep_allow_overlap_counts_the_shared_images_for_the_cells(workdirs, tmp_path):
+    from omz_mobilenet.catalogue import load_catalogue
+    from omz_mobilenet.settings import Settings
+    from omz_mobilenet.sweep.spec import SpecFile, SweepSpec, check_images, check_overlap
+
+    spec = SweepSpec(models=[FLOAT], precision=["INT8"], dataset=str(IMAGES), calibration=str(IMAGES), limit=5,
+                     allow_overlap=True)
+    spec_file = SpecFile(None, "", spec)
+    image_set = check_images(spec_file)
+    entry = load_catalogue().get(FLOAT)
+    counts = check_overlap(spec_file, [(entry, "INT8"), (entry, "FP32")], image_set, Settings.resolve().out_dir)
+    assert counts == {(FLOAT, "INT8"): 5}
+
+
+def test_sweep_corrupt_image_is_refused_before_any_work(workdirs, tmp_path, capsys):
+    images = tmp_path / "images"
+    images.mkdir()
+    for source in sorted(IMAGES.glob("*.JPEG"))[:3]:
+        (images / source.name).write_bytes(source.read_bytes())
+    broken = sorted(images.iterdir())[1]
+    broken.write_bytes(broken.read_bytes()[:200])
+    db = tmp_path / "r.db"
+    labels = ["--annotations", ASSETS / "imagenet" / "labels" / "val.txt"]
+    code, _out, err = _run(capsys, "sweep", "--models", SMALL, "--dataset", images, *labels, "--db", db)
+    line = _refused_before_work(code, err, db, workdirs[1])
+    assert broken.name in line and "--skip-bad-images" in line
+
+
+def test_sweep_empty_folder_says_no_images(workdirs, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    db = tmp_path / "r.db"
+    code, _out, err = _run(capsys, "sweep", "--models", SMALL, "--dataset", tmp_path / "empty", "--db", db)
+    line = _refused_before_work(code, err, db, workdirs[1])
+    assert "no images" in line and "ground truth" not in line
+
+
+def test_sweep_unknown_model_says_did_you_mean(workdirs, tmp_path, capsys):
+    db = tmp_path / "r.db"
+    code, _out, err = _run(capsys, "sweep", "--models", SMALL + "x", "--db", db)
+    line = _refused_before_work(code, err, db, workdirs[1])
+    assert "--models" in line and f"Did you mean: {SMALL}" in line
+    spec = tmp_path / "spec.yml"
+    spec.write_text(f"db: {db}\nmodels:\n  - {SMALL}\n  - {SMALL[:-1]}\n")
+    code, _out, err = _run(capsys, "sweep", spec)
+    line = _refused_before_work(code, err, db, workdirs[1])
+    assert f"{spec}:4: models: " in line and f"Did you mean: {SMALL}" in line
