@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import tarfile
 
 import pytest
@@ -134,3 +136,19 @@ def test_download_of_a_bomb_is_refused_and_leaves_no_unpacked_folder(big_bomb, w
     assert not (folder / f"{ARCHIVE_FILE}.d").exists()
     assert [p.name for p in folder.iterdir() if p.name.startswith(".") and p.name != ".lock"] == []
     assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) < 10 * 2**20
+
+
+def test_unpacked_folder_follows_the_umask(tmp_path):
+    """The unpacked folder was 0700 (tempfile.mkdtemp staging); it is made like any folder."""
+    archive = tmp_path / "small.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("model/weights.bin")
+        info.size, info.mode = 4, 0o644
+        tar.addfile(info, io.BytesIO(b"abcd"))
+    old = os.umask(0o022)
+    try:
+        target = extract_tgz(archive, tmp_path / "small.tgz.d")
+    finally:
+        os.umask(old)
+    assert oct(stat.S_IMODE(target.stat().st_mode)) == oct(0o755)
+    assert (target / "model" / "weights.bin").read_bytes() == b"abcd"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import tarfile
 
 import pytest
@@ -84,6 +86,22 @@ def test_server_errors_are_retried(workdirs, http_mirror, tmp_path, monkeypatch,
     handler.do_GET = flaky
     assert cli("download", MODEL)[0] == 0
     assert len([c for c in calls if c.startswith("/flaky/")]) == 3
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_cached_files_are_made_like_ordinary_files(workdirs, http_mirror, cli, umask, mode):
+    """Issue 17: cached model files were 0600 (tempfile.mkstemp); they follow the umask like any file,
+    so a cache can be shared read-only."""
+    cache, _ = workdirs
+    base, _handler = http_mirror
+    old = os.umask(umask)
+    try:
+        assert cli("download", MODEL, "--mirror", base)[0] == 0
+    finally:
+        os.umask(old)
+    files = [p for p in _cached(cache).parent.iterdir() if p.is_file()]
+    assert FILE in {p.name for p in files}
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: oct(mode) for p in files}
 
 
 def test_checksum_mismatch_leaves_clean_cache(workdirs, http_mirror, cli):

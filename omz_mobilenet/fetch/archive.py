@@ -7,9 +7,9 @@ archive bomb (a small .tgz of a huge zero-filled file) is refused after reading 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -48,11 +48,24 @@ def _checked_members(tar: tarfile.TarFile, archive: Path, limit: int) -> list[ta
     return members
 
 
+def _staging_folder(target: Path) -> Path:
+    """A new hidden sibling of `target`, made 0777 less the umask like any folder (tempfile.mkdtemp
+    makes 0700, which the extracted folder would keep)."""
+    for _ in range(100):
+        staging = target.parent / f".{target.name}.{secrets.token_hex(6)}"
+        try:
+            staging.mkdir(0o777)
+        except FileExistsError:
+            continue
+        return staging
+    raise ToolError(f"cannot create a staging folder in {target.parent}", 2)
+
+
 def extract_tgz(archive: Path, target: Path, max_bytes: Optional[int] = None) -> Path:
     """Extract into `target` atomically: a half-extracted folder is never left under that name.
     `max_bytes` bounds the unpacked size (default: `unpack_limit(archive)`)."""
     limit = unpack_limit(archive) if max_bytes is None else max_bytes
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = _staging_folder(target)
     try:
         try:
             with tarfile.open(archive, "r:*") as tar:
