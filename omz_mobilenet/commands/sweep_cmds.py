@@ -86,7 +86,7 @@ def _context(spec, settings, command: str, image_set, overlaps: dict[tuple[str, 
     """What the cells share; the image set was loaded and checked before any work."""
     from dataclasses import fields
 
-    from omz_mobilenet.sweep.cell import SweepContext
+    from omz_mobilenet.sweep.context import SweepContext
 
     options: dict[str, Any] = {
         "settings": settings,
@@ -108,18 +108,6 @@ def _context(spec, settings, command: str, image_set, overlaps: dict[tuple[str, 
     }
     known = {f.name for f in fields(SweepContext)}
     return SweepContext(**{k: v for k, v in options.items() if k in known})
-
-
-def _cell_line(record: dict) -> str:
-    if record["status"] != "ok":
-        return f"[red]{record['model']} {record['precision']} {record['device']}: {record['status']}: {record['reason']}[/]"
-    acc, bench = record.get("accuracy") or {}, record["bench"]
-    top1 = f"Top-1 {acc['top1']:.2f} %, " if acc else ""
-    noisy = " (noisy)" if bench["noisy"] else ""
-    return (
-        f"{record['model']} {record['precision']} {record['device']} {record['config']}: {top1}"
-        f"median {bench['latency_median_ms']:.3f} ms, {bench['throughput_fps']:.1f} FPS{noisy}"
-    )
 
 
 def run_sweep(args: argparse.Namespace) -> int:
@@ -148,7 +136,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 
 
 def _ray_preflight(address: str, pins: dict[str, str], planned) -> None:
-    from omz_mobilenet.sweep.ray_backend import check_pins, check_reachable, import_ray
+    from omz_mobilenet.sweep.ray.cluster import check_pins, check_reachable, import_ray
 
     import_ray(address)
     check_pins(pins, planned)
@@ -159,45 +147,34 @@ def _ray_preflight(address: str, pins: dict[str, str], planned) -> None:
 def _run(args, ctx, db, planned, pins: dict[str, str]):
     from omz_mobilenet.output.progress import item_progress
     from omz_mobilenet.sweep.local import LocalSweep
+    from omz_mobilenet.sweep.outcome import progress_line
 
     total = sum(len(g.cells) for g in planned)
     with item_progress(not args.no_progress) as progress:
         task = progress.add_task("sweep", total=total)
 
-        def on_cell(record: dict) -> None:
+        def on_cell(record) -> None:
             progress.update(task, advance=1)
-            log(_cell_line(record))
+            log(progress_line(record))
 
         if args.ray:
-            from omz_mobilenet.sweep.ray_backend import RaySweep
+            from omz_mobilenet.sweep.ray.scheduler import ClusterOptions, RaySweep
 
-            return RaySweep(ctx, db, args.force, on_cell, args.ray, pins).run(planned)
+            return RaySweep(ctx, db, args.force, on_cell, ClusterOptions(args.ray, pins)).run(planned)
         return LocalSweep(ctx, db, args.force, on_cell).run(planned)
 
 
 def _finish(outcome, spec, args: argparse.Namespace) -> int:
     from omz_mobilenet.output.envelope import dumps
 
-    ok = sum(r["status"] == "ok" for r in outcome.stored)
-    print(
-        f"sweep: {ok} cells measured, {len(outcome.failed)} failed, {outcome.skipped} already stored, "
-        f"{len(outcome.unavailable)} unavailable, {len(outcome.failed_groups)} IRs could not be made; database {spec.db}"
-    )
-    for record in outcome.unavailable:
-        print(f"unavailable: {record['model']} {record['precision']} {record['device']}: {record['reason']}")
-    for line in outcome.failed_groups:
-        print(f"not made: {line}")
+    for line in outcome.summary(spec.db):
+        print(line)
     if args.json:
-        print(dumps("sweep", outcome.stored + outcome.unavailable, skipped=outcome.skipped))
-    if outcome.failed:
-        return EXIT_FAILED
-    if (outcome.unavailable or outcome.failed_groups) and not spec.allow_missing:
-        print(
-            "sweep INCOMPLETE: some requested cells did not run (exit 3); pass --allow-missing to accept that",
-            file=sys.stderr,
-        )
-        return EXIT_INCOMPLETE
-    return 0
+        print(dumps("sweep", outcome.records(), skipped=outcome.skipped))
+    code, why = outcome.exit_code(spec.allow_missing)
+    if why:
+        print(why, file=sys.stderr)
+    return code
 
 
 def register(subparsers) -> None:

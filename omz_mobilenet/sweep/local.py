@@ -1,30 +1,24 @@
-"""The sweep driver on this machine: plan the cells, skip the ones stored already, measure the
-rest group by group and store each cell the moment it finishes (so Ctrl-C or SIGKILL loses at
-most the cell in progress; the next run redoes only that one)."""
+"""The sweep driver on this machine: make every group's IR once, skip the cells stored ok already,
+store unavailable cells with their reason, then measure each device's cells in alternating rounds
+(`rounds.py`) and store each cell the moment its data is final (so Ctrl-C or SIGKILL loses at most
+the block in progress; the next run measures only what is not stored ok)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
+from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.sweep.cell import SweepContext, cell_key, ensure_group_ir, measure_group, unavailable_record
+from omz_mobilenet.results.record import UNAVAILABLE, CellKey, CellRecord
+from omz_mobilenet.sweep.context import SweepContext, cell_key
+from omz_mobilenet.sweep.measure import ensure_group_ir, new_record
+from omz_mobilenet.sweep.outcome import SweepOutcome
 from omz_mobilenet.sweep.plan import Cell, Group
+from omz_mobilenet.sweep.rounds import Member, measure_device, measurements
 
-Record = dict[str, Any]
-
-
-@dataclass
-class SweepOutcome:
-    stored: list[Record] = field(default_factory=list)  # measured in this run (ok or failed)
-    skipped: int = 0  # already in the database with the same key
-    unavailable: list[Record] = field(default_factory=list)
-    failed_groups: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[Record]:
-        return [r for r in self.stored if r["status"] == "failed"]
+NOT_MADE = "none"  # the ir_sha256 of a cell whose IR could not be made
 
 
 def available_devices() -> list[str]:
@@ -46,14 +40,18 @@ def device_problem(device: str, devices: list[str]) -> Optional[str]:
     return None
 
 
-def stored_statuses(db) -> dict[tuple, str]:
+def unavailable_record(cell: Cell, key: CellKey, reason: str, ctx: SweepContext) -> CellRecord:
+    return new_record(cell, key, ctx, UNAVAILABLE, reason)
+
+
+def stored_statuses(db: Any) -> dict[tuple[str, ...], str]:
     from omz_mobilenet.results.db import key_tuple
 
     return {key_tuple(r["key"]): r["status"] for r in db.cells()}
 
 
 class LocalSweep:
-    def __init__(self, ctx: SweepContext, db, force: bool, on_cell: Callable[[Record], None]) -> None:
+    def __init__(self, ctx: SweepContext, db: Any, force: bool, on_cell: Callable[[CellRecord], None]) -> None:
         from omz_mobilenet.environment import machine_key
 
         self.ctx, self.db, self.force, self.on_cell = ctx, db, force, on_cell
@@ -62,40 +60,50 @@ class LocalSweep:
         self.done = stored_statuses(db)
         self.outcome = SweepOutcome()
 
-    def _pending(self, group: Group, ir_digest: str) -> tuple[list[Cell], list[dict]]:
-        from omz_mobilenet.results.db import key_tuple
+    def _store(self, record: CellRecord) -> None:
+        # A failed, incomplete or unavailable cell replaces an older one of its key; an ok one is new
+        # unless --force (ok cells were skipped before measuring).
+        self.db.put(record, force=True)
+        (self.outcome.unavailable if record.status == UNAVAILABLE else self.outcome.stored).append(record)
+        self.on_cell(record)
 
-        cells, keys = [], []
+    def _group_ir(self, group: Group) -> Optional[Path]:
+        """The group's IR, or None after storing its cells as unavailable (the IR could not be made)."""
+        try:
+            return ensure_group_ir(group, self.ctx)
+        except ToolError as exc:
+            self.outcome.failed_groups.append(f"{group.entry.name} {group.precision}: {exc.message}")
+            self.ctx.log(f"[red]{group.entry.name} {group.precision}: {exc.message}[/]")
+            for cell in group.cells:
+                key = cell_key(cell, NOT_MADE, self.ctx, self.machine)
+                self._store(unavailable_record(cell, key, f"IR not made: {exc.message}", self.ctx))
+            return None
+
+    def _pending(self, group: Group, xml: Path) -> list[tuple[ModelEntry, Path, Member]]:
+        """The group's cells to measure; stored ok ones are skipped, absent devices stored unavailable."""
+        from omz_mobilenet.convert.ir_store import ir_sha256
+        from omz_mobilenet.results.record import OK
+
+        sha, out = ir_sha256(xml), []
         for cell in group.cells:
-            key = cell_key(cell, ir_digest, self.ctx, self.machine)
-            if not self.force and self.done.get(key_tuple(key)) == "ok":
+            key = cell_key(cell, sha, self.ctx, self.machine)
+            if not self.force and self.done.get(key.as_tuple()) == OK:
                 self.outcome.skipped += 1
                 continue
             problem = device_problem(cell.device, self.devices)
             if problem is not None:
-                self.outcome.unavailable.append(unavailable_record(cell, key, problem, self.ctx))
+                self._store(unavailable_record(cell, key, problem, self.ctx))
                 continue
-            cells.append(cell)
-            keys.append(key)
-        return cells, keys
-
-    def run_group(self, group: Group) -> None:
-        from omz_mobilenet.convert.ir_store import ir_sha256
-
-        try:
-            xml = ensure_group_ir(group, self.ctx)
-        except ToolError as exc:
-            self.outcome.failed_groups.append(f"{group.entry.name} {group.precision}: {exc.message}")
-            self.ctx.log(f"[red]{group.entry.name} {group.precision}: {exc.message}[/]")
-            return
-        cells, keys = self._pending(group, ir_sha256(xml))
-        for record in measure_group(group, cells, keys, xml, self.ctx):
-            # A failed cell replaces an older failed one; an ok one is new unless --force.
-            self.db.put(record, force=True)
-            self.outcome.stored.append(record)
-            self.on_cell(record)
+            out.append((group.entry, xml, Member(cell, key)))
+        return out
 
     def run(self, groups: list[Group]) -> SweepOutcome:
+        by_device: dict[str, list[tuple[ModelEntry, Path, Member]]] = {}
         for group in groups:
-            self.run_group(group)
+            xml = self._group_ir(group)
+            for item in self._pending(group, xml) if xml is not None else []:
+                by_device.setdefault(item[2].cell.device, []).append(item)
+        for items in by_device.values():
+            for record in measure_device(measurements(items), self.ctx):
+                self._store(record)
         return self.outcome

@@ -1,0 +1,76 @@
+"""What every cell of a sweep shares (the sweep's options, its image set) and how a cell is keyed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from omz_mobilenet.accuracy.evidence import MinImages
+from omz_mobilenet.results.record import CellKey
+from omz_mobilenet.settings import Settings
+from omz_mobilenet.sweep.plan import Cell
+
+Log = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+@dataclass
+class SweepContext:
+    """The sweep's choices (from the spec and flags) and what its cells share once loaded."""
+
+    settings: Settings
+    dataset: Optional[Path]
+    limit: Optional[int]
+    calibration: Optional[Path]
+    crop_rule: str
+    time_s: float
+    rounds: int
+    command: str
+    min_images: Optional[MinImages] = field(default_factory=lambda: MinImages(count=1))  # the evidence rule's minimum
+    skip_bad: bool = False  # --skip-bad-images: undecodable images are skipped and counted
+    annotations: Optional[Path] = None  # --annotations for --dataset (else found beside it)
+    allow_overlap: bool = False  # --allow-overlap: INT8 evaluated on images that calibrated it
+    calibration_overlap: dict[tuple[str, str], int] = field(default_factory=dict)  # (model, precision) -> images
+    log: Log = _quiet
+    loaded_set: Any = None  # inputs.dataset.ImageSet, loaded on first use
+    decoded: Any = None  # inputs.images.DecodedCache, made on first use
+    # (IR sha256, device, inference precision, batch) -> accuracy block: the hint does not change predictions
+    accuracy_cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.min_images is None:  # a spec without min_images: the sweep's default, any one image
+            self.min_images = MinImages(count=1)
+
+    def image_set(self) -> Any:
+        from omz_mobilenet.inputs.dataset import load_image_set
+
+        if self.dataset is None:
+            return None
+        if self.loaded_set is None:
+            self.loaded_set = load_image_set(self.dataset, self.annotations, self.skip_bad, self.limit)
+        return self.loaded_set
+
+    def dataset_fingerprint(self) -> str:
+        image_set = self.image_set()
+        if image_set is None:
+            return "no-dataset"
+        text = f"{image_set.list_sha256}|{self.crop_rule}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cell_key(cell: Cell, ir_sha256: str, ctx: SweepContext, machine: str) -> CellKey:
+    return CellKey(
+        model=cell.model,
+        precision=cell.precision,
+        device=cell.device,
+        config=cell.config.key(),
+        ir_sha256=ir_sha256,
+        dataset_fingerprint=ctx.dataset_fingerprint(),
+        machine=machine,
+    )
