@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 from omz_mobilenet.converters.common import first_line
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.precision import DEFAULT_INFER_PRECISION, INFER_PRECISIONS
 
+if TYPE_CHECKING:  # openvino itself loads inside the functions: `list` must not pay for it
+    from openvino import CompiledModel, Core, Model
+
 VIRTUAL_PREFIXES = ("AUTO", "HETERO", "MULTI", "BATCH")
 PERFORMANCE_HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
 
 
-def new_core():
+def new_core() -> Core:
     import openvino as ov
 
     return ov.Core()
 
 
-def device_names(core) -> list[str]:
+def device_names(core: Core) -> list[str]:
     return list(core.available_devices)
 
 
-def full_device_name(core, device: str) -> str:
+def full_device_name(core: Core, device: str) -> str:
     """The device's marketing name ("AMD EPYC", "Intel(R) Arc(TM) ..."), or the name itself."""
     try:
         return str(core.get_property(device, "FULL_DEVICE_NAME"))
@@ -32,7 +35,7 @@ def full_device_name(core, device: str) -> str:
         return device
 
 
-def device_rows(core) -> list[dict]:
+def device_rows(core: Core) -> list[dict]:
     """One row per physical device this machine has, for `omz-mobilenet devices`."""
     rows = []
     for device in device_names(core):
@@ -44,12 +47,12 @@ def device_rows(core) -> list[dict]:
     return rows
 
 
-def _available_text(core, available: list[str]) -> str:
+def _available_text(core: Core, available: list[str]) -> str:
     named = [f"{d} ({full_device_name(core, d)})" for d in available]
     return ", ".join(named) or "none"
 
 
-def check_device(core, device: str) -> None:
+def check_device(core: Core, device: str) -> None:
     """Fail early for a physical device this machine does not have (GPU/NPU compile would crash)."""
     available = device_names(core)
     base = device.split(":", 1)[0].split(".", 1)[0]
@@ -88,7 +91,7 @@ def _looks_like_ir(xml: Path) -> bool:
         return False
 
 
-def read_ir(core, xml: Path):
+def read_ir(core: Core, xml: Path) -> Model:
     if not Path(xml).is_file() or not Path(xml).with_suffix(".bin").is_file():
         raise ToolError(f"IR {xml} (or its .bin) is missing; run `omz-mobilenet convert` first", 2)
     if not _looks_like_ir(Path(xml)):
@@ -101,7 +104,7 @@ def read_ir(core, xml: Path):
         raise ToolError(f"IR {xml} cannot be read ({first_line(exc)}); delete it and convert again") from None
 
 
-def load_model(core, xml: Path, batch: int = 1, label: Optional[str] = None):
+def load_model(core: Core, xml: Path, batch: int = 1, label: Optional[str] = None) -> Model:
     """Read the IR; reshape its input to `batch` so one request carries N images. The one reshape
     helper: bench, accuracy, verify and sweep all read IRs through it."""
     model = read_ir(core, xml)
@@ -151,7 +154,7 @@ def _reshape_error(xml: Path, batch: int, label: Optional[str]) -> NoReturn:
     )
 
 
-def compile_model(core, model, device: str, config: dict, label: str = "the model"):
+def compile_model(core: Core, model: Model, device: str, config: dict, label: str = "the model") -> CompiledModel:
     """Compile an in-memory model (e.g. reshaped to a batch) with one-line errors."""
     check_device(core, device)
     try:
@@ -161,19 +164,20 @@ def compile_model(core, model, device: str, config: dict, label: str = "the mode
 
 
 def compile_ir(
-    core,
+    core: Core,
     xml: Path,
     device: str = "CPU",
     infer_precision: Optional[str] = DEFAULT_INFER_PRECISION,
     extra: Optional[dict] = None,
     batch: int = 1,
-    label: Optional[str] = None,
-):
-    """Compile with an explicit precision hint: FP32 results must say f32, not the CPU's bf16 default."""
+) -> CompiledModel:
+    """Compile with an explicit precision hint: FP32 results must say f32, not the CPU's bf16 default.
+    Messages name the model by the IR's file name (`<model>.xml`, as convert writes it)."""
     check_device(core, device)
+    label = Path(xml).stem
     model = load_model(core, xml, batch, label)
     config = {**precision_config(device, infer_precision), **(extra or {})}
-    return compile_model(core, model, device, config, f"{label} ({xml})" if label else str(xml))
+    return compile_model(core, model, device, config, f"{label} ({xml})")
 
 
 def compiled_property(compiled, key: str) -> Optional[Any]:

@@ -78,11 +78,11 @@ def _judge(work):
 
 
 def test_requantized_ir_runs_int8_convolutions(requantized, monkeypatch, cli):
-    from omz_mobilenet.bench.run import runtime_precisions
+    from omz_mobilenet.bench.compiled import runtime_precisions
     from omz_mobilenet.runtime import compile_ir, new_core
 
     assert _xml(requantized).is_file() and not (requantized / "ir" / MODEL / "FP32-INT8").exists()
-    kernels = runtime_precisions(compile_ir(new_core(), _xml(requantized), "CPU", "f32", {}, 1, MODEL))
+    kernels = runtime_precisions(compile_ir(new_core(), _xml(requantized), "CPU", "f32", {}, 1))
     counts = dict(item.split(":") for item in kernels.split())
     assert set(counts) <= INT8_KERNELS, kernels  # every Convolution/GroupConvolution/MatMul runs int8
     assert sum(map(int, counts.values())) >= 27  # MobileNet V1: 27 convolutions + the classifier
