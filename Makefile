@@ -22,7 +22,7 @@ export OMZ_MOBILENET_ASSETS ?= $(ASSETS)
 INT8_MODEL ?= mobilenet-v1-0.25-224-tflite
 SPLIT ?= $(RESULTS)/split
 
-.PHONY: all setup download convert verify bench accuracy gate gate-int8 int8 sweep report test test-unit lint clean
+.PHONY: all setup download convert verify bench accuracy gate gate-int8 int8 sweep report test test-unit lint docs clean
 
 all: setup download convert verify bench accuracy
 
@@ -31,7 +31,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,lint]"
+	$(PY) -m pip install --quiet -e ".[test,lint,docs]"
 	touch $@
 
 download: setup
@@ -87,6 +87,11 @@ lint: setup
 	$(VENV)/bin/ruff format --check omz_mobilenet converters
 	$(VENV)/bin/mypy omz_mobilenet
 	$(VENV)/bin/lint-imports
+
+# The documentation site, into site/: --strict fails on a broken link or anchor; the reference pages are
+# generated from the CLI's own definitions by docs/hooks/reference.py.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf ir $(RESULTS) .pytest_cache
