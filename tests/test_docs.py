@@ -1,0 +1,124 @@
+"""The README stays short, the documentation site builds with --strict, and its reference is the CLI's own.
+
+Needs no assets: the site is built from the repository (MkDocs with the Material theme, the `docs` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MKDOCS = Path(sys.executable).with_name("mkdocs")
+
+
+def _hook():
+    """docs/hooks/reference.py, the generator MkDocs runs, imported from its file."""
+    spec = importlib.util.spec_from_file_location("docs_reference_hook", REPO / "docs" / "hooks" / "reference.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _mkdocs() -> str:
+    found = str(MKDOCS) if MKDOCS.exists() else shutil.which("mkdocs")
+    if not found:
+        pytest.fail("mkdocs is not installed: pip install -e '.[docs]' (or make setup)")
+    return found
+
+
+def _build(site: Path, config: Path = REPO / "mkdocs.yml") -> subprocess.CompletedProcess:
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    cmd = [_mkdocs(), "build", "--strict", "--config-file", str(config), "--site-dir", str(site)]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_readme_is_at_most_300_lines():
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 300, f"README.md has {len(lines)} lines; move the detail into docs/"
+
+
+def test_site_builds_strict(tmp_path):
+    done = _build(tmp_path / "site")
+    assert done.returncode == 0, done.stderr[-3000:]
+    for page in ("index.html", "reference/commands.html", "reference/json.html", "results/index.html"):
+        assert (tmp_path / "site" / page).is_file(), page
+
+
+def test_strict_build_fails_on_a_broken_link(tmp_path):
+    """The build would not catch a broken link if --strict or the validation settings were lost."""
+    docs = tmp_path / "docs"
+    shutil.copytree(REPO / "docs", docs)
+    (docs / "results" / "soak.md").open("a", encoding="utf-8").write("\n[gone](no-such-page.md#nothing)\n")
+    config = tmp_path / "mkdocs.yml"
+    text = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
+    text = text.replace("docs_dir: docs", f"docs_dir: {docs}").replace("- docs/hooks/", f"- {REPO}/docs/hooks/")
+    config.write_text(text, encoding="utf-8")
+    done = _build(tmp_path / "site", config)
+    assert done.returncode != 0
+    assert "no-such-page.md" in done.stderr
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_reference_lists_every_subcommand_and_flag():
+    from omz_mobilenet.cli import build_parser
+
+    page = _hook().commands_page()
+    parser = build_parser()
+    subcommands = _subcommands(parser)
+    assert len(subcommands) >= 15
+    for name, sub in subcommands.items():
+        assert re.search(rf"^## {re.escape(name)} \{{#{re.escape(name)}\}}$", page, re.MULTILINE), name
+        section = page.split(f"## {name} {{#{name}}}", 1)[1].split("\n## ", 1)[0]
+        for action in sub._actions:
+            for flag in action.option_strings:
+                assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", section), f"{name} {flag}"
+
+
+def test_reference_has_every_exit_code_and_environment_variable():
+    from omz_mobilenet.errors import EXIT_CODES
+    from omz_mobilenet.settings import ENVIRONMENT_VARIABLES
+
+    hook = _hook()
+    codes = hook.exit_codes_page()
+    for code in EXIT_CODES:
+        assert re.search(rf"^\| {code} \|", codes, re.MULTILINE), code
+    env = hook.environment_page()
+    for name, _flag, _meaning in ENVIRONMENT_VARIABLES:
+        assert f"`{name}`" in env, name
+
+
+def test_json_reference_has_every_record_field():
+    import dataclasses
+
+    hook = _hook()
+    page = hook.json_page()
+    for _title, name, modules in hook.RECORDS:
+        cls = hook.find_record(name, modules)
+        for field in dataclasses.fields(cls):
+            assert f"`{field.name}`" in page, f"{name}.{field.name}"
+
+
+def test_readme_tables_are_the_generated_ones():
+    _hook().check_readme()
+
+
+def test_no_page_cites_a_document_outside_the_repository():
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for pattern in (r"\bFACTS\b", r"\bissue \d+", r"/work/shared", r"\bthe session\b"):
+            assert not re.search(pattern, text), f"{page.relative_to(REPO)} cites {pattern}"
