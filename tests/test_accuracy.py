@@ -249,7 +249,11 @@ def test_int8_of_a_float_model_needs_its_int8_ir_first(scratch, capsys):
 
 
 def test_missing_dataset_folder_is_a_clear_error(scratch, capsys):
-    assert main(["accuracy", "mobilenet-v1-0.25-224-tflite", "--dataset", str(scratch / "none")]) == 2
+    try:  # the shared flag validators may refuse it while parsing (argparse exits) or the command may
+        code = main(["accuracy", "mobilenet-v1-0.25-224-tflite", "--dataset", str(scratch / "none")])
+    except SystemExit as stop:
+        code = stop.code
+    assert code == 2
     assert "does not exist" in capsys.readouterr().err
 
 
@@ -274,3 +278,64 @@ def test_corrupt_and_truncated_images_stop_or_are_skipped(scratch, capsys):
     assert row["images"] == 1 and row["skipped"] == 2
     err = capsys.readouterr().err
     assert sources[1].name in err and sources[2].name in err
+
+
+# ---- image-set checks (inputs/checks.py): before any work, one line, exit 2 ----------------------------
+
+
+def test_annotations_are_checked_only_for_the_images_limit_uses(tmp_path):
+    folder = tmp_path / "set"
+    _images(folder, ["a.JPEG", "b.JPEG", "c.JPEG"])
+    (folder / "val.txt").write_text("a.JPEG 1\nb.JPEG 2\n")  # c is not labelled, but --limit 2 never uses it
+    image_set = load_image_set(folder, subset=2)
+    assert [p.name for p, _l in image_set.items] == ["a.JPEG", "b.JPEG"] and image_set.problems == []
+    with pytest.raises(ToolError, match="c.JPEG: no annotation"):
+        load_image_set(folder)
+
+
+def test_a_byte_order_mark_in_val_txt_does_not_unlabel_the_first_image(tmp_path):
+    folder = tmp_path / "set"
+    _images(folder, ["a.JPEG", "b.JPEG"])
+    (folder / "val.txt").write_bytes("a.JPEG 1\nb.JPEG 2\n".encode("utf-8-sig"))
+    image_set = load_image_set(folder)
+    assert [(p.name, label) for p, label in image_set.items] == [("a.JPEG", 1), ("b.JPEG", 2)]
+    tsv = tmp_path / "FILES.tsv"
+    tsv.write_bytes("filename\tlabel_1000cls_0based\na.JPEG\t7\n".encode("utf-8-sig"))
+    assert parse_files_tsv(tsv) == {"a.JPEG": 7}
+
+
+def test_image_set_checks_say_no_images_and_find_corrupt_images_first(tmp_path):
+    from omz_mobilenet.inputs.checks import check_image_folder, check_image_set, unreadable_images
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for check in (lambda: check_image_set(empty), lambda: check_image_folder(empty)):
+        with pytest.raises(ToolError, match=f"no images in {empty}") as raised:
+            check()
+        assert raised.value.exit_code == 2
+    folder = tmp_path / "set"
+    _images(folder, ["a.JPEG", "b.JPEG"])
+    (folder / "c.JPEG").write_bytes(b"not a jpeg")
+    (folder / "val.txt").write_text("a.JPEG 1\nb.JPEG 2\nc.JPEG 3\n")
+    assert len(unreadable_images(sorted(folder.glob("*.JPEG")))) == 1
+    with pytest.raises(ToolError, match=r"c.JPEG cannot be decoded.*--skip-bad-images"):
+        check_image_set(folder)
+    [image_set] = check_image_set(folder, skip_bad=True)
+    assert [p.name for p, _l in image_set.items] == ["a.JPEG", "b.JPEG"] and len(image_set.problems) == 1
+    [limited] = check_image_set(folder, limit=2)  # the corrupt image is not among the two used
+    assert len(limited.items) == 2
+    with pytest.raises(ToolError, match="annotation file .* does not exist"):
+        check_image_set(folder, annotations=tmp_path / "nope.txt")
+
+
+@needs_assets
+def test_accuracy_table_leads_with_top1_interval_and_top5_at_100_columns(scratch, cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, err = cli("accuracy", "mobilenet-v1-0.25-224-tflite", "--dataset", SMALL_SET, "--limit", "4",
+                         "--no-progress")
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if "model" in line)
+    for column in ("Top-1 [CI]", "Top-5", "images", "skipped", "status"):
+        assert column in header, out
+    assert header.index("Top-1") < header.index("Top-5") < header.index("images") < header.index("skipped")
+    assert all(len(line) <= 100 for line in out.splitlines()), out

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.helpers.catalogue_edit import edited_catalogue
-from tests.helpers.paths import IMAGES, OFFLINE_TFLITE
+from tests.helpers.paths import IMAGES, OFFLINE_TFLITE, REPO
 
 DATASET = IMAGES / "val_100_cropped_reencoded"
 FLOAT_SOURCE = "mobilenet-v1-0.25-224-tflite"
@@ -102,4 +106,42 @@ def test_verify_needs_a_dataset(mirror, cli, monkeypatch):
 
 def test_verify_on_a_folder_without_images(mirror, tmp_path, cli):
     code, _out, err = cli("verify", "mobilenet-v1-0.25-128-quant", "--dataset", tmp_path)
-    assert code == 2 and "has no images" in err
+    assert code == 2 and f"no images in {tmp_path}" in err
+
+
+def test_verify_run_as_a_process_keeps_litert_chatter_off_stderr(mirror, tmp_path):
+    """LiteRT's C++ prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on fd 2 when an
+    interpreter is built; only a real process shows what reaches the user's terminal."""
+    env = {**os.environ, "COLUMNS": "100"}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "omz-mobilenet"), "verify", FLOAT_SOURCE, "--dataset", str(DATASET),
+         "--limit", "3", "--no-progress"],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "XNNPACK" not in done.stderr and "XNNPACK" not in done.stdout, done.stderr
+
+
+def test_verify_table_leads_with_verdict_and_agreement_at_100_columns(mirror, cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, err = cli("verify", "mobilenet-v1-0.25-224-quant", "--dataset", DATASET, "--limit", "5",
+                         "--no-progress")
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if "model" in line)
+    assert header.index("result") < header.index("agreement %") and "images" in header, out
+    assert all(len(line) <= 100 for line in out.splitlines()), out
+
+
+def test_verify_counts_unreadable_images_and_refuses_them_before_any_work(mirror, tmp_path, cli):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for source in sorted(DATASET.glob("*.JPEG"))[:12]:
+        (folder / source.name).symlink_to(source)
+    (folder / "zz_broken.JPEG").write_bytes(b"not a jpeg")
+    code, _out, err = cli("verify", "mobilenet-v1-0.25-128-quant", "--dataset", folder, "--no-progress")
+    assert code == 2 and "zz_broken.JPEG cannot be decoded" in err and "--skip-bad-images" in err
+    assert not (mirror[1] / "mobilenet-v1-0.25-128-quant").exists(), "nothing converted before the check"
+    code, out, err = cli("verify", "mobilenet-v1-0.25-128-quant", "--dataset", folder, "--skip-bad-images", "--json")
+    assert code == 0, err
+    row = _records(out)[0]
+    assert row["images"] == 12 and row["skipped"] == 1 and "1 unreadable images skipped" in row["note"]

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from omz_mobilenet.accuracy.evidence import DEFAULT_MIN_IMAGES
 from omz_mobilenet.commands.common import (
     add_alias,
     add_device_arg,
@@ -15,44 +16,30 @@ from omz_mobilenet.commands.common import (
     selected_entries,
     settings_from,
 )
-from omz_mobilenet.errors import ToolError, UsageError
+from omz_mobilenet.errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, ToolError, UsageError
 
 if TYPE_CHECKING:
     from omz_mobilenet.catalogue import ModelEntry
 
-ACCURACY_COLUMNS = [
-    "model",
-    "precision",
-    "device",
+# Left to right by importance: what the command is for first (Top-1 with its interval, Top-5, the
+# evidence behind them: images evaluated and skipped, the status); --wide shows the rest.
+ACCURACY_COLUMNS = ["model", "precision", "Top-1 [CI]", "Top-5", "images", "skipped", "status"]
+ACCURACY_WIDE_COLUMNS = [
     "image_set",
-    "images",
-    "top1",
-    "top1_ci95",
-    "top5",
+    "device",
     "top5_ci95",
     "original_top1",
     "original_top5",
     "top1_agreement",
     "calibration_overlap",
     "images_per_s",
-    "skipped",
-    "partial",
+    "reason",
 ]
 DEFAULT_PRECISIONS = {"accuracy": "FP32", "gate": "FP32,FP16"}
-GATE_COLUMNS = [
-    "model",
-    "precision",
-    "image_set",
-    "images",
-    "top1",
-    "top1_ref",
-    "top1_min",
-    "top5",
-    "top5_ref",
-    "top5_min",
-    "status",
-    "note",
-]
+# The gate's short table: the verdict, the Top-1 evidence and why a row is not a pass; the rest under --wide.
+GATE_COLUMNS = ["model", "precision", "status", "top1", "min", "images", "reason"]
+GATE_WIDE_COLUMNS = ["image_set", "skipped", "top1_ref", "top5", "top5_min", "top5_ref", "reference", "note"]
+MIN_REASON = 12  # the reason column is cut to what is left of the terminal, but never below this
 
 
 def _add_dataset_args(p: argparse.ArgumentParser) -> None:
@@ -96,6 +83,14 @@ def _add_dataset_args(p: argparse.ArgumentParser) -> None:
         "TF-slim's numbers were produced); accuracy-checker = its int(f*h) crop and np.argpartition "
         "top-k, for the same per-image predictions as accuracy_checker (default tf)",
     )
+    command = "gate" if p.prog.endswith("gate") else "accuracy"
+    p.add_argument(
+        "--min-images",
+        default=DEFAULT_MIN_IMAGES[command],
+        metavar="N|P%",
+        help="evaluated images a result needs, as a count or a share of the image set; fewer (unreadable "
+        "images skipped) is INCOMPLETE, exit 3, never a pass",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     p.add_argument("--csv", type=Path, metavar="FILE", help="also write the results as CSV")
@@ -103,17 +98,19 @@ def _add_dataset_args(p: argparse.ArgumentParser) -> None:
 
 def _common(args: argparse.Namespace):
     from omz_mobilenet.accuracy.evaluate import Options
-    from omz_mobilenet.inputs.dataset import load_image_sets
+    from omz_mobilenet.accuracy.evidence import MinImages
+    from omz_mobilenet.inputs.checks import check_image_set
     from omz_mobilenet.output.envelope import check_writable
 
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
+    min_images = MinImages.parse(str(args.min_images))  # the shared flag validator may have parsed it
     check_writable(args.json, args.csv, getattr(args, "predictions", None))  # before any work
     settings = settings_from(args)
     work = _work(args, settings)
-    image_sets = load_image_sets(args.dataset, args.annotations, args.skip_bad_images, args.limit)
+    image_sets = check_image_set(args.dataset, args.annotations, args.limit, args.skip_bad_images)
     options = Options(
         device=args.device,
         batch=args.batch,
@@ -121,6 +118,8 @@ def _common(args: argparse.Namespace):
         progress=not args.no_progress,
         allow_overlap=args.allow_overlap,
         crop_rule=args.crop_rule,
+        min_images=min_images,
+        original=getattr(args, "original", False),
     )
     return work, image_sets, options, settings
 
@@ -196,6 +195,23 @@ def _write_predictions(path: Path, evaluations) -> None:
     (write_json if path.suffix.lower() == ".json" else write_csv)(path, rows)
 
 
+def accuracy_table_row(row: dict) -> dict:
+    """Top-1 with its 95 % Wilson interval in one short cell (`52.3 [41-63]`), Top-5 beside it."""
+    low, high = row["top1_ci95"]
+    top1 = "-" if row["top1"] is None else f"{row['top1']:.1f} [{low:.0f}-{high:.0f}]"
+    top5 = "-" if row["top5"] is None else f"{row['top5']:.1f}"
+    return {**row, "Top-1 [CI]": top1, "Top-5": top5}
+
+
+def _accuracy_exit(rows: list[dict], interrupted: bool) -> int:
+    """130 when interrupted, else 3 when a result has too few evaluated images (never a pass), else 0."""
+    from omz_mobilenet.accuracy.evidence import INCOMPLETE
+
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_INCOMPLETE if not rows or any(row["status"] == INCOMPLETE for row in rows) else 0
+
+
 def run_accuracy(args: argparse.Namespace) -> int:
     from omz_mobilenet.accuracy.evaluate import Interrupted, evaluate_model
     from omz_mobilenet.output.tables import print_table
@@ -204,29 +220,64 @@ def run_accuracy(args: argparse.Namespace) -> int:
     evaluations, interrupted = [], False
     for entry, precisions in work:
         try:
-            evaluations += evaluate_model(entry, precisions, image_sets, settings, options, args.original, log)
+            evaluations += evaluate_model(entry, precisions, image_sets, settings, options, log)
         except Interrupted as stop:
             evaluations += stop.evaluations
             interrupted = True
             break
     rows = [e.row() for e in evaluations]
-    columns = [c for c in ACCURACY_COLUMNS if any(c in row for row in rows)]
-    title = "accuracy (%, 95 % Wilson interval; IR computed at f32)" + (
+    columns = ACCURACY_COLUMNS + [c for c in ACCURACY_WIDE_COLUMNS if any(c in row for row in rows)]
+    title = "accuracy (%, Top-1 with its 95 % Wilson interval; IR computed at f32)" + (
         " - INTERRUPTED, partial results" if interrupted else ""
     )
-    print_table(title, rows, columns)
+    print_table(title, [accuracy_table_row(row) for row in rows], columns)
     for note in sorted({row["note"] for row in rows if row.get("note")}):
         print(f"note: {note}")
+    code = _accuracy_exit(rows, interrupted)
+    for row in rows:
+        if row.get("reason"):
+            print(f"{row['status'].upper()} {row['model']} {row['precision']} {row['image_set']}: {row['reason']}")
     _report_problems(image_sets, evaluations)
-    _write_outputs(args, rows, **({"interrupted": True} if interrupted else {}))
+    extra = {"interrupted": True} if interrupted else {}
+    _write_outputs(args, rows, exit_code=code, **extra)
     if args.predictions:
         _write_predictions(args.predictions, evaluations)
-    return 130 if interrupted else 0
+    return code
+
+
+def gate_table_row(row: dict) -> dict:
+    """The short gate row: Top-1 and its minimum, evaluated/asked images, why it is not a pass."""
+    asked = row["images"] + row["skipped"]
+    images = f"{row['images']}/{asked}" if row["skipped"] else str(row["images"])
+    reason = row.get("reason") or row.get("note") or ""
+    return {**row, "min": row.get("top1_min"), "images": images, "reason": reason}
+
+
+def _cut_reasons(rows: list[dict]) -> list[dict]:
+    """The reason cell gets what is left of the terminal after the other short columns (cut with …),
+    so the failure reason shows without --wide; --wide gets it whole."""
+    from omz_mobilenet.output.tables import fit_columns, table_width
+
+    others = GATE_COLUMNS[:-1]
+    _kept, sizes = fit_columns(rows, others, table_width())
+    room = max(MIN_REASON, table_width() - sum(sizes[c] + 3 for c in others) - 4)
+    cut = lambda text: text if len(text) <= room else text[: room - 1] + "…"  # noqa: E731
+    return [{**row, "reason": cut(row["reason"])} for row in rows]
+
+
+def _print_gate_table(dicts: list[dict], wide: bool) -> None:
+    from omz_mobilenet.output.tables import print_table
+
+    rows = [gate_table_row(d) for d in dicts]
+    print_table(
+        "accuracy gate (%; min = reference - tolerance; images = evaluated/asked)",
+        rows if wide else _cut_reasons(rows),
+        GATE_COLUMNS + GATE_WIDE_COLUMNS,
+    )
 
 
 def run_gate(args: argparse.Namespace) -> int:
     from omz_mobilenet.accuracy import gate
-    from omz_mobilenet.output.tables import print_table
 
     work, image_sets, options, settings = _common(args)
     rows = [
@@ -235,7 +286,7 @@ def run_gate(args: argparse.Namespace) -> int:
         for row in gate.run_gate([entry], precisions, image_sets, settings, options, log)
     ]
     dicts = [row.as_dict() for row in rows]
-    print_table("accuracy gate (%; min = reference - tolerance)", dicts, GATE_COLUMNS)
+    _print_gate_table(dicts, getattr(args, "wide", False))
     code = gate.exit_code(rows, args.allow_missing)
     print(gate.summary_line(rows, args.allow_missing))
     _report_problems(image_sets)
@@ -261,6 +312,6 @@ def register(subparsers) -> None:
         "--allow-missing",
         action="store_true",
         help="a requested model whose files cannot be had is SKIPPED without failing the gate "
-        "(default: exit 3, incomplete)",
+        "(default: exit 3, incomplete); a row with too few images (--min-images) stays incomplete",
     )
     p.set_defaults(func=run_gate)

@@ -11,7 +11,7 @@ from omz_mobilenet.errors import UsageError
 
 DATASET_ENV = "OMZ_MOBILENET_DATASET"
 # Left to right by importance: the table keeps what fits 100 columns, --wide shows the rest.
-COLUMNS = ["model", "result", "agreement %", "b/c p", "Top-1", "margin", "IR-orig [95% CI]", "max |diff|"]
+COLUMNS = ["model", "result", "agreement %", "b/c p", "Top-1", "margin", "images", "IR-orig [95% CI]", "max |diff|"]
 
 
 def _num(value: float) -> str:
@@ -34,6 +34,7 @@ def table_row(record: dict) -> dict:
         "b/c p": f"{record['mcnemar_b']}/{record['mcnemar_c']} {_p(record['mcnemar_p'])}" if paired else "no labels",
         "Top-1": f"{_num(record['top1_ir'])}/{_num(record['top1_original'])}" if paired else "-",
         "margin": "exact" if record["margin_images"] is None else str(record["margin_images"]),
+        "images": f"{record['images']}" + (f" +{record['skipped']} bad" if record.get("skipped") else ""),
         "IR-orig [95% CI]": f"{record['top1_diff']:+.1f} [{diff_ci[0]:+.1f},{diff_ci[1]:+.1f}]" if diff_ci else "-",
         "max |diff|": f"{record['max_abs_diff']:.2g}",
     }
@@ -79,17 +80,21 @@ def _title(rows: list[dict], dataset: str, args: argparse.Namespace) -> str:
 def run_verify(args: argparse.Namespace) -> int:
     from omz_mobilenet.output import envelope
     from omz_mobilenet.output.tables import print_table
-    from omz_mobilenet.verify.check import verify_model
+    from omz_mobilenet.verify.check import VerifyRequest, verify_model
 
     dataset = args.dataset or os.environ.get(DATASET_ENV)
     if not dataset:
         raise UsageError(f"verify needs images: pass --dataset DIR (a folder of JPEGs) or set {DATASET_ENV}")
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
+    request = VerifyRequest(
+        Path(dataset), args.limit, args.precision, args.device, args.skip_bad_images, not args.no_progress
+    )
     entries = selected_models(args)
     settings = settings_from(args)
     _check_device(args.device)
-    records = [verify_model(e, settings, Path(dataset), args.limit, args.precision, log, args.device) for e in entries]
+    request.images()  # before any download or conversion: images there, and readable
+    records = [verify_model(entry, settings, request, log) for entry in entries]
     rows = [r.as_dict() for r in records]
     if args.json:
         print(envelope.dumps("verify", rows))
@@ -114,5 +119,11 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, help="use the first N images (sorted by name)")
     p.add_argument("-d", "--device", default="CPU", help="OpenVINO device for the IR")
     p.add_argument("--precision", default="FP32", choices=["FP32", "FP16"], help="IR to check (always inferred at f32)")
+    p.add_argument(
+        "--skip-bad-images",
+        action="store_true",
+        help="leave out unreadable images and count them (default: stop with exit 2 before any work)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the JSON envelope instead of a table")
     p.set_defaults(func=run_verify)

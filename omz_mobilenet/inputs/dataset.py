@@ -122,7 +122,8 @@ def parse_files_tsv(path: Path) -> dict[str, int]:
 
 def _read_lines(path: Path) -> list[str]:
     try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
+        # utf-8-sig: a byte-order mark (Windows editors write one) is not part of the first file name
+        return Path(path).read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
         raise ToolError(f"annotation file {path} does not exist", 2) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -171,26 +172,39 @@ def discover_image_folders(dataset: Path) -> list[Path]:
         return [dataset]
     folders = sorted(p for p in dataset.iterdir() if p.is_dir() and _has_images(p))
     if not folders:
-        raise ToolError(f"dataset folder {dataset} has no images, and no subfolder with images", 2)
+        raise ToolError(
+            f"no images in {dataset} (.jpg/.jpeg/.png/...), nor in a subfolder; pass a folder of images with --dataset",
+            2,
+        )
     return folders
 
 
-def _match(folder: Path, annotations: Annotations, skip_bad: bool) -> tuple[list[tuple[Path, int]], list[str]]:
-    """Pair every image with its label; unlabelled images and listed-but-missing files are problems."""
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+def _used_names(folder: Path, annotations: Annotations, limit: Optional[int]) -> tuple[list[str], set[str]]:
+    """The file names an image set uses, sorted (the first `limit` only), and those present on disk.
+
+    With a per-folder image list (FILES.tsv / val.txt inside the folder), listed files count too, so a
+    listed file that is missing among the first N names is reported rather than silently replaced.
+    """
+    present = {p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()}
+    names = present | set(annotations.labels) if annotations.is_image_list else present
+    used = sorted(names)
+    return (used[:limit] if limit else used), present
+
+
+def _match(
+    folder: Path, annotations: Annotations, skip_bad: bool, limit: Optional[int] = None
+) -> tuple[list[tuple[Path, int]], list[str]]:
+    """Pair every used image with its label; unlabelled images and listed-but-missing files are problems.
+    Only the images used (the first `limit` by name) are checked: the rest of the folder does not matter."""
+    names, present = _used_names(folder, annotations, limit)
     items, problems = [], []
-    for image in images:
-        if image.name in annotations.labels:
-            items.append((image, annotations.labels[image.name]))
+    for name in names:
+        if name not in present:
+            problems.append(f"{folder / name}: listed in {annotations.path} but missing")
+        elif name in annotations.labels:
+            items.append((folder / name, annotations.labels[name]))
         else:
-            problems.append(f"{image}: no annotation in {annotations.path}")
-    if annotations.is_image_list:
-        present = {p.name for p in images}
-        problems += [
-            f"{folder / name}: listed in {annotations.path} but missing"
-            for name in sorted(annotations.labels)
-            if name not in present
-        ]
+            problems.append(f"{folder / name}: no annotation in {annotations.path}")
     if problems and not skip_bad:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ToolError(f"{problems[0]}{more}; fix the data or pass --skip-bad-images", 2)
@@ -200,12 +214,15 @@ def _match(folder: Path, annotations: Annotations, skip_bad: bool) -> tuple[list
 def load_image_set(
     folder: Path, annotations_file: Optional[Path] = None, skip_bad: bool = False, subset: Optional[int] = None
 ) -> ImageSet:
+    """The labelled images of one folder (the first `subset` by name), sorted by file name."""
     folder = Path(folder)
+    if not folder.is_dir():
+        raise ToolError(f"dataset folder {folder} does not exist; pass a folder of images with --dataset", 2)
+    if not _has_images(folder):
+        raise ToolError(f"no images in {folder} (.jpg/.jpeg/.png/...); pass a folder of images with --dataset", 2)
     path = Path(annotations_file) if annotations_file else find_annotations(folder)
     annotations = load_annotations(path, image_folder=folder)
-    items, problems = _match(folder, annotations, skip_bad)
-    if subset:
-        items = items[:subset]  # sorted by name, so --subset N is reproducible
+    items, problems = _match(folder, annotations, skip_bad, subset)
     if not items:
         raise ToolError(f"{folder}: no image has a label in {path}", 2)
     return ImageSet(name=folder.name, folder=folder, items=items, annotations=path, problems=problems)

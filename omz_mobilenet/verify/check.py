@@ -40,7 +40,7 @@ the Top-1 difference (IR - original), so a reader sees how much 100 images can p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
@@ -51,23 +51,30 @@ from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.convert.pipeline import ensure_ir
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.fetch.download import fetch_model
+from omz_mobilenet.inputs.checks import SKIP_HINT, check_image_folder, image_problem
 from omz_mobilenet.inputs.dataset import find_annotations, load_annotations, to_model_label
-from omz_mobilenet.inputs.images import ir_input, list_images, load_for_model, original_input
+from omz_mobilenet.inputs.images import ir_input, load_for_model, original_input
 from omz_mobilenet.precision import DEFAULT_INFER_PRECISION
 from omz_mobilenet.settings import Settings
-from omz_mobilenet.stats import wilson_interval
-from omz_mobilenet.verify import stats
+from omz_mobilenet.verify.criteria import (  # noqa: F401 (the criteria's names, importable from here as before)
+    ALPHA,
+    DEFAULT_MIN_AGREEMENT,
+    EXACT,
+    FAIL,
+    FLOAT_MAX_DIFF,
+    FLOAT_MIN_AGREEMENT,
+    MAX_LOSS_POINTS,
+    PAIRED,
+    PASS,
+    Outputs,
+    criterion_for,
+    judge_outputs,
+    max_loss_images,
+    min_agreement_for,
+)
+from omz_mobilenet.verify.native_log import quiet_native_stderr
 
-# exact: float sources must match the FP32 IR up to float rounding.
-FLOAT_MIN_AGREEMENT = 1.0
-FLOAT_MAX_DIFF = 1e-4
-# paired: see the module docstring.
-ALPHA = 0.01
-MAX_LOSS_POINTS = 1.0
-DEFAULT_MIN_AGREEMENT = 0.80
-
-EXACT, PAIRED = "exact", "paired"
-PASS, FAIL = "pass", "fail"
+Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -108,34 +115,11 @@ class VerifyRecord:
     original_runtime: str
     openvino: str
     passed: bool
+    skipped: int = 0  # unreadable images left out (--skip-bad-images); never compared
     note: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class Outputs:
-    """What both sides said about each image (top-1 class, scores) and its label if known."""
-
-    ir: np.ndarray
-    original: np.ndarray
-    labels: list[Optional[int]]  # in the model's output space
-
-
-def criterion_for(entry: ModelEntry, precision: str) -> str:
-    return EXACT if entry.source_precision == "FP32" and precision == "FP32" else PAIRED
-
-
-def min_agreement_for(entry: ModelEntry, criterion: str) -> float:
-    if criterion == EXACT:
-        return FLOAT_MIN_AGREEMENT
-    return entry.verify_tolerance.min_agreement if entry.verify_tolerance is not None else DEFAULT_MIN_AGREEMENT
-
-
-def max_loss_images(labelled: int) -> int:
-    """1 point of the labelled images (rounded up) plus one borderline image, as accuracy.gate's INT8 rule."""
-    return stats.min_count(MAX_LOSS_POINTS / 100, labelled) + 1
 
 
 def find_labels(dataset: Path, files: list[Path]) -> tuple[Optional[Path], list[Optional[int]]]:
@@ -151,7 +135,30 @@ def find_labels(dataset: Path, files: list[Path]) -> tuple[Optional[Path], list[
     return path, [labels.get(file.name) for file in files]
 
 
-def _outputs(images: list[np.ndarray], run_ir: Callable, run_original: Callable, entry: ModelEntry):
+@dataclass(frozen=True)
+class VerifyRequest:
+    """What `verify` compares on: the image folder (the first `limit` images), the IR and the device."""
+
+    dataset: Path
+    limit: Optional[int] = None
+    precision: str = "FP32"
+    device: str = "CPU"
+    skip_bad: bool = False
+    progress: bool = True
+
+    def images(self) -> tuple[list[Path], list[str]]:
+        """(readable images, problems), checked before any work: a folder without images or an
+        unreadable image (unless --skip-bad-images) is bad input, exit 2."""
+        files = check_image_folder(self.dataset, self.limit)
+        found = [(path, image_problem(path)) for path in files]
+        problems = [problem for _path, problem in found if problem is not None]
+        if problems and not self.skip_bad:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ToolError(f"{problems[0]}{more}; {SKIP_HINT}", 2)
+        return [path for path, problem in found if problem is None], problems
+
+
+def _outputs(images: Iterator[np.ndarray], run_ir: Callable, run_original: Callable, entry: ModelEntry):
     ir_out, ref_out = [], []
     for image in images:
         ir_out.append(run_ir(ir_input([image]))[0])
@@ -159,42 +166,66 @@ def _outputs(images: list[np.ndarray], run_ir: Callable, run_original: Callable,
     return np.stack(ir_out).astype(np.float32), np.stack(ref_out).astype(np.float32)
 
 
+def _compare(entry: ModelEntry, settings: Settings, request: VerifyRequest, files: list[Path], log: Log):
+    """(IR outputs, original outputs, original runtime's name). The original runtime (LiteRT, ONNX
+    Runtime, TF) and the compiled IR are released here, original first, in this thread: not left to
+    interpreter exit, where native runtimes' destructors ran in an undefined order."""
+    import openvino as ov  # noqa: F401 (OpenVINO loads before the original runtime, as in every run)
+
+    from omz_mobilenet.converters import open_reference
+    from omz_mobilenet.output.progress import item_progress
+    from omz_mobilenet.runtime import compile_ir, new_core
+
+    fetched = fetch_model(entry, settings, log)
+    xml = ensure_ir(entry, request.precision, settings, log)
+    compiled = compile_ir(new_core(), xml, request.device, DEFAULT_INFER_PRECISION)
+    with quiet_native_stderr():
+        original = open_reference(entry, fetched.model_path)
+    runtime = f"{original.name} {original.version}"
+    try:
+        with item_progress(request.progress) as progress:
+            task = progress.add_task(f"{entry.name} {request.precision} vs original", total=len(files))
+
+            def images() -> Iterator[np.ndarray]:
+                for path in files:
+                    yield load_for_model(path, entry)
+                    progress.update(task, advance=1)
+
+            with quiet_native_stderr():  # some runtimes build their delegate on the first run
+                ir_out, ref_out = _outputs(images(), lambda batch, ir=compiled: ir(batch)[0], original.run, entry)
+    finally:
+        del original
+        del compiled
+    return ir_out, ref_out, runtime
+
+
 def verify_model(
-    entry: ModelEntry,
-    settings: Settings,
-    dataset: Path,
-    limit: int | None,
-    precision: str = "FP32",
-    log: Callable[[str], None] = lambda _m: None,
-    device: str = "CPU",
+    entry: ModelEntry, settings: Settings, request: VerifyRequest, log: Log = lambda _m: None
 ) -> VerifyRecord:
     import openvino as ov
 
-    from omz_mobilenet.converters import open_reference
-    from omz_mobilenet.runtime import compile_ir, new_core
-
-    files = list_images(dataset, limit)
-    annotations, raw_labels = find_labels(Path(dataset), files)
-    fetched = fetch_model(entry, settings, log)
-    xml = ensure_ir(entry, precision, settings, log)
-    compiled = compile_ir(new_core(), xml, device, DEFAULT_INFER_PRECISION, label=entry.name)
-    original = open_reference(entry, fetched.model_path)
-    images = [load_for_model(path, entry) for path in files]
-    ir_out, ref_out = _outputs(images, lambda batch: compiled(batch)[0], original.run, entry)
+    files, problems = request.images()
+    if not files:
+        raise ToolError(f"no readable images in {request.dataset}: {problems[0]}", 2)
+    annotations, raw_labels = find_labels(Path(request.dataset), files)
+    ir_out, ref_out, runtime = _compare(entry, settings, request, files, log)
     classes = ir_out.shape[1]
     labels = [None if label is None else to_model_label(label, classes) for label in raw_labels]
-    record = judge(entry, precision, Outputs(ir_out, ref_out, labels))
-    note = _note(record, dataset, annotations, len(files))
+    record = judge_outputs(entry, request.precision, Outputs(ir_out, ref_out, labels))
+    note = _note(record, request.dataset, annotations, len(files))
+    if problems:
+        note = "; ".join(n for n in (f"{len(problems)} unreadable images skipped", note) if n)
     if note:
         log(f"[yellow]{entry.name}: {note}[/yellow]")
     return VerifyRecord(
         **{
             **record,
-            "device": device,
-            "dataset": str(dataset),
+            "device": request.device,
+            "dataset": str(request.dataset),
             "annotations": str(annotations) if annotations else None,
-            "original_runtime": f"{original.name} {original.version}",
+            "original_runtime": runtime,
             "openvino": ov.get_version(),
+            "skipped": len(problems),
             "note": note,
         }
     )
@@ -209,95 +240,3 @@ def _note(record: dict, dataset: Path, annotations: Optional[Path], images: int)
     if annotations is not None and record["labelled"] < images:
         return f"{images - record['labelled']} of {images} images have no label in {annotations}; the paired test used the rest"
     return ""
-
-
-def judge(entry: ModelEntry, precision: str, outputs: Outputs) -> dict:
-    """Every VerifyRecord field that follows from the two sides' outputs (no I/O: testable on arrays)."""
-    criterion = criterion_for(entry, precision)
-    ir_top1, ref_top1 = outputs.ir.argmax(1), outputs.original.argmax(1)  # ties: lowest index, as accuracy's top_k
-    agree = int(np.sum(ir_top1 == ref_top1))
-    total = len(ir_top1)
-    diff = np.abs(outputs.ir - outputs.original)
-    floor = min_agreement_for(entry, criterion)
-    low, high = wilson_interval(agree, total)
-    fields: dict = {
-        "model": entry.name,
-        "precision": precision,
-        "infer_precision": DEFAULT_INFER_PRECISION,
-        "images": total,
-        "criterion": criterion,
-        "top1_agreement": agree / total,
-        "agreement_images": agree,
-        "agreement_ci95": [round(low, 4), round(high, 4)],
-        "min_agreement": floor,
-        "max_abs_diff": float(diff.max()),
-        "mean_abs_diff": float(diff.mean()),
-        "max_diff_allowed": FLOAT_MAX_DIFF if criterion == EXACT else None,
-        "alpha": ALPHA,
-    }
-    counts = _paired(outputs.labels, ir_top1, ref_top1)
-    fields.update(_accuracy_fields(counts))
-    checks, margin = _checks(criterion, fields, counts)
-    complete = not any(v.startswith("not run") for v in checks.values())
-    passed = all(v != FAIL for v in checks.values())
-    return {**fields, "checks": checks, "margin_images": margin, "complete": complete, "passed": passed}
-
-
-def _paired(labels: list[Optional[int]], ir_top1: np.ndarray, ref_top1: np.ndarray) -> Optional[stats.PairedCounts]:
-    known = [
-        (int(i), int(r), label) for i, r, label in zip(ir_top1, ref_top1, labels, strict=True) if label is not None
-    ]
-    if not known:
-        return None
-    return stats.paired_counts([r == label for _i, r, label in known], [i == label for i, _r, label in known])
-
-
-def _accuracy_fields(counts: Optional[stats.PairedCounts]) -> dict:
-    if counts is None:
-        return {
-            "labelled": 0,
-            "top1_ir": None,
-            "top1_original": None,
-            "top1_diff": None,
-            "top1_diff_ci95": None,
-            "mcnemar_b": None,
-            "mcnemar_c": None,
-            "mcnemar_p": None,
-            "max_top1_loss_images": None,
-        }
-    n = counts.total
-    low, high = stats.newcombe_paired_interval(counts)
-    return {
-        "labelled": n,
-        "top1_ir": round(100.0 * counts.ir_hits / n, 2),
-        "top1_original": round(100.0 * counts.original_hits / n, 2),
-        "top1_diff": round(100.0 * (counts.ir_hits - counts.original_hits) / n, 2),
-        "top1_diff_ci95": [round(100.0 * low, 2), round(100.0 * high, 2)],
-        "mcnemar_b": counts.original_only,
-        "mcnemar_c": counts.ir_only,
-        "mcnemar_p": stats.mcnemar_worse_p(counts.original_only, counts.ir_only),
-        "max_top1_loss_images": max_loss_images(n),
-    }
-
-
-def _verdict(ok: bool) -> str:
-    return PASS if ok else FAIL
-
-
-def _checks(criterion: str, fields: dict, counts: Optional[stats.PairedCounts]) -> tuple[dict[str, str], Optional[int]]:
-    """Check name -> pass / fail / "not run: why", and the smallest margin in images (paired only)."""
-    agree, total, floor = fields["agreement_images"], fields["images"], fields["min_agreement"]
-    if criterion == EXACT:
-        return {
-            "agreement_100pct": _verdict(agree == total),
-            "max_abs_diff": _verdict(fields["max_abs_diff"] <= FLOAT_MAX_DIFF),
-        }, None
-    checks = {"agreement_floor": _verdict(agree >= stats.min_count(floor, total))}
-    margins = [stats.floor_margin(agree, total, floor)]
-    if counts is None:
-        checks["paired_loss"] = "not run: no labels"
-        return checks, min(margins)
-    max_loss = fields["max_top1_loss_images"]
-    checks["paired_loss"] = _verdict(not stats.fails_paired(counts.original_only, counts.ir_only, ALPHA, max_loss))
-    margins.append(stats.paired_margin(counts, ALPHA, max_loss))
-    return checks, min(margins)

@@ -1,0 +1,219 @@
+"""The judgement of accuracy against references: one home for every gate verdict.
+
+A measured Evaluation is judged against the best reference there is:
+- `judge_against_reference`: the per-image-set reference in `<model>.subsets.yml` (the original file
+  in its own framework on exactly these images; a paired comparison: the IR may lose at most
+  `tolerance_images` images), otherwise the published full-validation figure in `<model>.yml` minus
+  its abs_threshold, tested against the upper end of the 95 % Wilson interval of the measured rate
+  (a small unknown image set cannot prove a regression of a few points).
+- `judge_against_fp32`: an INT8 IR of a float model (NNCF) against the FP32 IR of the same model on
+  the same images: Top-1 and Top-5 may lose at most INT8_MAX_DROP points plus one image.
+- `judge_against_original`: a requantized INT8 source (INT8-RQ) against the ORIGINAL file in its own
+  runtime on the same images, by the same paired rule (`accepts_paired`).
+Before any of these, the evidence rule (accuracy/evidence.py): a row with fewer evaluated images than
+--min-images asks is INCOMPLETE, whatever its numbers. The statistics live in accuracy/metrics.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+from omz_mobilenet.accuracy.ac_config import SubsetRef, config_for, load_subsets
+from omz_mobilenet.accuracy.evidence import INCOMPLETE as _INCOMPLETE
+from omz_mobilenet.accuracy.metrics import wilson_interval
+from omz_mobilenet.accuracy.records import Evaluation, biased_note
+from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.precision import is_int8, is_requantized
+
+PASSED, FAILED, SKIPPED, ERROR, NO_REF = "PASSED", "FAILED", "SKIPPED", "ERROR", "NO REF"
+INCOMPLETE = _INCOMPLETE.upper()  # the gate's verdict words are upper case
+INT8_MAX_DROP = 1.0  # points, the issue's INT8 target
+METRICS = ("top1", "top5")
+
+
+@dataclass
+class Check:
+    """One metric against its reference: hits needed, or a published rate to reach."""
+
+    measured: float  # percent
+    minimum: Optional[float]  # percent; None when there is no reference
+    reference: Optional[float]  # percent
+    passed: Optional[bool]
+
+
+@dataclass
+class GateRow:
+    """One gate verdict with what it rests on: the checks (measured, minimum, reference), which
+    reference, evaluated and skipped images, why it is not a pass, ties among top scores and the crop rule."""
+
+    model: str
+    precision: str
+    device: str
+    image_set: str
+    status: str
+    images: int = 0  # evaluated
+    checks: dict[str, Check] = field(default_factory=dict)
+    reference: str = ""
+    note: str = ""
+    tied_top1: Optional[int] = None
+    crop_rule: Optional[str] = None
+    skipped: int = 0  # unreadable or unlabelled images of the set, never evaluated
+    reason: str = ""  # why the status is not PASSED (failed checks, too few images, the error)
+
+    def as_dict(self) -> dict:
+        row: dict[str, object] = {
+            "model": self.model,
+            "precision": self.precision,
+            "device": self.device,
+            "image_set": self.image_set,
+            "status": self.status,
+            "images": self.images,
+            "skipped": self.skipped,
+        }
+        for metric in METRICS:
+            check = self.checks.get(metric)
+            row[metric] = check.measured if check else None
+            row[f"{metric}_ref"] = check.reference if check else None
+            row[f"{metric}_min"] = check.minimum if check else None
+        row.update(
+            reason=self.reason or None,
+            reference=self.reference or None,
+            note=self.note or None,
+            tied_top1=self.tied_top1,
+            crop_rule=self.crop_rule,
+        )
+        return row
+
+
+def _pct(hits: float, total: int) -> float:
+    return round(100.0 * hits / total, 2) if total else 0.0
+
+
+def int8_tolerance(total: int) -> int:
+    """Images an INT8 result may lose against its paired base: INT8_MAX_DROP points plus one image."""
+    return math.ceil(total * INT8_MAX_DROP / 100) + 1
+
+
+def accepts_paired(hits: int, base_hits: int, total: int) -> bool:
+    """The paired INT8 rule on one metric: at most int8_tolerance(total) images lost against the base."""
+    return hits >= base_hits - int8_tolerance(total)
+
+
+def subset_check(hits: int, total: int, ref: SubsetRef, metric: str) -> Check:
+    ref_hits = ref.top1_hits if metric == "top1" else ref.top5_hits
+    needed = ref_hits - ref.tolerance[metric]
+    return Check(_pct(hits, total), _pct(needed, total), _pct(ref_hits, total), hits >= needed)
+
+
+def published_check(hits: int, total: int, reference: Optional[float], threshold: float) -> Check:
+    if reference is None:
+        return Check(_pct(hits, total), None, None, None)
+    _low, high = wilson_interval(hits, total)
+    minimum = reference - threshold
+    return Check(_pct(hits, total), round(100.0 * minimum, 2), round(100.0 * reference, 2), high >= minimum)
+
+
+def paired_check(hits: int, base_hits: int, total: int) -> Check:
+    needed = base_hits - int8_tolerance(total)
+    return Check(_pct(hits, total), _pct(needed, total), _pct(base_hits, total), accepts_paired(hits, base_hits, total))
+
+
+def _new_row(entry: ModelEntry, evaluation: Evaluation, summary: dict) -> GateRow:
+    return GateRow(
+        entry.name,
+        evaluation.precision,
+        evaluation.device,
+        evaluation.image_set.name,
+        NO_REF,
+        images=summary["images"],
+        tied_top1=summary.get("tied_top1"),
+        crop_rule=evaluation.crop_rule,
+        skipped=evaluation.skipped,
+    )
+
+
+def _conclude(row: GateRow, evaluation: Evaluation, notes: list[str]) -> GateRow:
+    """The status from the checks, unless the evidence is too thin: then INCOMPLETE, never a pass."""
+    verdicts = [c.passed for c in row.checks.values() if c.passed is not None]
+    row.status = (PASSED if all(verdicts) else FAILED) if verdicts else NO_REF
+    if row.status == FAILED:
+        row.reason = "; ".join(
+            f"{m} {c.measured:g} < min {c.minimum:g}" for m, c in row.checks.items() if c.passed is False
+        )
+    shortfall = evaluation.shortfall()
+    if shortfall is not None:
+        row.status, row.reason = INCOMPLETE, shortfall
+    if evaluation.skipped:
+        notes.append(f"{evaluation.skipped} bad images skipped")
+    if evaluation.calibration_overlap:
+        notes.append(f"--allow-overlap: {evaluation.calibration_overlap} images calibrated this IR")
+    row.note = "; ".join(n for n in notes if n)
+    return row
+
+
+def judge_against_reference(entry: ModelEntry, evaluation: Evaluation) -> GateRow:
+    """One evaluation against the best reference there is for its image set (module docstring)."""
+    image_set, summary = evaluation.image_set, evaluation.ir.summary()
+    hits, total = {m: summary[f"{m}_hits"] for m in METRICS}, summary["images"]
+    row, notes = _new_row(entry, evaluation, summary), []
+    ref = load_subsets(entry.name).get(image_set.name)
+    # The per-set references were measured on the tf crop's pixels; another crop rule sees other pixels.
+    same_pixels = evaluation.crop_rule == "tf"
+    if ref is not None and same_pixels and ref.image_list_sha256 == image_set.list_sha256 and ref.images == total:
+        row.checks = {m: subset_check(hits[m], total, ref, m) for m in METRICS}
+        row.reference = f"subset: {ref.measured.get('framework', '?')} {ref.measured.get('version', '')}".strip()
+    else:
+        if ref is not None:
+            why = "another image list (sha256/count differ)" if same_pixels else "the tf crop rule's pixels"
+            notes.append(f"subset reference is for {why}")
+        metrics = config_for(entry).metrics
+        row.checks = {
+            f"top{k}": published_check(hits[f"top{k}"], total, m.reference, m.abs_threshold) for k, m in metrics.items()
+        }
+        row.reference = "published full val (Wilson upper bound vs reference - abs_threshold)"
+    if biased_note(image_set.name):
+        notes.append("biased set: regression check only")
+    return _conclude(row, evaluation, notes)
+
+
+def _judge_paired(entry: ModelEntry, evaluation: Evaluation, base: dict, reference: str) -> GateRow:
+    summary = evaluation.ir.summary()
+    row = _new_row(entry, evaluation, summary)
+    row.checks = {m: paired_check(summary[f"{m}_hits"], base[f"{m}_hits"], summary["images"]) for m in METRICS}
+    row.reference = reference
+    return _conclude(row, evaluation, [])
+
+
+def judge_against_fp32(entry: ModelEntry, int8: Evaluation, fp32: Evaluation) -> GateRow:
+    """A quantized float model against its own FP32 IR on the same images (paired comparison)."""
+    reference = f"FP32 IR on the same images (max drop {INT8_MAX_DROP} points + 1 image)"
+    return _judge_paired(entry, int8, fp32.ir.summary(), reference)
+
+
+def judge_against_original(entry: ModelEntry, requantized: Evaluation) -> GateRow:
+    """A requantized INT8 source against the ORIGINAL file in its own runtime on the same images:
+    the same rule as INT8 of a float model (requantizing must not cost more than quantizing)."""
+    if requantized.original is None:
+        raise ToolError(f"{entry.name} {requantized.precision}: the original runtime did not run", 2)
+    runtime = requantized.original.runtime
+    reference = f"original in {runtime} on the same images (max drop {INT8_MAX_DROP} points + 1 image)"
+    return _judge_paired(entry, requantized, requantized.original.summary(), reference)
+
+
+def judge_evaluations(entry: ModelEntry, evaluations: list[Evaluation], reference_only: set[str]) -> list[GateRow]:
+    """Every evaluation of one model judged by its own rule; `reference_only` precisions are bases only."""
+    fp32 = {e.image_set.name: e for e in evaluations if e.precision == "FP32"}
+    rows = []
+    for evaluation in evaluations:
+        if evaluation.precision in reference_only:
+            continue
+        if is_requantized(evaluation.precision):
+            rows.append(judge_against_original(entry, evaluation))
+        elif is_int8(evaluation.precision) and entry.source_precision == "FP32":
+            rows.append(judge_against_fp32(entry, evaluation, fp32[evaluation.image_set.name]))
+        else:
+            rows.append(judge_against_reference(entry, evaluation))
+    return rows

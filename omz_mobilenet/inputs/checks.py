@@ -1,0 +1,96 @@
+"""Checks of an image set that every command runs before any work (download, conversion, inference).
+
+- `check_image_folder(folder, limit)`: the folder exists and holds images -> the images used (sorted,
+  the first `limit`). "no images in DIR" when it has none.
+- `image_problem(path)`: None, or the one line saying why the image cannot be decoded.
+- `unreadable_images(paths)`: one line per image that cannot be decoded (empty, not an image, too
+  large), found by a cheap reduced-size decode of each file.
+- `check_image_set(dataset, ...)`: the labelled image sets of `--dataset` (one folder, or a parent of
+  image folders): images present, ground truth found and readable, the images used (the first
+  `limit`) labelled, and each decodable. A problem stops with one line and exit 2, unless `skip_bad`:
+  then the problem images are left out and listed in `ImageSet.problems`, so every output counts them
+  as skipped and the evidence rule (accuracy/evidence.py) decides whether enough were left.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.inputs.dataset import ImageSet, discover_image_folders, load_image_set
+from omz_mobilenet.inputs.images import IMAGE_SUFFIXES, MAX_PIXELS
+
+SKIP_HINT = "fix the data or pass --skip-bad-images"
+
+
+def check_image_folder(folder: Path, limit: Optional[int] = None) -> list[Path]:
+    """The images of `folder` a command uses, sorted by name (the first `limit`); exit 2 when there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ToolError(f"dataset folder {folder} does not exist; pass a folder of images with --dataset", 2)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise ToolError(f"no images in {folder} (.jpg/.jpeg/.png/...); pass a folder of images with --dataset", 2)
+    return files[:limit] if limit else files
+
+
+def image_problem(path: Path) -> Optional[str]:
+    """None when the image decodes, else one line saying why not."""
+    import cv2
+
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        return f"image {path} cannot be read ({exc.strerror})"
+    if data.size == 0:
+        return f"image {path} is empty (0 bytes)"
+    # 1/8 of the size in grey: enough to know the codec accepts the file, at a small cost per image
+    header = cv2.imdecode(data, cv2.IMREAD_REDUCED_GRAYSCALE_8)
+    if header is None:
+        return f"image {path} cannot be decoded (corrupt, truncated or not an image)"
+    if header.size * 64 > MAX_PIXELS:
+        return f"image {path} is too large (over {MAX_PIXELS} pixels)"
+    return None
+
+
+def unreadable_images(paths: list[Path]) -> list[str]:
+    """One line per image that cannot be decoded, in the order given."""
+    problems = [image_problem(Path(path)) for path in paths]
+    return [p for p in problems if p is not None]
+
+
+def _refuse(problems: list[str]) -> ToolError:
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return ToolError(f"{problems[0]}{more}; {SKIP_HINT}", 2)
+
+
+def _without_unreadable(image_set: ImageSet, skip_bad: bool) -> ImageSet:
+    found = [(item, image_problem(item[0])) for item in image_set.items]
+    problems = [problem for _item, problem in found if problem is not None]
+    if problems and not skip_bad:
+        raise _refuse(problems)
+    image_set.items = [item for item, problem in found if problem is None]
+    image_set.problems += problems
+    return image_set
+
+
+def check_image_set(
+    dataset: Path,
+    annotations: Optional[Path] = None,
+    limit: Optional[int] = None,
+    skip_bad: bool = False,
+    decode: bool = True,
+) -> list[ImageSet]:
+    """The image sets of `--dataset`, checked before any work (module docstring). `decode=False` leaves
+    the image decode to the run (problems then surface there, still counted as skipped)."""
+    if annotations is not None and not Path(annotations).is_file():
+        raise ToolError(
+            f"annotation file {annotations} does not exist; pass a val.txt or FILES.tsv to --annotations", 2
+        )
+    image_sets = [load_image_set(folder, annotations, skip_bad, limit) for folder in discover_image_folders(dataset)]
+    if decode:
+        image_sets = [_without_unreadable(image_set, skip_bad) for image_set in image_sets]
+    return image_sets
