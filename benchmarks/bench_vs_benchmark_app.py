@@ -183,7 +183,9 @@ def in_process(xml: Path, model: str, hint: str, rounds: int, seconds: float) ->
     distinct inputs, the same loop with one reused tensor (what the fresh-input policy costs), and
     benchmark_app's own loop (what is left of the difference between the two loops). Process
     start-up and machine drift between separate runs are gone, so short rounds resolve a few %."""
-    from omz_mobilenet.bench.run import BenchOptions, BenchTarget, measure, prepare
+    from omz_mobilenet.bench.compiled import BenchTarget
+    from omz_mobilenet.bench.loop import measure, prepare
+    from omz_mobilenet.bench.options import BenchOptions
     from omz_mobilenet.runtime import new_core
 
     opts = BenchOptions(hint=hint, time_s=seconds, infer_precision="f32").validate()

@@ -72,7 +72,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import openvino as ov
 
-    from omz_mobilenet.bench.run import BenchOptions, BenchTarget, compile_target
+    from omz_mobilenet.bench.compiled import BenchTarget, compile_target
+    from omz_mobilenet.bench.options import BenchOptions
     from omz_mobilenet.catalogue import load_catalogue
     from omz_mobilenet.convert.pipeline import ensure_ir
     from omz_mobilenet.settings import Settings

@@ -46,7 +46,7 @@ def _compile(core, target, opts, pinning: bool):
     threads cannot move off a busy core (measured here: 14 ms pinned vs 1.1 ms unpinned)."""
     import time
 
-    from omz_mobilenet.bench.run import Compiled, compile_config, compiled_facts, model_cost
+    from omz_mobilenet.bench.compiled import Compiled, compile_config, compiled_facts, model_cost
     from omz_mobilenet.runtime import compile_model, load_model
 
     model = load_model(core, target.xml, opts.batch, target.model)
@@ -58,7 +58,8 @@ def _compile(core, target, opts, pinning: bool):
 
 def _time_against_original(core, entry, folder: str, xml: Path, settings, args) -> dict:
     from omz_mobilenet.bench.compare import compare_target
-    from omz_mobilenet.bench.run import BenchOptions, BenchTarget
+    from omz_mobilenet.bench.compiled import BenchTarget
+    from omz_mobilenet.bench.options import BenchOptions
 
     opts = BenchOptions(hint="latency", infer_precision="f32", nthreads=args.threads, nstreams=1, time_s=args.time).validate()
     target = BenchTarget(entry.name, folder, folder, xml, entry)

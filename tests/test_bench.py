@@ -11,8 +11,10 @@ import csv
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from collections import namedtuple
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ import pytest
 
 from omz_mobilenet.bench.compare import CompareRecord
 from omz_mobilenet.bench.profile import LayerProfile
-from omz_mobilenet.bench.run import BenchRecord
+from omz_mobilenet.bench.record import BenchRecord
 from omz_mobilenet.bench.stats import percentile, summarize
 from omz_mobilenet.cli import main
 from omz_mobilenet.errors import ToolError
@@ -45,7 +47,10 @@ def dirs(tmp_path_factory):
 
 
 def bench(dirs, *args: str) -> int:
-    return main(["bench", *args, *dirs["locations"]])
+    try:
+        return main(["bench", *args, *dirs["locations"]])
+    except SystemExit as exc:  # argparse refuses a flag's value by exiting (2)
+        return int(exc.code or 0)
 
 
 def records_of(path: Path) -> dict:
@@ -55,7 +60,7 @@ def records_of(path: Path) -> dict:
 def one_line_error(capsys, rc: int) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert rc != 0
-    assert err and err[-1].startswith("omz-mobilenet: error:"), err
+    assert err and re.match(r"omz-mobilenet( bench)?: error: ", err[-1]), err  # argparse names the command
     assert not any("Traceback" in line for line in err)
     return err[-1]
 
@@ -132,6 +137,65 @@ def test_fp32_and_fp16_run_and_records_have_every_field(dirs, tmp_path, capsys):
     with open(csv_path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 2 and list(rows[0]) == fields
+
+
+def test_record_field_names_stay_what_the_database_and_report_read():
+    """JSON/CSV keys are BenchRecord's field names; the results database and the report read them."""
+    assert [f.name for f in dataclasses.fields(BenchRecord)] == [
+        "model", "precision", "ir_precision", "source_precision", "device", "device_used", "device_full_name",
+        "infer_precision_hint", "compiled_precision", "runtime_precisions", "performance_hint", "batch", "inputs",
+        "gflops", "mparams", "compile_ms", "first_inference_ms", "latency_median_ms", "latency_mean_ms",
+        "latency_min_ms", "latency_max_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_p999_ms",
+        "throughput_fps", "rounds", "round_medians_ms", "round_fps", "spread", "noisy", "latency_quantiles_ms",
+        "iterations", "duration_s", "streams", "threads", "requests", "cpu_pinning", "openvino", "peak_rss_mb", "xml",
+        "partial",
+    ]  # fmt: skip
+
+
+def test_table_leads_with_median_p99_and_fps_at_100_columns(dirs, cli, monkeypatch):
+    """What bench is for shows first: at 100 columns the header has median, p99 and FPS; hint,
+    GFlops and the first inference are among the columns `--wide` shows."""
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, err = cli("bench", QUANT, "--time", "0.3", "--rounds", "1", "--warmup", "1", *dirs["locations"])
+    assert code == 0, err
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    header = next(line for line in lines if " model " in line and " prec " in line)
+    cells = [cell.strip() for cell in header.split("┃" if "┃" in header else "|")]
+    assert cells[1:7] == ["model", "prec", "device", "median", "p99", "FPS"], header
+    hidden = next(line for line in lines if "--wide shows all" in line)
+    assert "GFlops" in hidden and "first" in hidden
+    code, out, err = cli("bench", QUANT, "--time", "0.3", "--rounds", "1", "--warmup", "1", "--wide",
+                         *dirs["locations"])  # fmt: skip
+    assert code == 0, err
+    assert "GFlops" in out and "--wide shows all" not in out
+
+
+def test_impossible_pair_is_refused_before_any_work(dirs, cli):
+    """INT8-RQ of a float model next to a pair that works: refused in one line, exit 2, before the
+    working pair is compiled or warmed up (it used to warm FP32 up for 30 s of rounds, then fail)."""
+    started = time.monotonic()
+    code, out, err = cli("bench", FLOAT, QUANT, "--precision", "FP32,INT8-RQ", "--time", "30", "--warmup", "50",
+                         *dirs["locations"])  # fmt: skip
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and re.match(r"omz-mobilenet( bench)?: error: ", lines[0]), err
+    assert FLOAT in lines[0] and "INT8-RQ" in lines[0] and "float model" in lines[0]
+    assert "warming up" not in err and "measuring" not in err and out == ""
+    assert time.monotonic() - started < 20
+
+
+def test_int8_without_its_calibrated_ir_is_refused_before_any_work(dirs, cli):
+    """INT8 of a float model needs an IR made with calibration images; bench never calibrates."""
+    code, out, err = cli("bench", QUANT, FLOAT, "--precision", "INT8", "--time", "30", *dirs["locations"])
+    assert code == 2 and "warming up" not in err and "measuring" not in err
+    assert "has no INT8 IR yet" in err and "--calibration DIR" in err and FLOAT in err
+
+
+def test_no_progress_is_accepted(dirs, cli):
+    code, _out, err = cli("bench", FLOAT, "--no-progress", "--niter", "3", "--warmup", "0", "--rounds", "1",
+                          *dirs["locations"])  # fmt: skip
+    assert code == 0, err
 
 
 def test_benchmark_alias_quantized_int8_batch_and_dataset(dirs, tmp_path):
@@ -212,9 +276,11 @@ def test_absent_device_is_a_one_line_error(dirs, capsys, device):
         (["no-such-model"], "unknown model"),
         ([FLOAT, "--precision", "FP8"], "unknown precision"),
         ([FLOAT, "--precision", "INT8"], "has no INT8 IR yet"),
-        ([FLOAT, "--batch", "0"], "--batch must be at least 1"),
-        ([FLOAT, "--time", "0"], "--time must be more than 0"),
-        ([FLOAT, "--niter", "0"], "--niter must be at least 1"),
+        ([FLOAT, "--batch", "0"], "argument --batch: must be at least 1"),
+        ([FLOAT, "--time", "0"], "argument --time: must be more than 0"),
+        ([FLOAT, "--niter", "0"], "argument --niter: must be at least 1"),
+        ([FLOAT, "--rounds", "0"], "argument --rounds: must be at least 1"),
+        ([FLOAT, "--tune", "--max-latency", "-1"], "argument --max-latency: must be more than 0"),
         ([FLOAT, "--inputs", "dataset", "EMPTY"], "has no images"),
         ([FLOAT, "--inputs", "sometimes"], "--inputs takes"),
     ],

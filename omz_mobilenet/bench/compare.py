@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
-from omz_mobilenet.bench.run import DEFAULT_TIME_S, POOL_SIZE, BenchOptions, BenchTarget, Compiled, images_for_pool
+from omz_mobilenet.bench.compiled import BenchTarget, Compiled
+from omz_mobilenet.bench.inputs import POOL_SIZE, images_for_pool
+from omz_mobilenet.bench.options import DEFAULT_TIME_S, BenchOptions
 from omz_mobilenet.bench.stats import median, ratio
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.settings import Settings
@@ -99,7 +101,7 @@ def _record(
     timing.update(measured)
     return CompareRecord(
         model=target.model, precision=target.precision, device=opts.device,
-        infer_precision_hint=opts.infer_precision or "device default", batch=opts.batch, inputs=opts.input_policy,
+        infer_precision_hint=opts.infer_precision_label, batch=opts.batch, inputs=opts.input_policy,
         runtime=runtime, runtime_version=version, threads=threads, openvino=ov.get_version(), **timing,
     )  # fmt: skip
 

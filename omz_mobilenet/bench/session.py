@@ -5,6 +5,9 @@ Policy, in one place:
   measured in `rounds` alternating rounds, the order rotated by one each round, so no
   configuration always runs first or last on a machine that heats up or gets busy;
 - each round gets `--time / rounds` (or `--niter / rounds`), so the total stays what was asked;
+- every named model x precision pair is checked before any work: an impossible one (INT8-RQ of a
+  float model, an INT8 IR that needs calibration images and is not there) is refused at once, or,
+  with several models, reported as failed before the others are compiled;
 - with several models (`--all`, or the IRs found in the output folder) a target that fails is
   reported and the others go on; with named models the first failure stops the session;
 - Ctrl-C stops at once: the rounds finished so far become records marked partial, and the caller
@@ -18,19 +21,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Optional
 
-from omz_mobilenet.bench.run import BenchOptions, BenchRecord, BenchTarget, Prepared, RunResult
+from omz_mobilenet.bench.compiled import BenchTarget
+from omz_mobilenet.bench.loop import Prepared, RunResult, measure, prepare
+from omz_mobilenet.bench.options import BenchOptions, round_options
+from omz_mobilenet.bench.record import BenchRecord, make_record
 from omz_mobilenet.catalogue import ModelEntry
-from omz_mobilenet.errors import ToolError
+from omz_mobilenet.errors import ToolError, UsageError
 from omz_mobilenet.settings import Settings
 
 Log = Callable[[str], None]
-DEFAULT_ROUNDS = 3
 
 
 @dataclass(frozen=True)
 class PlanItem:
     label: str  # "model precision", for messages
     make: Callable[[], BenchTarget]  # converts lazily, when the session gets to it
+
+
+@dataclass
+class Plan:
+    items: list[PlanItem]
+    refused: list[ToolError] = field(default_factory=list)  # impossible pairs; each message names the pair
 
 
 @dataclass
@@ -42,12 +53,27 @@ class SessionResult:
     interrupted_during: Optional[str] = None
 
 
+def checked_folder(entry: ModelEntry, precision: str, settings: Settings) -> str:
+    """The IR folder of a model x precision pair, or a usage error when bench cannot have it: no
+    conversion, no compiling (bench never calibrates; an INT8 IR of a float source, and a
+    requantization, are made by `convert --calibration`)."""
+    from omz_mobilenet.convert.ir_store import ir_folder, ir_xml
+    from omz_mobilenet.precision import needs_calibration
+
+    folder = ir_folder(entry, precision, settings.out_dir)  # refuses INT8-RQ of a float model
+    if needs_calibration(entry, folder) and not ir_xml(settings.out_dir, entry.name, folder).is_file():
+        raise UsageError(
+            f"{entry.name} has no {precision} IR yet ({folder} in {settings.out_dir}); make one with "
+            f"`omz-mobilenet convert {entry.name} --precision {precision} --calibration DIR`"
+        )
+    return folder
+
+
 def named_target(entry: ModelEntry, precision: str, settings: Settings, log: Log) -> BenchTarget:
-    from omz_mobilenet.convert.ir_store import ir_folder
     from omz_mobilenet.convert.pipeline import ensure_ir
 
-    folder = ir_folder(entry, precision, settings.out_dir)
-    xml = ensure_ir(entry, folder, settings, log)  # converts when missing
+    folder = checked_folder(entry, precision, settings)
+    xml = ensure_ir(entry, folder, settings, log)  # converts a float IR when missing
     return BenchTarget(entry.name, precision, folder, xml, entry)
 
 
@@ -81,18 +107,23 @@ def found_targets(settings: Settings, precisions: Optional[list[str]]) -> list[B
 
 def plan(
     entries: Optional[list[ModelEntry]], precisions: list[str], explicit: bool, settings: Settings, log: Log
-) -> list[PlanItem]:
-    """Named models x precisions (converted lazily), or, with `entries` None, the IRs on disk."""
+) -> Plan:
+    """Named models x precisions (converted lazily, every pair checked now), or, with `entries`
+    None, the IRs on disk."""
     if entries is None:
-        return [
-            PlanItem(f"{t.model} {t.precision}", functools.partial(_found, t))
-            for t in found_targets(settings, precisions if explicit else None)
-        ]
-    return [
-        PlanItem(f"{e.name} {p}", functools.partial(named_target, e, p, settings, log))
-        for e in entries
-        for p in precisions
-    ]
+        found = found_targets(settings, precisions if explicit else None)
+        return Plan([PlanItem(f"{t.model} {t.precision}", functools.partial(_found, t)) for t in found])
+    result = Plan([])
+    for entry in entries:
+        for precision in precisions:
+            try:
+                checked_folder(entry, precision, settings)
+            except ToolError as exc:
+                result.refused.append(exc)
+                continue
+            make = functools.partial(named_target, entry, precision, settings, log)
+            result.items.append(PlanItem(f"{entry.name} {precision}", make))
+    return result
 
 
 def _found(target: BenchTarget) -> BenchTarget:
@@ -108,15 +139,13 @@ def rotated(items: list, round_index: int) -> list:
 
 
 class _Session:
-    def __init__(self, core, opts: BenchOptions, rounds: int, keep_going: bool, log: Log) -> None:
-        self.core, self.opts, self.rounds, self.keep_going, self.log = core, opts, rounds, keep_going, log
+    def __init__(self, core, opts: BenchOptions, keep_going: bool, log: Log) -> None:
+        self.core, self.opts, self.rounds, self.keep_going, self.log = core, opts, opts.rounds, keep_going, log
         self.result = SessionResult()
         self.prepared: list[Prepared] = []
         self.runs: dict[int, list[RunResult]] = {}
 
     def prepare_all(self, items: list[PlanItem]) -> None:
-        from omz_mobilenet.bench.run import prepare
-
         for item in items:
             try:
                 self.prepared.append(prepare(self.core, item.make(), self.opts, self.log))
@@ -130,8 +159,6 @@ class _Session:
                 return
 
     def measure_rounds(self) -> None:
-        from omz_mobilenet.bench.run import measure, round_options
-
         indices = list(range(len(self.prepared)))
         for round_index in range(self.rounds):
             for i in rotated(indices, round_index):
@@ -146,8 +173,6 @@ class _Session:
                     return
 
     def records(self, profile_top: Optional[int]) -> None:
-        from omz_mobilenet.bench.run import make_record
-
         for i, runs in sorted(self.runs.items()):
             record, profile = make_record(self.prepared[i], runs, self.opts, self.rounds)
             self.result.records.append(record)
@@ -162,15 +187,12 @@ def run_session(
     core,
     items: list[PlanItem],
     opts: BenchOptions,
-    rounds: int = DEFAULT_ROUNDS,
     keep_going: bool = False,
     profile_top: Optional[int] = None,
     log: Log = lambda _m: None,
 ) -> tuple[SessionResult, list[Prepared]]:
-    """Prepare every target, measure them in alternating rounds, and make one record each."""
-    if rounds < 1:
-        raise ToolError(f"--rounds must be at least 1 (got {rounds})", 2)
-    session = _Session(core, opts, rounds, keep_going, log)
+    """Prepare every target, measure them in `opts.rounds` alternating rounds, one record each."""
+    session = _Session(core, opts, keep_going, log)
     session.prepare_all(items)
     if session.result.interrupted_during is None:
         session.measure_rounds()

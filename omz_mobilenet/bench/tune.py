@@ -9,47 +9,29 @@ then all are measured in alternating short rounds (order rotated each round, as 
 busy moment of the shared machine hits them all. The latency of a configuration is the median
 request latency (one request carries `batch` images); its throughput is images per second.
 Without `--max-latency` the limit is the lowest latency measured: the fastest single answer wins.
+A configuration explored is a `BenchConfig` (bench/options.py), the type bench and the sweep use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional
 
-from omz_mobilenet.bench.run import BenchOptions, BenchRecord, BenchTarget
+from omz_mobilenet.bench.compiled import BenchTarget
+from omz_mobilenet.bench.loop import Log, RunResult, measure, prepare
+from omz_mobilenet.bench.options import BenchConfig, BenchOptions, InferPrecision, round_options
+from omz_mobilenet.bench.record import BenchRecord, make_record
+from omz_mobilenet.bench.session import rotated
 from omz_mobilenet.errors import ToolError
 
-CAPABILITY_PRECISIONS = {"FP32": "f32", "BF16": "bf16", "FP16": "f16"}
+CAPABILITY_PRECISIONS: dict[str, InferPrecision] = {"FP32": "f32", "BF16": "bf16", "FP16": "f16"}
 DEFAULT_TUNE_TIME_S = 1.0  # per configuration and round: short rounds, the search explores many
 DEFAULT_TUNE_ROUNDS = 2
 
 
-@dataclass(frozen=True)
-class TuneConfig:
-    infer_precision: str
-    hint: str
-    nstreams: Optional[int] = None
-    nireq: Optional[int] = None
-    batch: int = 1
-    pinning: Optional[bool] = None  # ENABLE_CPU_PINNING; None: the device's default
-
-    def options(self, base: BenchOptions) -> BenchOptions:
-        return replace(
-            base,
-            infer_precision=self.infer_precision,
-            hint=self.hint,
-            nstreams=self.nstreams,
-            nireq=self.nireq,
-            batch=self.batch,
-            pinning=self.pinning,
-            profile=False,
-        ).validate()
-
-
 @dataclass
 class Explored:
-    config: TuneConfig
+    config: BenchConfig
     record: BenchRecord
     fits: bool = False
     chosen: bool = False
@@ -80,7 +62,7 @@ class Explored:
         )
 
 
-def device_precisions(core, device: str) -> list[str]:
+def device_precisions(core, device: str) -> list[InferPrecision]:
     """The inference precisions the device says it can run (f32 first), as runtime precision names."""
     try:
         capabilities = [str(c) for c in core.get_property(device, "OPTIMIZATION_CAPABILITIES")]
@@ -89,18 +71,19 @@ def device_precisions(core, device: str) -> list[str]:
     return [name for cap, name in CAPABILITY_PRECISIONS.items() if cap in capabilities] or ["f32"]
 
 
-def search_space(precisions: list[str], cores: int, max_batch: int = 4) -> list[TuneConfig]:
-    configs: list[TuneConfig] = []
+def search_space(precisions: list[InferPrecision], cores: int, max_batch: int = 4) -> list[BenchConfig]:
+    configs: list[BenchConfig] = []
     for precision in precisions:
         configs += [
-            TuneConfig(precision, "latency"),
-            TuneConfig(precision, "latency", pinning=False),  # pinned threads lose most on a shared machine
-            TuneConfig(precision, "throughput"),
-            TuneConfig(precision, "throughput", batch=max_batch),
-            TuneConfig(precision, "none", nstreams=1, nireq=2),
+            BenchConfig(infer_precision=precision, hint="latency"),
+            # pinned threads lose most on a shared machine
+            BenchConfig(infer_precision=precision, hint="latency", pinning=False),
+            BenchConfig(infer_precision=precision, hint="throughput"),
+            BenchConfig(infer_precision=precision, hint="throughput", batch=max_batch),
+            BenchConfig(infer_precision=precision, hint="none", nstreams=1, nireq=2),
         ]
         if cores > 1:
-            configs.append(TuneConfig(precision, "none", nstreams=cores, nireq=2 * cores))
+            configs.append(BenchConfig(infer_precision=precision, hint="none", nstreams=cores, nireq=2 * cores))
     return configs
 
 
@@ -142,25 +125,20 @@ def tune_target(
     core,
     target: BenchTarget,
     base: BenchOptions,
-    max_latency_ms: Optional[float] = None,
-    rounds: int = DEFAULT_TUNE_ROUNDS,
-    configs: Optional[list[TuneConfig]] = None,
-    log: Callable[[str], None] = lambda _m: None,
+    configs: Optional[list[BenchConfig]] = None,
+    log: Log = lambda _m: None,
 ) -> tuple[Explored, list[Explored]]:
-    """Measure every configuration in alternating short rounds; (chosen, everything explored)."""
+    """Measure every configuration in `base.rounds` alternating short rounds, then choose under
+    `base.max_latency_ms`; (chosen, everything explored)."""
     import os
 
-    from omz_mobilenet.bench.run import RunResult, make_record, measure, prepare, round_options
-    from omz_mobilenet.bench.session import rotated
-
-    if max_latency_ms is not None and max_latency_ms <= 0:
-        raise ToolError(f"--max-latency must be more than 0 ms (got {max_latency_ms})", 2)
     configs = configs or search_space(device_precisions(core, base.device), os.cpu_count() or 1)
     prepared = []
     for config in configs:
-        opts = config.options(base)
-        log(f"tune {target.model} {target.precision}: compiling {config}")
+        opts = base.with_config(config).model_copy(update={"profile": False})
+        log(f"tune {target.model} {target.precision}: compiling {config.key()}")
         prepared.append((config, opts, prepare(core, target, opts, log)))
+    rounds = base.rounds
     runs: dict[int, list[RunResult]] = {}
     for round_index in range(rounds):
         for i in rotated(list(range(len(prepared))), round_index):
@@ -169,10 +147,12 @@ def tune_target(
     explored = [
         Explored(config, make_record(item, runs[i], opts, rounds)[0]) for i, (config, opts, item) in enumerate(prepared)
     ]
-    return choose(explored, max_latency_ms), explored
+    return choose(explored, base.max_latency_ms), explored
 
 
-def tune_options(base: BenchOptions, time_s: Optional[float], rounds: int) -> BenchOptions:
-    """Short rounds: `--time` (if given) is per configuration, else DEFAULT_TUNE_TIME_S per round."""
+def tune_options(base: BenchOptions, time_s: Optional[float]) -> BenchOptions:
+    """Short rounds, at least DEFAULT_TUNE_ROUNDS: `--time` (if given) is per configuration, else
+    DEFAULT_TUNE_TIME_S per round."""
+    rounds = max(DEFAULT_TUNE_ROUNDS, base.rounds)
     total = time_s if time_s is not None else DEFAULT_TUNE_TIME_S * rounds
-    return replace(base, time_s=total, niter=None, warmup=min(base.warmup, 5))
+    return base.but(rounds=rounds, time_s=total, niter=None, warmup=min(base.warmup, 5))

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from omz_mobilenet.commands.common import (
     add_location_args,
     add_model_args,
+    add_no_progress,
     log,
     many_models,
     positive,
@@ -23,15 +25,22 @@ from omz_mobilenet.commands.common import (
 from omz_mobilenet.errors import UsageError
 
 BENCH_PRECISIONS = ("FP32", "FP16", "INT8")
-HINT_NOTE = (
-    "FP32 and FP16 IRs run with INFERENCE_PRECISION_HINT=f32 unless --infer-precision says otherwise "
-    "(bf16/f16 only on request; 'default' lets the device choose)"
-)
-# record field -> short terminal header (JSON/CSV keep the full field names)
+# bf16/f16 only on request (some CPUs default to bf16); `--infer-precision default` lets the device choose
+HINT_NOTE = "FP32/FP16 IRs run with INFERENCE_PRECISION_HINT=f32 unless --infer-precision says otherwise"
+# record field -> short terminal header (JSON/CSV keep the full field names). What bench is for comes
+# first: at 100 columns the table keeps columns from the left, so median, p99 and FPS always show and
+# the rest (hint, compiled, batch, GFlops, ...) is listed as hidden until --wide.
 MAIN_COLUMNS = {
     "model": "model",
     "precision": "prec",
     "device_used": "device",
+    "latency_median_ms": "median",
+    "latency_p99_ms": "p99",
+    "throughput_fps": "FPS",
+    "latency_p90_ms": "p90",
+    "latency_mean_ms": "mean",
+    "latency_min_ms": "min",
+    "latency_max_ms": "max",
     "infer_precision_hint": "hint",
     "compiled_precision": "compiled",
     "batch": "batch",
@@ -39,13 +48,6 @@ MAIN_COLUMNS = {
     "mparams": "MParams",
     "compile_ms": "compile",
     "first_inference_ms": "first",
-    "latency_median_ms": "median",
-    "latency_mean_ms": "mean",
-    "latency_min_ms": "min",
-    "latency_max_ms": "max",
-    "latency_p90_ms": "p90",
-    "latency_p99_ms": "p99",
-    "throughput_fps": "FPS",
 }
 DETAIL_COLUMNS = {
     "model": "model",
@@ -96,53 +98,70 @@ def _inputs_dataset(args: argparse.Namespace) -> Optional[Path]:
 
 
 def options_from(args: argparse.Namespace):
-    from omz_mobilenet.bench.run import DEFAULT_TIME_S, BenchOptions
+    """The flags as BenchOptions; a refused value is one line naming its flag (exit 2)."""
+    from pydantic import ValidationError
 
-    infer_precision = None if args.infer_precision == "default" else args.infer_precision
+    from omz_mobilenet.bench.options import DEFAULT_TIME_S, BenchOptions, refusal
+
     time_s = args.time if args.time is not None else (None if args.niter is not None else DEFAULT_TIME_S)
-    return BenchOptions(
-        device=args.device,
-        infer_precision=infer_precision,
-        hint=args.hint,
-        batch=args.batch,
-        nireq=args.nireq,
-        nstreams=args.nstreams,
-        nthreads=args.nthreads,
-        pinning={None: None, "on": True, "off": False}[args.pinning],
-        time_s=time_s,
-        niter=args.niter,
-        warmup=args.warmup,
-        dataset=_inputs_dataset(args),
-        profile=args.profile is not None,
-    ).validate()
+    try:
+        return BenchOptions(
+            device=args.device,
+            infer_precision=args.infer_precision,
+            hint=args.hint,
+            batch=args.batch,
+            nireq=args.nireq,
+            nstreams=args.nstreams,
+            nthreads=args.nthreads,
+            pinning={None: None, "on": True, "off": False}[args.pinning],
+            tune=args.tune,
+            max_latency_ms=args.max_latency,
+            time_s=time_s,
+            niter=args.niter,
+            rounds=args.rounds,
+            warmup=args.warmup,
+            dataset=_inputs_dataset(args),
+            profile=args.profile is not None,
+        )
+    except ValidationError as exc:
+        raise refusal(exc) from None
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from omz_mobilenet.bench.session import plan, run_session
+    from omz_mobilenet.bench.session import SessionResult, plan, run_session
     from omz_mobilenet.output.envelope import check_writable
     from omz_mobilenet.runtime import check_device, new_core
 
     check_writable(args.json, args.csv)
     opts = options_from(args)
     precisions = parse_bench_precisions(args.precision)
-    settings = settings_from(args)
+    settings = replace(settings_from(args), progress=not args.no_progress)
     core = new_core()
     check_device(core, opts.device)  # before any conversion: an absent GPU fails in one line, at once
     if opts.dataset is not None:
         from omz_mobilenet.inputs.images import list_images
 
         list_images(opts.dataset)  # an empty or missing folder fails before compiling anything
-    entries = selected_entries(args)
-    items = plan(entries, precisions, bool(args.precision), settings, log)
-    if args.tune:
-        return _tune(core, items, opts, args)
     # --all or every IR found: report a failing model and go on, like `convert --all`
-    keep_going = many_models(args) and len(items) > 1
-    result, prepared = run_session(core, items, opts, args.rounds, keep_going, args.profile, log)
+    keep_going = many_models(args)
+    planned = plan(selected_entries(args), precisions, bool(args.precision), settings, log)
+    if planned.refused and not keep_going:
+        raise planned.refused[0]  # every pair is checked before anything is compiled
+    refused = [exc.message for exc in planned.refused]
+    for line in refused:
+        log(f"[red]{line}[/]")
+    if opts.tune:
+        return _tune(core, planned.items, opts, args)
+    result, prepared = SessionResult(), list[Any]()
+    if planned.items:
+        result, prepared = run_session(
+            core, planned.items, opts, keep_going and len(planned.items) > 1, args.profile, log
+        )
+    result.failures[:0] = refused
     if result.interrupted_during is not None:
         return _interrupted(result, args)
     if args.compare:
-        _compare(prepared, opts, settings, args.rounds, result)
+        _compare(prepared, opts, settings, result)
     _report(result, args)
     return 1 if result.failures else 0
 
@@ -154,13 +173,12 @@ def _tune(core, items: list, opts, args: argparse.Namespace) -> int:
     from omz_mobilenet.output.envelope import envelope
     from omz_mobilenet.output.tables import print_table, write_json
 
-    rounds = max(2, args.rounds)
+    opts = tune_options(opts, args.time)
+    rounds = opts.rounds
     results = []
     for item in items:
         target = item.make()
-        chosen, explored = tune_target(
-            core, target, tune_options(opts, args.time, rounds), args.max_latency, rounds, log=log
-        )
+        chosen, explored = tune_target(core, target, opts, log=log)
         limit = f"median <= {args.max_latency} ms" if args.max_latency is not None else "the lowest median latency"
         print_table(
             f"bench --tune {target.model} {target.precision} on {args.device} ({isa_label()}), {rounds} alternating "
@@ -177,12 +195,12 @@ def _tune(core, items: list, opts, args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare(prepared: list, opts, settings, rounds: int, result) -> None:
+def _compare(prepared: list, opts, settings, result) -> None:
     from omz_mobilenet.bench.compare import compare_target
 
     for item in prepared:
         result.compares.append(
-            compare_target(item.target, item.compiled, opts, settings, max(2, rounds), log).as_dict()
+            compare_target(item.target, item.compiled, opts, settings, max(2, opts.rounds), log).as_dict()
         )
 
 
@@ -320,6 +338,7 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
         metavar="MS",
         help="--tune: median latency limit per request in ms (default: the lowest latency measured)",
     )
+    add_no_progress(p)
     p.add_argument("--json", metavar="FILE", help="write the records (and profile/compare) as JSON")
     p.add_argument("--csv", metavar="FILE", help="write the records as CSV")
     p.set_defaults(func=run_bench)

@@ -14,28 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from omz_mobilenet import validators
 from omz_mobilenet.accuracy.evidence import MinImages
+from omz_mobilenet.bench.options import BenchConfig  # one bench-configuration type: bench, --tune, sweep
 from omz_mobilenet.errors import ToolError
 
 DEFAULT_DB = "results/results.db"
-
-
-class BenchConfig(BaseModel):
-    """One bench configuration of a cell: what the compiled model is asked to do."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    hint: Literal["latency", "throughput", "none"] = "latency"
-    batch: int = Field(default=1, ge=1, le=validators.MAX_BATCH)
-    infer_precision: Literal["f32", "bf16", "f16", "default"] = "f32"
-    nireq: Optional[int] = Field(default=None, ge=1)
-    nstreams: Optional[int] = Field(default=None, ge=1)
-    tune: bool = False  # search hint/streams/requests/batch/precision (bench --tune) instead of fixing them
-    max_latency_ms: Optional[float] = Field(default=None, gt=0, description="--tune's latency limit")
-
-    def key(self) -> str:
-        """Canonical JSON: the configuration part of a cell's database key."""
-        import json
-
-        return json.dumps(self.model_dump(exclude_none=True), sort_keys=True, separators=(",", ":"))
 
 
 class SweepSpec(BaseModel):
