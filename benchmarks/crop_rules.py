@@ -8,7 +8,8 @@ the images whose top score is shared by several classes (where the tie rule can 
 
     python benchmarks/crop_rules.py [--dataset ../shared/assets/imagenet/val_1300_resized_227] [--model M ...]
 
-Prints a Markdown table stamped with the machine (results can differ between ISAs).
+Prints a Markdown table stamped with the machine (results can differ between ISAs); `--markdown` also
+writes it into docs/results/crop_rules.md.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from common import ASSETS, OFFLINE_MODELS, environment
+from common import ASSETS, OFFLINE_MODELS, add_markdown_option, environment, write_markdown
 
 from omz_mobilenet.accuracy.evaluate import Options, evaluate_model
 from omz_mobilenet.catalogue import load_catalogue
@@ -45,7 +46,7 @@ def measure(model: str, image_set, settings: Settings) -> dict:
 
 
 def markdown(records: list[dict], set_name: str) -> str:
-    lines = [f"Top-1 (%) on {set_name}, IR at f32, `python benchmarks/crop_rules.py`; machine: {isa_label()}", "",
+    lines = [f"Top-1 (%) and hits on {set_name}, both rules on the same IR at f32; gap = tf - accuracy-checker", "",
              "| model | geometry | images | tf Top-1 | accuracy-checker Top-1 | gap tf - ac (images / points) | tied top-1 images |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for r in records:
@@ -58,6 +59,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=ASSETS / "imagenet" / "val_1300_resized_227", help="one image folder")
     parser.add_argument("--model", action="append", help=f"model (repeatable; default the 8 offline ones: {', '.join(MODELS)})")
+    add_markdown_option(parser, "crop_rules")
     args = parser.parse_args()
     env = environment()
     settings = Settings.resolve(cache_dir=env["OMZ_MOBILENET_CACHE"], out_dir=env["OMZ_MOBILENET_OUT"],
@@ -69,7 +71,10 @@ def main() -> int:
         print(f"{model}: tf {record['tf_top1']} vs accuracy-checker {record['ac_top1']} "
               f"(gap {record['gap_images']:+d} images), tied top-1 {record['tied_top1']}", file=sys.stderr, flush=True)
         records.append(record)
-    print(markdown(records, image_set.name))
+    table = markdown(records, image_set.name)
+    print(f"machine: {isa_label()}\n{table}")
+    if args.markdown:
+        write_markdown(args.markdown, "crop_rules", table, title="Crop rules side by side")
     return 0
 
 

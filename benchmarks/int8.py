@@ -6,8 +6,8 @@ Split: `omz-mobilenet split` puts 300 images of val_1300_resized_227 (content-sh
 image whose name is in the other two sets) into calibration; accuracy is measured on the other
 1000 images of that set plus val_100_cropped_reencoded and val_original_20.
 
-    python benchmarks/int8.py [--rounds 5] [--time 5] [--assets ../shared/assets]
-Writes results/int8.json and prints the tables.
+    python benchmarks/int8.py [--rounds 5] [--time 5] [--assets ../shared/assets] [--markdown [PATH]]
+Writes results/int8.json and prints the tables (with --markdown also into docs/results/int8.md).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from common import REPO, RESULTS
+from common import REPO, RESULTS, add_markdown_option, markdown_table, write_markdown
 
 FLOAT_MODEL = "mobilenet-v1-0.25-224-tflite"
 V2_MODEL = "mobilenet-v2-1.0-224"
@@ -82,7 +82,8 @@ def alternate(env: dict, model: str, rounds: int, seconds: float) -> dict:
 def accuracy(env: dict, model: str, datasets: list[Path]) -> list[dict]:
     rows = []
     for dataset in datasets:
-        for row in json_of(env, "accuracy", model, "--precision", "FP32,INT8", "--dataset", str(dataset), "--no-progress"):
+        payload = json_of(env, "accuracy", model, "--precision", "FP32,INT8", "--dataset", str(dataset), "--no-progress")
+        for row in payload["records"] if isinstance(payload, dict) else payload:
             rows.append({k: row.get(k) for k in ("model", "precision", "image_set", "images", "top1", "top5")} | {"dataset": str(dataset)})
     return rows
 
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--time", type=float, default=5.0)
     parser.add_argument("--assets", default=os.environ.get("OMZ_MOBILENET_ASSETS", str(REPO.parent / "shared" / "assets")))
+    add_markdown_option(parser, "int8")
     args = parser.parse_args()
     assets = Path(args.assets).resolve()
     images = assets / "imagenet"
@@ -116,6 +118,28 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "int8.json").write_text(json.dumps({"throughput": speed, "accuracy": acc}, indent=2))
     print(f"\nwrote {RESULTS / 'int8.json'}")
+    if args.markdown:
+        write_markdown(args.markdown, "int8", markdown(speed, acc, args.rounds), title="INT8 (NNCF) against FP32")
+
+
+def markdown(speed: list[dict], acc: list[dict], rounds: int) -> str:
+    labels = {V2_MODEL: "MobileNetV2 1.0 224 (TF-built graph, random weights: only its speed means anything)"}
+    fps = markdown_table(["model", "FP32 FPS", "INT8 FPS", "INT8 / FP32"], [
+        [labels.get(s["model"], s["model"]), f"{s['median_fps']['FP32']:.1f}", f"{s['median_fps']['INT8']:.1f}",
+         f"{s['int8_over_fp32']:.2f}"] for s in speed])
+    by_set: dict[str, dict[str, dict]] = {}
+    for row in acc:
+        by_set.setdefault(row["image_set"], {})[row["precision"]] = row
+    top = []
+    for name, rows in by_set.items():
+        fp32, int8 = rows.get("FP32", {}), rows.get("INT8", {})
+        drop = fp32["top1"] - int8["top1"] if fp32.get("top1") is not None and int8.get("top1") is not None else None
+        top.append([f"{name} ({fp32.get('images')})", f"{fp32.get('top1'):.2f} / {fp32.get('top5'):.2f}",
+                    f"{int8.get('top1'):.2f} / {int8.get('top5'):.2f}", "" if drop is None else f"{drop:.2f} points"])
+    accuracy_table = markdown_table(["images (disjoint from calibration)", "FP32 Top-1 / Top-5", "INT8 Top-1 / Top-5",
+                                     "Top-1 drop"], top)
+    return (f"Throughput hint, f32 inference hint, FP32 and INT8 in {rounds} alternating rounds (medians):\n\n{fps}\n\n"
+            f"Top-1 / Top-5 of {FLOAT_MODEL} on images disjoint from calibration:\n\n{accuracy_table}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ between OpenVINO and LiteRT). The gate thus catches changes of the conversion, w
 or wrong mean (10-20 points on these sets) stays far outside. The drop is recorded in `how`.
 
     python benchmarks/measure_subset_references.py --dataset ../shared/assets/imagenet \
-        --mirror ../shared/assets MODEL... (default: every model whose files are available)
+        --mirror ../shared/assets MODEL... (default: every model whose files are available) [--markdown [PATH]]
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import math
 import sys
 import tempfile
 from pathlib import Path
+
+from common import add_markdown_option, markdown_table, write_markdown
 
 from omz_mobilenet.accuracy.ac_config import write_subsets
 from omz_mobilenet.accuracy.evaluate import Options, evaluate_model, run_original
@@ -74,6 +76,7 @@ def subset_entry(image_set, original, ir: dict, today: str) -> dict:
         "top1": summary["top1"],
         "top5": summary["top5"],
         "tolerance_images": tolerance,
+        "ir_hits": ir,
         "measured": {"framework": framework, "version": version, "date": today,
                      "how": HOW.format(runtime=original.runtime, ir="; ".join(ir_text))},
     }
@@ -98,10 +101,12 @@ def main() -> int:
     parser.add_argument("--mirror")
     parser.add_argument("--cache-dir")
     parser.add_argument("--date", default=datetime.date.today().isoformat())
+    add_markdown_option(parser, "measure_subset_references")
     args = parser.parse_args()
     image_sets = load_image_sets(args.dataset)
     catalogue = load_catalogue()
     entries = [catalogue.get(n) for n in args.models] if args.models else catalogue.models
+    measured: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="omz-refs-") as out:
         settings = Settings.resolve(cache_dir=args.cache_dir, out_dir=out, mirror=args.mirror, progress=False)
         for entry in entries:
@@ -110,8 +115,37 @@ def main() -> int:
             except ToolError as exc:
                 print(f"skip {entry.name}: {exc.message[:160]}", file=sys.stderr)
                 continue
-            print(write_subsets(entry.name, subsets))
+            measured[entry.name] = subsets
+            print(write_subsets(entry.name, {name: _stored(s) for name, s in subsets.items()}))
+    if args.markdown:
+        write_markdown(args.markdown, "measure_subset_references", markdown(measured),
+                       title="Measured accuracy and the gate's references")
     return 0
+
+
+def _stored(subset: dict) -> dict:
+    """What the sidecar keeps (the IR's hits are in `how`, as text)."""
+    return {k: v for k, v in subset.items() if k != "ir_hits"}
+
+
+def _ir(subset: dict, index: int) -> str:
+    hits = {metric: subset["ir_hits"].get(metric, []) for metric in ("top1", "top5")}
+    if len(hits["top1"]) <= index or len(hits["top5"]) <= index:
+        return "n/a"
+    return " / ".join(f"{100 * hits[m][index] / subset['images']:.2f}" for m in ("top1", "top5"))
+
+
+def markdown(measured: dict[str, dict]) -> str:
+    rows = []
+    for model, subsets in measured.items():
+        for name, s in subsets.items():
+            runtime = f"{s['measured']['framework']} {s['measured']['version']}".strip()
+            tolerance = s["tolerance_images"]
+            rows.append([model, f"{name} ({s['images']})", f"{s['top1']:.2f} / {s['top5']:.2f} ({runtime})",
+                         _ir(s, 0), _ir(s, 1), f"{tolerance['top1']} / {tolerance['top5']}"])
+    header = ["model", "image set (images)", "original top1 / top5", "IR FP32", "IR FP16", "tolerance top1/top5"]
+    return ("% Top-1 / Top-5. The original in its own framework, the IRs with the f32 hint; the tolerance is the "
+            "number of images each metric may lose in the gate.\n\n" + markdown_table(header, rows))
 
 
 if __name__ == "__main__":

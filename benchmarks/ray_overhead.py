@@ -12,6 +12,7 @@ cluster would be running already; its start time is printed apart.
 
     python benchmarks/ray_overhead.py                       # mobilenet-v1-0.25-128-quant, 2 and 8 cells
     python benchmarks/ray_overhead.py --json results/ray_overhead.json
+    python benchmarks/ray_overhead.py --markdown            # also into docs/results/ray_overhead.md
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from common import ASSETS  # noqa: E402
+from common import ASSETS, add_markdown_option, markdown_table, write_markdown  # noqa: E402
 
 from omz_mobilenet.environment import environment, isa_label  # noqa: E402
 from omz_mobilenet.results.db import ResultsDB  # noqa: E402
@@ -49,6 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--large", type=int, default=8, choices=[4, 6, 8], help="cells in the large sweep")
     p.add_argument("--repeat", type=int, default=2, help="runs of each (path, size); the lowest overhead counts")
     p.add_argument("--json", help="write the numbers here too")
+    add_markdown_option(p, "ray_overhead")
     return p.parse_args(argv)
 
 
@@ -112,6 +114,29 @@ def lab_estimate(cell_s: float, overhead_s: float, fixed_s: float, convert_s: fl
             "serial_one_machine_s": fixed_s + 27 * 4 * convert_s + cells * (cell_s + overhead_s)}
 
 
+def markdown(args, out: dict, cluster_start: float, estimate: dict, cell_s: float) -> str:
+    small, large = args.small, args.large
+
+    def fixed(path: str, size: int) -> str:
+        return f"{out[(path, size)]['startup_s'] + out[(path, size)]['tail_s']:.1f}"
+
+    rows = [
+        ["per cell: gap between one cell's end and the next one's start on a node",
+         f"{out[('local', large)]['gap_s'] * 1000:.0f} ms", f"{out[('ray', large)]['gap_s'] * 1000:.0f} ms"],
+        [f"fixed, per sweep: until the first cell starts + after the last ends ({small} / {large} cells, best of {args.repeat})",
+         f"{fixed('local', small)} / {fixed('local', large)} s", f"{fixed('ray', small)} / {fixed('ray', large)} s"],
+        ["Ray cluster start (one node, once; a lab's cluster is already running)", "-", f"{cluster_start:.0f} s"],
+    ]
+    table = markdown_table(["", "local", "Ray"], rows)
+    return (f"The same cells ({args.model} FP32, {small} and {large} bench configurations, {args.limit} images, "
+            f"`--time {args.time:g}`) swept locally and through Ray (one node on 127.0.0.1, started once); "
+            "overhead = wall time - time the cells spent measuring.\n\n" + table + "\n\n"
+            f"On paper, 100 machines sweeping {estimate['cells']} cells (27 models x 4 precisions x 3 devices): "
+            f"{estimate['rounds_per_node']} cells per node, about {estimate['wall_s'] / 60:.1f} min of wall time "
+            f"(one machine alone: {estimate['serial_one_machine_s'] / 3600:.1f} h), assuming a cell measures "
+            f"{cell_s:.1f} s as this machine's cells would with bench 3 s and {REAL_IMAGES} images.")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from ray.cluster_utils import Cluster
@@ -156,6 +181,9 @@ def main(argv=None) -> int:
           f"(this machine's {args.model} cells with bench 3 s and {REAL_IMAGES} images), {convert:.1f} s per IR "
           "(the local path's whole start-up: an upper bound for one conversion)")
     print(f"load average at end {os.getloadavg()[0]:.1f} (a shared machine inflates every number)")
+    if args.markdown:
+        write_markdown(args.markdown, "ray_overhead", markdown(args, out, cluster_start, estimate, cell_s),
+                       title="Ray overhead")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "environment": environment(), "machine": isa_label(), "cluster_start_s": cluster_start,

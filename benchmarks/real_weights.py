@@ -1,6 +1,6 @@
 """Seed models on real (dequantized) weights: float Top-1 vs the quantized original's, GFlops/MParams vs OMZ.
 
-    python benchmarks/real_weights.py [--images N] [--work DIR] [--json FILE]
+    python benchmarks/real_weights.py [--images N] [--work DIR] [--json FILE] [--markdown [PATH]]
 
 Rebuilds the float seed models with tests/helpers/real_weights.py (TF-slim V1 0.50 160 and V2 1.0
 224 frozen graphs, ONNX MobileNetV2 as mobilenetv2-7), splits val_1300_resized_227 into 300
@@ -24,6 +24,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from common import add_markdown_option, markdown_table, write_markdown  # noqa: E402
 
 from tests.helpers import real_weights as rw  # noqa: E402  (numpy only at import; TF runs in a subprocess)
 
@@ -82,6 +84,7 @@ def main(argv=None) -> int:
     parser.add_argument("--images", type=int, default=1000, help="evaluation images (of the 1000 left after calibration)")
     parser.add_argument("--work", type=Path, default=REPO / "results" / "real_weights", help="working folder (rebuilt)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    add_markdown_option(parser, "real_weights")
     args = parser.parse_args(argv)
 
     model_name, flags = cpu_info()
@@ -146,12 +149,17 @@ def main(argv=None) -> int:
             quant += f"; raw {r['raw int8 runtime']} int8: {r['raw int8 top1']:.2f}"
         lines.append([r["model"], f"{r['float IR top1']:.2f}", f"{r['float original top1']:.2f}", quant, f"{r['gap']:+.2f}",
                       f"{r['GFlops']:.4f} ({r['GFlops ref']} {r['ref']})", f"{r['MParams']:.4f} ({r['MParams ref']} {r['ref']})"])
+    title = (f"Top-1 (%) on the first {args.images} images of {SPLIT_SOURCE.name} after {CALIBRATION_COUNT} calibration "
+             "images (biased, easier than ImageNet val)")
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("-+-".join("-" * w for w in widths))
     for line in lines:
         print(" | ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)))
     print(f"\ntotal {time.monotonic() - start:.0f} s")
+    if args.markdown:
+        body = f"{title}; the whole run took {time.monotonic() - start:.0f} s.\n\n" + markdown_table(header, lines)
+        write_markdown(args.markdown, "real_weights", body, title="Seed models on real (dequantized) weights")
     if args.json:
         args.json.write_text(json.dumps({"cpu": model_name, "isa": flags, "rows": rows}, indent=2))
     return 0

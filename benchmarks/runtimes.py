@@ -5,7 +5,7 @@ and the original file measured in alternation in one run, synchronous calls, sam
 thread count), then saves results/runtimes.json and results/runtimes.png (median latency per
 runtime and precision).
 
-    python benchmarks/runtimes.py [--time 4] [--rounds 6] [--models m1 m2 ...]
+    python benchmarks/runtimes.py [--time 4] [--rounds 6] [--models m1 m2 ...] [--markdown [PATH]]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from common import OFFLINE_MODELS, RESULTS, environment
+from common import OFFLINE_MODELS, RESULTS, add_markdown_option, environment, markdown_table, write_markdown
 
 
 def compare(model: str, seconds: float, rounds: int, env: dict) -> dict:
@@ -75,11 +75,27 @@ def chart(rows: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def markdown(rows: list[dict], args) -> str:
+    def ms(value) -> str:
+        return "" if value is None else f"{value:.2f}"
+
+    table = markdown_table(
+        ["model", "IR", "kernels run", "OpenVINO ms", "original ms (runtime)", "original / OpenVINO", "note"],
+        [[r["model"], r["precision"], r["kernels"], ms(r["openvino_median_ms"]),
+          f"{ms(r['original_median_ms'])} ({r['runtime']})", ms(r["ratio_original_to_openvino"]), r.get("note") or ""]
+         for r in rows])
+    return (f"`bench --compare`: {rows[0]['hint'] if rows else 'f32'} hint, batch 1, the same thread count on both sides, "
+            f"{args.rounds} alternating rounds of synchronous calls on the same inputs, {args.time:g} s per model and "
+            "precision; median latency; a ratio above 1 means OpenVINO is faster. `kernels` is read back from the "
+            "compiled model.\n\n" + table)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=OFFLINE_MODELS)
     parser.add_argument("--time", type=float, default=4.0, help="seconds per model and precision (bench and compare each)")
     parser.add_argument("--rounds", type=int, default=6)
+    add_markdown_option(parser, "runtimes")
     args = parser.parse_args()
     env = environment()
     rows = []
@@ -99,6 +115,8 @@ def main() -> int:
     print_table("OpenVINO vs original runtime (median ms; ratio > 1: OpenVINO faster)", rows,
                 ["model", "precision", "kernels", "runtime", "threads", "openvino_median_ms", "original_median_ms", "ratio_original_to_openvino"])
     print(f"saved {RESULTS / 'runtimes.json'} and {RESULTS / 'runtimes.png'}")
+    if args.markdown:
+        write_markdown(args.markdown, "runtimes", markdown(rows, args), title="OpenVINO against the original runtimes")
     return 0
 
 
