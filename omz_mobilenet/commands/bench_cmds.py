@@ -297,6 +297,15 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nstreams", type=int, help="NUM_STREAMS (default: from the hint)")
     p.add_argument("--nthreads", type=int, help="INFERENCE_NUM_THREADS (default: from the hint)")
     p.add_argument("--pinning", choices=["on", "off"], help="CPU ENABLE_CPU_PINNING (default: the device's own choice)")
+    _add_measure_args(p)
+    add_no_progress(p)
+    p.add_argument("--json", metavar="FILE", help="write the records (and profile/compare) as JSON")
+    p.add_argument("--csv", metavar="FILE", help="write the records as CSV")
+    p.set_defaults(func=run_bench)
+
+
+def _add_measure_args(p: argparse.ArgumentParser) -> None:
+    """How long, on what inputs and in how many rounds; --profile, --compare and --tune."""
     length = p.add_mutually_exclusive_group()
     length.add_argument("--time", type=float, help="seconds to measure per model and precision (default 10)")
     length.add_argument("--niter", type=int, help="number of inferences to measure instead of --time")
@@ -338,10 +347,6 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
         metavar="MS",
         help="--tune: median latency limit per request in ms (default: the lowest latency measured)",
     )
-    add_no_progress(p)
-    p.add_argument("--json", metavar="FILE", help="write the records (and profile/compare) as JSON")
-    p.add_argument("--csv", metavar="FILE", help="write the records as CSV")
-    p.set_defaults(func=run_bench)
 
 
 def register(subparsers) -> None:
