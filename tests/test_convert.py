@@ -89,6 +89,15 @@ def test_unwritable_output_dir(mirror, tmp_path, cli):
     assert code == 2 and "not writable" in err and "Traceback" not in err
 
 
+def test_convert_and_download_accept_no_progress(mirror, cli):
+    """Issue 18: every command that takes long accepts --no-progress; convert refused it."""
+    code, _out, err = cli("download", "mobilenet-v1-0.25-128-quant", "--no-progress")
+    assert code == 0, err
+    code, out, err = cli("convert", "mobilenet-v1-0.25-128-quant", "--no-progress", "--json")
+    assert code == 0, err
+    assert json.loads(out)["records"][0]["precision"] == "FP32"
+
+
 def test_unknown_precision(mirror, cli):
     code, _out, err = cli("convert", "mobilenet-v1-0.25-128-quant", "--precisions", "FP8")
     assert code == 2 and "FP8" in err

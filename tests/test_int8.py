@@ -95,9 +95,28 @@ def test_int8_needs_calibration_images(mirror, cli, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     code, _out, err = cli("convert", FLOAT, "--precisions", "INT8", "--calibration", empty)
-    assert code == 2 and "has no images" in err
-    _cache, out = mirror
-    assert not (out / FLOAT / "FP32-INT8").exists()
+    assert code == 2 and "has no images" in err and len(error_lines(err)) == 1
+    # issue 17: the hint names the flag that gave the folder, and says so before any download
+    assert "--calibration" in err and "--dataset" not in err
+    cache, out = mirror
+    assert not (out / FLOAT / "FP32-INT8").exists() and not (cache / "models" / FLOAT).exists()
+
+
+def test_missing_calibration_folder_names_calibration_before_any_work(mirror, tmp_path):
+    """Through the Python entry point (sweep and scripts call it without the CLI's flag validators)."""
+    from omz_mobilenet.catalogue import load_catalogue
+    from omz_mobilenet.convert.pipeline import convert_model
+    from omz_mobilenet.convert.quantize import QuantizeOptions
+    from omz_mobilenet.errors import ToolError
+    from omz_mobilenet.settings import Settings
+
+    cache, _out = mirror
+    entry = {m.name: m for m in load_catalogue().models}[FLOAT]
+    with pytest.raises(ToolError) as info:
+        convert_model(entry, ["FP32", "FP32-INT8"], Settings.resolve(), quantize_options=QuantizeOptions(tmp_path / "typo"))
+    message = info.value.message
+    assert info.value.exit_code == 2 and "--calibration" in message and "--dataset" not in message, message
+    assert str(tmp_path / "typo") in message and not (cache / "models" / FLOAT).exists()
 
 
 def test_subset_larger_than_folder_uses_all_and_says_so(mirror, cli):

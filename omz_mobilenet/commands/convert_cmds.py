@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from omz_mobilenet.commands.common import (
     add_alias,
     add_location_args,
     add_model_args,
+    add_no_progress,
     log,
     many_models,
     selected_models,
@@ -30,7 +32,11 @@ def run_download(args: argparse.Namespace) -> int:
     from omz_mobilenet.settings import Settings
 
     settings = Settings.resolve(
-        cache_dir=args.cache_dir, mirror=args.mirror, timeout=args.timeout, retries=args.retries
+        cache_dir=args.cache_dir,
+        mirror=args.mirror,
+        timeout=args.timeout,
+        retries=args.retries,
+        progress=not args.no_progress,
     )
     many = bool(args.all or args.available)
     records, counts = [], {"downloaded": 0, "cached": 0, "not available": 0}
@@ -71,7 +77,7 @@ def run_convert(args: argparse.Namespace) -> int:
     from omz_mobilenet.precision import parse_folders
 
     precisions = parse_folders(args.precisions, "--precision")
-    settings = settings_from(args)
+    settings = replace(settings_from(args), progress=not args.no_progress)
     try:  # an unwritable IR folder fails before any download or conversion
         check_writable(str(settings.out_dir / ".omz-mobilenet-check"))
     except ToolError as exc:
@@ -117,6 +123,7 @@ def register(subparsers) -> None:
         "0.5 s, 1 s, 2 s...; env OMZ_MOBILENET_RETRIES (default 3)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON envelope (a record per model) instead of lines")
+    add_no_progress(p)
     p.set_defaults(func=run_download)
     p = subparsers.add_parser("convert", help="convert to OpenVINO IR with preprocessing baked in")
     add_model_args(p)
@@ -135,4 +142,5 @@ def register(subparsers) -> None:
         "--max-drop", type=float, help="INT8: accuracy-aware quantization, max Top-1 drop in points on held-out images"
     )
     p.add_argument("--json", action="store_true", help="print the results as one JSON envelope")
+    add_no_progress(p)
     p.set_defaults(func=run_convert)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,13 +36,27 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def select_calibration(folder: Path, subset_size: int, log=lambda _m: None) -> tuple[list[Path], CalibrationRecord]:
+def calibration_images(folder: Path) -> list[Path]:
+    """The images of a calibration folder, or a one-line error naming --calibration (the flag that
+    gave it; the image-set messages name --dataset)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ToolError(f"calibration folder {folder} does not exist; pass a folder of images with --calibration", 2)
+    try:
+        return list_images(folder)
+    except ToolError:
+        raise ToolError(
+            f"calibration folder {folder} has no images (.jpg/.jpeg/.png/...); pass a folder of images with --calibration",
+            2,
+        ) from None
+
+
+def select_calibration(
+    folder: Path, subset_size: int, log: Callable[[str], None] = lambda _m: None
+) -> tuple[list[Path], CalibrationRecord]:
     if subset_size < 1:
         raise ToolError("--calibration-limit must be at least 1", 2)
-    try:
-        files = list_images(folder)
-    except ToolError as exc:
-        raise ToolError(f"calibration: {exc.message}", 2) from None
+    files = calibration_images(folder)
     hashed = sorted(((sha256_of(p), p) for p in files), key=lambda item: item[0])
     chosen = hashed[:subset_size]
     if subset_size > len(files):

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Optional
 
-from omz_mobilenet import __version__
 from omz_mobilenet.catalogue import ModelEntry
-from omz_mobilenet.convert.ir_store import ir_xml, write_ir
+from omz_mobilenet.convert.ir_stats import GraphCost
+from omz_mobilenet.convert.ir_store import RT_KEY, ir_xml, write_ir
+from omz_mobilenet.convert.job import ConversionJob, QuantizeOptions
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.fetch.download import FetchedModel, fetch_model
-from omz_mobilenet.precision import INT8_FOLDERS, compress_to_fp16, is_int8, is_requantized, write_folder
+from omz_mobilenet.precision import (
+    INT8_FOLDERS,
+    compress_to_fp16,
+    is_int8,
+    is_requantized,
+    needs_calibration,
+    write_folder,
+)
 from omz_mobilenet.settings import Settings
 
-RT_KEY = "omz_mobilenet"
+__all__ = ["RT_KEY", "ConvertResult", "build_ir_model", "convert_model", "ensure_ir", "result_rows"]
 
 
 @dataclass(frozen=True)
@@ -29,52 +37,7 @@ class ConvertResult:
     openvino: str
 
 
-def read_labels(fetched: FetchedModel) -> list[str]:
-    words = [
-        line.split(" ", 1)[-1].strip()
-        for line in (fetched.folder / fetched.entry.labels_file).read_text().splitlines()
-        if line.strip()
-    ]
-    return (["background"] if fetched.entry.output.has_background else []) + words
-
-
-def preprocessing_summary(entry: ModelEntry) -> dict:
-    return {
-        "ir_input": f"{entry.converted_input.name} {entry.converted_input.shape} NCHW BGR {entry.converted_input.element_type}",
-        "original_input": entry.original_input.model_dump(exclude_none=True),
-        "geometry": entry.preprocessing.model_dump(),
-        "output_dequantized": entry.output.quantization is not None,
-    }
-
-
-def _attach_info(model, fetched: FetchedModel, precision: str, cost) -> None:
-    import openvino as ov
-
-    entry = fetched.entry
-    labels = read_labels(fetched)
-    info = {
-        "model_name": entry.name,
-        "precision": precision,
-        "source_file": entry.model_file.file,
-        "source_sha256": fetched.source_sha256,
-        "source_precision": entry.source_precision,
-        "classes": str(entry.output.classes),
-        "output_kind": entry.output.kind,
-        "preprocessing": json.dumps(preprocessing_summary(entry), sort_keys=True),
-        "gflops": f"{cost.gflops:.4f}",
-        "mparams": f"{cost.mparams:.4f}",
-        "toolkit_version": __version__,
-        "openvino_version": ov.get_version(),
-    }
-    for key, value in info.items():
-        model.set_rt_info(value, [RT_KEY, key])
-    model.set_rt_info("\n".join(labels), [RT_KEY, "labels"])
-    # Open Model Zoo / Model API readers look here for the task and label names.
-    model.set_rt_info("Classification", ["model_info", "model_type"])
-    model.set_rt_info(" ".join(label.replace(" ", "_") for label in labels), ["model_info", "labels"])
-
-
-def build_ir_model(fetched: FetchedModel):
+def build_ir_model(fetched: FetchedModel) -> tuple[Any, GraphCost]:
     """The baked, in-memory IR and the cost of the original graph (before preprocessing)."""
     from omz_mobilenet.convert.ir_stats import count_cost
     from omz_mobilenet.convert.preprocessing import bake_preprocessing
@@ -85,32 +48,47 @@ def build_ir_model(fetched: FetchedModel):
     return bake_preprocessing(original, fetched.entry), cost
 
 
+def _write(job: ConversionJob, precision: str) -> Path:
+    """One IR folder of the job's model: plain (FP32, FP16), NNCF INT8, or an INT8 source's requantization."""
+    from omz_mobilenet.convert.quantize import quantize_to_ir
+
+    if is_requantized(precision):  # an INT8 source: its float graph requantized by NNCF
+        from omz_mobilenet.convert.requantize import requantize_to_ir
+
+        return requantize_to_ir(job)
+    if precision in INT8_FOLDERS:
+        return quantize_to_ir(job, precision)
+    job.label_ir(job.model, precision)
+    return write_ir(job.model, job.settings.out_dir, job.entry.name, precision, compress_to_fp16(precision))
+
+
+def check_options(entry: ModelEntry, folders: list[str], options: QuantizeOptions) -> None:
+    """The calibration an INT8 folder needs is there and holds images: refused before any download."""
+    from omz_mobilenet.convert.quantize import check_quantizable
+
+    for folder in folders:
+        if needs_calibration(entry, folder):
+            check_quantizable(entry, options, folder)
+
+
 def convert_model(
     entry: ModelEntry,
     precisions: list[str],
     settings: Settings,
     log: Callable[[str], None] = lambda _m: None,
-    quantize_options=None,
+    quantize_options: Optional[QuantizeOptions] = None,
 ) -> list[ConvertResult]:
     import openvino as ov
 
-    from omz_mobilenet.convert.quantize import QuantizeOptions, quantize_to_ir
-
     folders = list(dict.fromkeys(write_folder(entry, p) for p in precisions))  # a wrong precision fails before any work
+    options = quantize_options or QuantizeOptions(calibration=None)
+    check_options(entry, folders, options)
     fetched = fetch_model(entry, settings, log)
     model, cost = build_ir_model(fetched)
+    job = ConversionJob(fetched, model, cost, settings, options, log)
     results = []
     for precision in folders:
-        options = quantize_options or QuantizeOptions(calibration=None)
-        if is_requantized(precision):  # an INT8 source: its float graph requantized by NNCF
-            from omz_mobilenet.convert.requantize import requantize_to_ir
-
-            xml = requantize_to_ir(entry, model, cost, fetched, settings, options, _attach_info, log)
-        elif precision in INT8_FOLDERS:
-            xml = quantize_to_ir(entry, model, cost, fetched, precision, settings, options, _attach_info, log)
-        else:
-            _attach_info(model, fetched, precision, cost)
-            xml = write_ir(model, settings.out_dir, entry.name, precision, compress_to_fp16=compress_to_fp16(precision))
+        xml = _write(job, precision)
         log(f"wrote {xml}")
         results.append(
             ConvertResult(

@@ -9,35 +9,31 @@ within the limit. The calibration images are fingerprinted into the IR so evalua
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
 from omz_mobilenet.catalogue import ModelEntry
-from omz_mobilenet.convert.calibration import CalibrationRecord, remaining_images, select_calibration, sidecar_path
+from omz_mobilenet.convert.calibration import (
+    CalibrationRecord,
+    calibration_images,
+    remaining_images,
+    select_calibration,
+    sidecar_path,
+)
+from omz_mobilenet.convert.ir_store import RT_KEY
+from omz_mobilenet.convert.job import ConversionJob, QuantizeOptions
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.inputs.images import ir_input, load_for_model
 from omz_mobilenet.precision import REQUANTIZED, compress_to_fp16, is_requantized
-from omz_mobilenet.settings import Settings
 
-RT_KEY = "omz_mobilenet"
-
-
-@dataclass(frozen=True)
-class QuantizeOptions:
-    calibration: Optional[Path]
-    subset_size: int = 300
-    max_drop: Optional[float] = None
-    validation_size: int = 300
-    preset: str = "performance"  # symmetric int8 weights and activations: what OpenVINO's CPU runs fastest
-    ignore_edges: bool = False  # keep the first depthwise convolution and the classifier in float
-    fast_bias_correction: bool = False
+__all__ = ["QuantizeOptions", "calibration_of", "check_quantizable", "edge_layers", "quantize_to_ir"]
 
 
 def check_quantizable(entry: ModelEntry, options: QuantizeOptions, precision: str = "FP32-INT8") -> None:
@@ -54,6 +50,7 @@ def check_quantizable(entry: ModelEntry, options: QuantizeOptions, precision: st
         )
     if options.max_drop is not None and not 0 < options.max_drop < 100:
         raise ToolError("--max-drop is a Top-1 drop in points, between 0 and 100 (e.g. 1.0)", 2)
+    calibration_images(options.calibration)  # the folder holds images: said before any download or conversion
 
 
 def _transform(entry: ModelEntry) -> Callable[[Path], np.ndarray]:
@@ -94,17 +91,22 @@ def _top1_on(entry: ModelEntry) -> Callable:
     return top1
 
 
-def _quantize(model, entry: ModelEntry, files: list[Path], record: CalibrationRecord, options: QuantizeOptions, log):
-    # NNCF draws its progress bars on stdout; stdout carries results (e.g. `convert --json`).
-    with contextlib.redirect_stdout(sys.stderr):
-        return _nncf_quantize(model, entry, files, record, options, log)
+def _quantize(
+    job: ConversionJob, model: Any, files: list[Path], record: CalibrationRecord
+) -> tuple[Any, Optional[int]]:
+    # NNCF draws its progress bars on stdout; stdout carries results (e.g. `convert --json`), and
+    # --no-progress drops them (NNCF's warnings go through logging, to stderr, either way).
+    bars = sys.stderr if job.settings.progress else io.StringIO()
+    with contextlib.redirect_stdout(bars):
+        return _nncf_quantize(job, model, files, record)
 
 
 def _nncf_quantize(
-    model, entry: ModelEntry, files: list[Path], record: CalibrationRecord, options: QuantizeOptions, log
-):
+    job: ConversionJob, model: Any, files: list[Path], record: CalibrationRecord
+) -> tuple[Any, Optional[int]]:
     import nncf
 
+    entry, options = job.entry, job.options
     calibration = nncf.Dataset(files, _transform(entry))
     # Full bias correction: fast bias correction lost about 6 Top-1 points on MobileNet V1 0.25.
     common = dict(
@@ -119,14 +121,14 @@ def _nncf_quantize(
     items = _validation_items(entry, options, record)
     transform = _transform(entry)
     validation = nncf.Dataset(items, lambda item: transform(item[0]))
-    log(f"accuracy control: Top-1 on {len(items)} held-out images, max drop {options.max_drop} points")
+    job.log(f"accuracy control: Top-1 on {len(items)} held-out images, max drop {options.max_drop} points")
     quantized = nncf.quantize_with_accuracy_control(
         model, calibration, validation, validation_fn=_top1_on(entry), max_drop=options.max_drop / 100, **common
     )
     return quantized, len(items)
 
 
-def edge_layers(model) -> list[str]:
+def edge_layers(model: Any) -> list[str]:
     """The first depthwise convolution and the classifier (the last Convolution/MatMul): the layers
     the field keeps in float when INT8 loses too much."""
     ops = list(model.get_ordered_ops())
@@ -135,7 +137,7 @@ def edge_layers(model) -> list[str]:
     return depthwise[:1] + compute[-1:]
 
 
-def _attach(model, record: CalibrationRecord, options: QuantizeOptions, validated_on: Optional[int]) -> None:
+def _attach(model: Any, record: CalibrationRecord, options: QuantizeOptions, validated_on: Optional[int]) -> None:
     import nncf
 
     model.set_rt_info("\n".join(record.sha256), [RT_KEY, "calibration_sha256"])
@@ -160,28 +162,21 @@ def _write_sidecar(xml: Path, record: CalibrationRecord) -> None:
     os.replace(tmp, target)
 
 
-def quantize_to_ir(
-    entry: ModelEntry,
-    float_model,
-    cost,
-    fetched,
-    precision: str,
-    settings: Settings,
-    options: QuantizeOptions,
-    attach_info: Callable,
-    log: Callable[[str], None],
-) -> Path:
-    """Quantize the in-memory float IR and write `<out>/<model>/<precision>/`, with its calibration record."""
+def quantize_to_ir(job: ConversionJob, precision: str, float_model: Optional[Any] = None) -> Path:
+    """Quantize the job's float IR (or `float_model`, e.g. a requantization's stripped graph) and write
+    `<out>/<model>/<precision>/`, with its calibration record."""
     from omz_mobilenet.convert.ir_store import write_ir
 
+    entry, options = job.entry, job.options
     check_quantizable(entry, options, precision)
     assert options.calibration is not None  # checked just above
-    files, record = select_calibration(options.calibration, options.subset_size, log)
-    log(f"calibrating {entry.name} on {record.used} images of {record.folder}")
-    quantized, validated_on = _quantize(float_model.clone(), entry, files, record, options, log)
-    attach_info(quantized, fetched, precision, cost)
+    files, record = select_calibration(options.calibration, options.subset_size, job.log)
+    job.log(f"calibrating {entry.name} on {record.used} images of {record.folder}")
+    source = job.model if float_model is None else float_model
+    quantized, validated_on = _quantize(job, source.clone(), files, record)
+    job.label_ir(quantized, precision)
     _attach(quantized, record, options, validated_on)
-    xml = write_ir(quantized, settings.out_dir, entry.name, precision, compress_to_fp16=compress_to_fp16(precision))
+    xml = write_ir(quantized, job.settings.out_dir, entry.name, precision, compress_to_fp16=compress_to_fp16(precision))
     _write_sidecar(xml, record)
     return xml
 

@@ -16,13 +16,13 @@ Judging the result against the original in its own runtime is accuracy's work
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.convert.ir_store import RT_KEY
+from omz_mobilenet.convert.job import ConversionJob
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.precision import REQUANTIZED
 
@@ -100,18 +100,17 @@ def _check_float(model) -> None:
         )
 
 
-def requantize_to_ir(
-    entry: ModelEntry, model, cost, fetched, settings, options, attach_info: Callable, log: Callable[[str], None]
-) -> Path:
+def requantize_to_ir(job: ConversionJob) -> Path:
     """`<out>/<model>/INT8-RQ/`: the source's float graph quantized by NNCF, with its calibration record."""
     from omz_mobilenet.convert.quantize import check_quantizable, quantize_to_ir
 
+    entry = job.entry
     if entry.source_precision != "INT8":
         raise ToolError(
             f"{entry.name} is a float model: {REQUANTIZED} is for already-quantized sources; use --precision INT8", 2
         )
-    check_quantizable(entry, options, REQUANTIZED)  # calibration folder given: before the graph work
-    log(f"{entry.name}: folding the source's quantization into a float graph before NNCF")
-    float_model = strip_quantization(model.clone())
-    float_model.set_rt_info(entry.source_precision, ["omz_mobilenet", "requantized_from"])
-    return quantize_to_ir(entry, float_model, cost, fetched, REQUANTIZED, settings, options, attach_info, log)
+    check_quantizable(entry, job.options, REQUANTIZED)  # calibration folder given: before the graph work
+    job.log(f"{entry.name}: folding the source's quantization into a float graph before NNCF")
+    float_model = strip_quantization(job.model.clone())
+    float_model.set_rt_info(entry.source_precision, [RT_KEY, "requantized_from"])
+    return quantize_to_ir(job, REQUANTIZED, float_model)
