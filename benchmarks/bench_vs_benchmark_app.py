@@ -21,6 +21,7 @@ What the two tools time, so the comparison is apples to apples (openvino/tools/b
   alternating rounds of T seconds.
 
     python benchmarks/bench_vs_benchmark_app.py [--rounds 5] [--time 5] [--model mobilenet-v1-0.25-224-tflite]
+        [--markdown [PATH]]
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
-from common import RESULTS, environment
+from common import RESULTS, add_markdown_option, environment, write_markdown
 
 HINTS = ("latency", "throughput")
 
@@ -224,6 +225,7 @@ def main() -> int:
     parser.add_argument("--inproc-time", type=float, default=1.0, help="seconds per side and round in one process (default 1)")
     parser.add_argument("--hints", default=",".join(HINTS), help="comma-separated (default latency,throughput)")
     parser.add_argument("--json", type=Path, default=RESULTS / "bench_vs_benchmark_app.json")
+    add_markdown_option(parser, "bench_vs_benchmark_app")
     args = parser.parse_args()
     from omz_mobilenet.environment import isa_label
     from omz_mobilenet.output.envelope import check_writable, envelope
@@ -239,44 +241,47 @@ def main() -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(envelope("bench_vs_benchmark_app", rows, model=args.model, in_process=costs,
                                              invocation=" ".join(sys.argv)), indent=2))
-    report(args, rows, costs)
+    tables = report(args, rows, costs)
+    print(f"\n{tables}\n\nsaved {args.json}")
+    if args.markdown:
+        write_markdown(args.markdown, "bench_vs_benchmark_app", tables, title="bench against benchmark_app")
     return 0
 
 
-def report(args, rows: list[dict], costs: list[dict]) -> None:
-    """Markdown tables, ready for the README (rich tables would drop columns in a narrow terminal)."""
-    from omz_mobilenet.environment import isa_label
+def report(args, rows: list[dict], costs: list[dict]) -> str:
+    """Markdown tables for docs/results (rich tables would drop columns in a narrow terminal)."""
+    out: list[str] = []
 
     def pct(x: float) -> str:
         return f"{100 * x:+.1f} %"
 
-    print(f"\nbench vs benchmark_app, {args.model} FP32 (INFERENCE_PRECISION_HINT=f32), median of {args.rounds} "
-          f"alternating rounds of {args.time:g} s each, machine: {isa_label()}\n")
-    print("| hint | streams/threads/requests | bench latency ms | benchmark_app latency ms | ratio (paired) | bench FPS | "
+    out.append(f"\nbench vs benchmark_app, {args.model} FP32 (INFERENCE_PRECISION_HINT=f32), median of {args.rounds} "
+          f"alternating rounds of {args.time:g} s each\n")
+    out.append("| hint | streams/threads/requests | bench latency ms | benchmark_app latency ms | ratio (paired) | bench FPS | "
           "benchmark_app FPS | ratio (paired) | spread bench / benchmark_app |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['hint']} | {r['streams_threads_requests']} | {r['bench_median_ms']:.3f} | {r['benchmark_app_median_ms']:.3f} "
+        out.append(f"| {r['hint']} | {r['streams_threads_requests']} | {r['bench_median_ms']:.3f} | {r['benchmark_app_median_ms']:.3f} "
               f"| {r['latency_ratio']:.3f} ({r['paired_latency_ratio']:.3f}) | {r['bench_fps']:.0f} | {r['benchmark_app_fps']:.0f} "
               f"| {r['throughput_ratio']:.3f} ({r['paired_throughput_ratio']:.3f}) "
               f"| {100 * r['bench_spread']:.0f} % / {100 * r['benchmark_app_spread']:.0f} % |")
     pool = costs[0]["pool_size"] if costs else "?"
-    print(f"\nin one process, one compiled model: bench's loop with its pool of {pool} distinct inputs, the same loop "
+    out.append(f"\nin one process, one compiled model: bench's loop with its pool of {pool} distinct inputs, the same loop "
           f"with one reused tensor, and benchmark_app's own loop (openvino.tools.benchmark), "
           f"{costs[0]['rounds'] if costs else '?'} rotating rounds of {args.inproc_time:g} s each\n")
-    print("| hint | bench (pool) ms | one tensor ms | benchmark_app loop ms | bench (pool) FPS | one tensor FPS "
+    out.append("| hint | bench (pool) ms | one tensor ms | benchmark_app loop ms | bench (pool) FPS | one tensor FPS "
           "| benchmark_app loop FPS | fresh-input cost, latency / FPS | bench / benchmark_app loop, latency / FPS "
           "| spread |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
     for c in costs:
-        print(f"| {c['hint']} | {c['pool_median_ms']:.3f} | {c['one_tensor_median_ms']:.3f} | {c['app_loop_median_ms']:.3f} "
+        out.append(f"| {c['hint']} | {c['pool_median_ms']:.3f} | {c['one_tensor_median_ms']:.3f} | {c['app_loop_median_ms']:.3f} "
               f"| {c['pool_fps']:.0f} | {c['one_tensor_fps']:.0f} | {c['app_loop_fps']:.0f} "
               f"| {pct(c['latency_cost'])} / {pct(c['throughput_cost'])} "
               f"| {c['loop_latency_ratio']:.3f} / {c['loop_throughput_ratio']:.3f} | {100 * c['spread']:.0f} % |")
-    print(f"\nratio = median of bench's round values / median of benchmark_app's; (paired) and the in-process "
-          f"ratios and costs = median of the per-round ratios (cost: + means the pool is slower); "
-          f"spread = (max - min) / median over the rounds (the largest of the latencies' and throughputs'); "
-          f"saved {args.json}")
+    out.append("\nratio = median of bench's round values / median of benchmark_app's; (paired) and the in-process "
+          "ratios and costs = median of the per-round ratios (cost: + means the pool is slower); "
+          "spread = (max - min) / median over the rounds (the largest of the latencies' and throughputs')")
+    return "\n".join(out).strip()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ the first minute (warm-up, allocator pools) to the end of the run; exits 1 other
     python benchmarks/soak.py                                   # 10 minutes, mobilenet-v1-0.25-224-tflite FP32, CPU
     python benchmarks/soak.py --minutes 1 --bucket-s 10         # a quick check
     python benchmarks/soak.py --mirror ../shared/assets --json soak.json
+    python benchmarks/soak.py --markdown                        # also into docs/results/soak.md
 
 Ctrl-C prints the minutes gathered so far.
 """
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from common import add_markdown_option, write_markdown
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,6 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--cache-dir")
     p.add_argument("-o", "--output-dir", help="IR folder (default: OMZ_MOBILENET_OUT or ./ir)")
     p.add_argument("--json", help="also write the figures to this file")
+    add_markdown_option(p, "soak")
     return p.parse_args(argv)
 
 
@@ -120,7 +123,9 @@ def main(argv=None) -> int:
     sampler.stop.set()
     sampler.join()
     report = summarize(rows, args, entry.name, nireq, ov.get_version(), interrupted)
-    print_table(rows, report)
+    print(table_text(rows, report))
+    if args.markdown:
+        write_markdown(args.markdown, "soak", markdown(rows, report, shape), title="Soak")
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": report, "periods": rows}, indent=2))
     if interrupted:
@@ -176,18 +181,28 @@ def _cpu_name() -> str:
     return platform.processor() or "?"
 
 
-def print_table(rows: list[dict], report: dict) -> None:
+def table_text(rows: list[dict], report: dict) -> str:
     unit = "min" if report["period_s"] == 60 else f"x{report['period_s']:g}s"
-    print(f"\n| {unit} | inferences | median ms | p99 ms | RSS end MB | RSS max MB | anonymous MB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    lines = [f"\n| {unit} | inferences | median ms | p99 ms | RSS end MB | RSS max MB | anonymous MB |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        print(f"| {r['period']} | {r['inferences']} | {r['median_ms']} | {r['p99_ms']} | {r['rss_end_mb']} | {r['rss_max_mb']} | {r['anon_mb']} |")
+        lines.append(f"| {r['period']} | {r['inferences']} | {r['median_ms']} | {r['p99_ms']} | {r['rss_end_mb']} "
+                     f"| {r['rss_max_mb']} | {r['anon_mb']} |")
     growth = report["rss_growth_pct"]
     verdict = "n/a" if growth is None else ("OK" if growth <= report["max_growth_pct"] else "TOO MUCH")
-    print(f"\nRSS growth after the first period: {growth} % (limit {report['max_growth_pct']} %): {verdict}; "
-          f"anonymous memory: {report['anonymous_growth_pct']} %")
-    print(f"{report['inferences']} inferences; {report['cpu']}, {report['cores']} cores; OpenVINO {report['openvino']}"
-          + ("; INTERRUPTED" if report["interrupted"] else ""))
+    lines.append(f"\nRSS growth after the first period: {growth} % (limit {report['max_growth_pct']} %): {verdict}; "
+                 f"anonymous memory: {report['anonymous_growth_pct']} %")
+    lines.append(f"{report['inferences']} inferences; {report['cpu']}, {report['cores']} cores; OpenVINO {report['openvino']}"
+                 + ("; INTERRUPTED" if report["interrupted"] else ""))
+    return "\n".join(lines)
+
+
+def markdown(rows: list[dict], report: dict, shape) -> str:
+    """The table under a line saying what ran (the page's stamp names the machine)."""
+    what = (f"{report['model']} {report['precision']} on {report['device']}, {report['hint']} hint, "
+            f"INFERENCE_PRECISION_HINT=f32, {report['requests']} request(s) in flight, a fresh "
+            f"{'x'.join(map(str, shape))} random image per request, {report['minutes']:g} min:")
+    return what + "\n" + table_text(rows, report)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ reported, timed against the original with the same thread count in alternating r
 The IRs must exist in OMZ_MOBILENET_OUT (default results/ir), e.g. made with
 `omz-mobilenet convert MODEL --precision FP32,INT8 --calibration results/split/calibration`;
 the evaluation split is results/split/evaluation (`make results/split/calibration`).
-Writes results/vs_original.json and prints the table.
+Writes results/vs_original.json and prints the table (with --markdown also into docs/results/vs_original.md).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import os
 import sys
 from pathlib import Path
 
-from common import ASSETS, RESULTS, environment
+from common import ASSETS, RESULTS, add_markdown_option, environment, markdown_table, write_markdown
 
 OFFLINE = [
     "mobilenet-v2-1.0-224-quant", "mobilenet-v2-1.0-224-int8", "mobilenet-v1-0.25-224-quant",
@@ -103,6 +103,36 @@ def _short(row: dict) -> dict:
     return {header: row.get(key) for key, header in SHORT.items()}
 
 
+def _other(row: dict) -> str:
+    """The candidates not chosen, as `IR: OpenVINO vs original ms, Top-1 (faithful or not)`."""
+    texts = []
+    for c in row.get("candidates", []):
+        if c["ir"] == row.get("ir"):
+            continue
+        faithful = "" if c["faithful"] else f" (NOT faithful: needs {c['top1_min']})"
+        texts.append(f"{c['ir']}: {c['openvino_median_ms']:.2f} vs {c['original_median_ms']:.2f} ms, "
+                     f"Top-1 {c['top1']}{faithful}")
+    return "; ".join(texts)
+
+
+def markdown(rows: list[dict], args, image_set: str) -> str:
+    table = []
+    for r in rows:
+        if "ir" not in r:
+            table.append([r["model"], "", "", "", "", "", "", "", "", r.get("note", "")])
+            continue
+        ratio = r["ratio_original_to_openvino"]
+        table.append([r["model"], r["source"], r["ir"] + ("" if r["faithful"] else " (not faithful)"), r["kernels"],
+                      f"{r['openvino_median_ms']:.2f}", f"{r['original_median_ms']:.2f}",
+                      f"{ratio:.2f}x" if ratio else "", r["top1"], f"{r['original_top1']} ({r['runtime']})", _other(r)])
+    header = ["model", "source", "fastest faithful IR", "kernels", "OpenVINO ms", "original ms", "original / OpenVINO",
+              "IR Top-1", "original Top-1", "other candidate"]
+    return (f"{args.threads} threads each, CPU pinning {'on' if args.pinning else 'off'}, latency, 1 request, synchronous "
+            f"calls, {args.rounds} alternating rounds; Top-1 on {args.images} images of {image_set} (disjoint from "
+            "calibration). Faithful: Top-1 at most 1 point plus one image below the original's.\n\n"
+            + markdown_table(header, table))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=1000, help="evaluation images (default 1000)")
@@ -114,6 +144,7 @@ def main() -> int:
     parser.add_argument("--split", type=Path, default=RESULTS / "split" / "evaluation", help="evaluation image folder")
     parser.add_argument("--models", default=",".join(OFFLINE), help="comma list (default: the 8 offline models)")
     parser.add_argument("--out", type=Path, default=RESULTS / "vs_original.json")
+    add_markdown_option(parser, "vs_original")
     args = parser.parse_args()
     os.environ.update({k: v for k, v in environment().items() if k.startswith("OMZ_MOBILENET")})
     os.environ.setdefault("OMZ_MOBILENET_ASSETS", str(ASSETS))
@@ -139,6 +170,9 @@ def main() -> int:
     args.out.write_text(json.dumps({"machine": machine(), "isa": isa_label(), "images": args.images, "threads": args.threads,
                                         "pinning": args.pinning, "rows": rows}, indent=2))
     print(f"wrote {args.out}")
+    if args.markdown:
+        write_markdown(args.markdown, "vs_original", markdown(rows, args, image_set.name),
+                       title="The fastest faithful IR against the original runtime")
     return 0
 
 
