@@ -133,22 +133,42 @@ def _path(value: object) -> Path:
     return Path(text)
 
 
+def _kind(path: Path) -> str:
+    """ "dir", "file", "other" or "missing"; a path the system refuses (too long, NUL) is refused here."""
+    try:
+        if path.is_dir():
+            return "dir"
+        return "file" if path.is_file() else ("other" if path.exists() else "missing")
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise BadValue(f"cannot use the path {str(path)[:80]!r}: {reason}") from None
+
+
+def path(value: object) -> Path:
+    """Any path the system can use (an output to write, a database): not empty, not too long."""
+    checked = _path(value)
+    _kind(checked)
+    return checked
+
+
 def folder(value: object) -> Path:
     """A folder that exists: --dataset, --calibration."""
     path = _path(value)
-    if path.is_file():
-        raise BadValue(f"{str(path)!r} is a file; pass a folder")
-    if not path.is_dir():
+    kind = _kind(path)
+    if kind == "missing":
         raise BadValue(f"folder {str(path)!r} does not exist")
+    if kind != "dir":
+        raise BadValue(f"{str(path)!r} is a file; pass a folder")
     return path
 
 
 def file(value: object) -> Path:
     """A file that exists and can be read: --annotations, a sweep spec."""
     path = _path(value)
-    if path.is_dir():
+    kind = _kind(path)
+    if kind == "dir":
         raise BadValue(f"{str(path)!r} is a folder; pass a file")
-    if not path.is_file():
+    if kind == "missing":
         raise BadValue(f"file {str(path)!r} does not exist")
     try:
         with path.open("rb"):
@@ -161,7 +181,7 @@ def file(value: object) -> Path:
 def output_file(value: object) -> Path:
     """A file to write (--db, --json FILE): it may not exist yet, but it is not a folder."""
     path = _path(value)
-    if path.is_dir():
+    if _kind(path) == "dir":
         raise BadValue(f"{str(path)!r} is a folder; pass a file name")
     return path
 
@@ -216,17 +236,42 @@ FLAG_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "--dataset": folder,
     "--calibration": folder,
     "--annotations": file,
+    # paths that may not exist yet (outputs) or whose absence the command explains itself
+    "--out": path,
+    "--output": path,
+    "--cache-dir": path,
+    "--json": path,
+    "--csv": path,
+    "--markdown": path,
+    "--png": path,
+    "--predictions": path,
+    "db": path,  # a positional: matched by its name
 }
 #: Declared types the shared validator replaces; any other type is the command's own choice.
 PLAIN_TYPES = (None, int, float, str, Path)
 
 
 def apply_flag_validators(parser: argparse.ArgumentParser, table: dict[str, Callable[[Any], Any]]) -> None:
-    """Give every flag of `parser` named in `table` its shared validator, unless it has a type of its own."""
+    """Give every flag of `parser` named in `table` its shared validator, unless it has a type of its own
+    (positionals are matched by their name)."""
     for action in parser._actions:
         if action.nargs == 0 or action.type not in PLAIN_TYPES:
             continue
-        for option in action.option_strings:
-            if option in table:
-                action.type = table[option]
+        for name in action.option_strings or [action.dest]:
+            if name in table:
+                action.type = _as_declared(table[name], action.type)
                 break
+
+
+def _as_declared(validator: Callable[[Any], Any], declared: Any) -> Callable[[str], Any]:
+    """The validator's check, with the value in the type the command declared (a path stays a str
+    where the command expects text)."""
+    if declared not in (None, str):
+        return validator
+
+    def parse(text: str) -> Any:
+        value = validator(text)
+        return str(value) if isinstance(value, Path) else value
+
+    parse.__name__ = getattr(validator, "__name__", "value")
+    return parse

@@ -328,15 +328,22 @@ def test_sweep_refuses_to_evaluate_on_its_calibration_images(workdirs, tmp_path,
 def test_sweep_allow_overlap_counts_the_shared_images_for_the_cells(workdirs, tmp_path):
     from omz_mobilenet.catalogue import load_catalogue
     from omz_mobilenet.settings import Settings
-    from omz_mobilenet.sweep.spec import SpecFile, SweepSpec, check_images, check_overlap
+    from omz_mobilenet.sweep.spec import SpecFile, SweepSpec, check_calibration, check_images
 
     spec = SweepSpec(models=[FLOAT], precision=["INT8"], dataset=str(IMAGES), calibration=str(IMAGES), limit=5,
                      allow_overlap=True)
     spec_file = SpecFile(None, "", spec)
     image_set = check_images(spec_file)
     entry = load_catalogue().get(FLOAT)
-    counts = check_overlap(spec_file, [(entry, "INT8"), (entry, "FP32")], image_set, Settings.resolve().out_dir)
+    counts = check_calibration(spec_file, [(entry, "INT8"), (entry, "FP32")], image_set, Settings.resolve().out_dir)
     assert counts == {(FLOAT, "INT8"): 5}
+
+
+def test_sweep_int8_of_a_float_model_without_calibration_is_bad_input(workdirs, tmp_path, capsys):
+    db = tmp_path / "r.db"
+    code, _out, err = _run(capsys, "sweep", "--models", FLOAT, "--precision", "INT8", "--db", db, "--allow-missing")
+    line = _refused_before_work(code, err, db, workdirs[1])
+    assert f"--calibration: {FLOAT} INT8" in line and "pass --calibration DIR" in line
 
 
 def test_sweep_corrupt_image_is_refused_before_any_work(workdirs, tmp_path, capsys):

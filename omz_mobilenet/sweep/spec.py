@@ -201,20 +201,18 @@ def check_images(spec_file: SpecFile) -> Any:
     return image_set
 
 
-def check_overlap(
+def check_calibration(
     spec_file: SpecFile, targets: list[tuple[Any, str]], image_set: Any, out_dir: Path
 ) -> dict[tuple[str, str], int]:
-    """Evaluation images that calibrate (or calibrated) an INT8 IR of the sweep: refused (exit 2), as
-    `accuracy` and `gate` refuse them, unless allow_overlap; then {(model, precision): count} for the cells."""
+    """Every IR the sweep must quantize has calibration images, and no evaluation image calibrates
+    (or calibrated) an INT8 IR of the sweep: refused (exit 2) as `accuracy` and `gate` refuse it, unless
+    allow_overlap; then {(model, precision): shared images} for the cells to record."""
     from omz_mobilenet.convert.calibration import overlapping, select_calibration
     from omz_mobilenet.convert.ir_store import ir_folder, ir_xml
     from omz_mobilenet.convert.quantize import QuantizeOptions, calibration_of
     from omz_mobilenet.precision import needs_calibration
 
     calibration = checked_path(spec_file, "calibration", validators.folder)
-    if image_set is None:
-        return {}
-    images = [path for path, _label in image_set.items]
     planned = None  # what the sweep will calibrate on: hashed once, only if an IR is to be made
     counts: dict[tuple[str, str], int] = {}
     for entry, precision in targets:
@@ -224,14 +222,17 @@ def check_overlap(
         xml = ir_xml(out_dir, entry.name, folder)
         if xml.is_file():
             record = calibration_of(xml)
-        elif calibration is not None:
+        elif calibration is None:
+            raise spec_file.value_error(
+                "calibration",
+                f"{entry.name} {precision} is quantized by NNCF on calibration images; pass --calibration DIR",
+            )
+        else:
             planned = (
                 planned or select_calibration(calibration, QuantizeOptions(calibration=calibration).subset_size)[1]
             )
             record = planned
-        else:
-            continue
-        shared = overlapping(record, images) if record else []
+        shared = overlapping(record, [path for path, _label in image_set.items]) if record and image_set else []
         if shared and not spec_file.spec.allow_overlap:
             raise ToolError(
                 f"{len(shared)} image(s) of {image_set.folder} (e.g. {shared[0].name}) calibrate {entry.name} "
