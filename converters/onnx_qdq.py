@@ -13,6 +13,7 @@ Everything happens on an in-memory `onnx.ModelProto`; needs the `onnx` package.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import onnx
@@ -62,7 +63,7 @@ class _Rewriter:
         self.used.add(name)
         return name
 
-    def add(self, op: str, inputs: list[str], base: str, domain: str = "", **attrs) -> str:
+    def add(self, op: str, inputs: list[str], base: str, domain: str = "", **attrs: Any) -> str:
         out = self.fresh(base)
         self.nodes.append(helper.make_node(op, inputs, [out], name=self.fresh(f"{base}_{op}"), domain=domain, **attrs))
         return out
@@ -75,13 +76,13 @@ class _Rewriter:
         """DequantizeLinear(x); `axis` matters only for a 1-D (per-channel) scale."""
         key = (x, scale, zp, axis)
         if key not in self.dq_cache:
-            attrs = {} if axis is None else {"axis": axis}
+            attrs: dict[str, Any] = {} if axis is None else {"axis": axis}
             self.dq_cache[key] = self.add("DequantizeLinear", _inputs(x, scale, zp), f"{x}_dq", **attrs)
         return self.dq_cache[key]
 
     def q(self, x: str, scale: str, zp: str, out: str, axis: int | None = None) -> None:
         """QuantizeLinear(x) written to the original output name `out`."""
-        attrs = {} if axis is None else {"axis": axis}
+        attrs: dict[str, Any] = {} if axis is None else {"axis": axis}
         self.nodes.append(
             helper.make_node("QuantizeLinear", _inputs(x, scale, zp), [out], name=self.fresh(f"{out}_q"), **attrs)
         )
