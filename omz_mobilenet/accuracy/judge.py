@@ -20,7 +20,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Optional
 
-from omz_mobilenet.accuracy.ac_config import SubsetRef, config_for, load_subsets
+from omz_mobilenet.accuracy.ac_reader import config_for
+from omz_mobilenet.accuracy.ac_references import SubsetRef, load_subsets
 from omz_mobilenet.accuracy.evidence import INCOMPLETE as _INCOMPLETE
 from omz_mobilenet.accuracy.metrics import wilson_interval
 from omz_mobilenet.accuracy.records import Evaluation, biased_note

@@ -197,14 +197,15 @@ def _match(
     """Pair every used image with its label; unlabelled images and listed-but-missing files are problems.
     Only the images used (the first `limit` by name) are checked: the rest of the folder does not matter."""
     names, present = _used_names(folder, annotations, limit)
-    items, problems = [], []
+    items, unlabelled, missing = [], [], []
     for name in names:
         if name not in present:
-            problems.append(f"{folder / name}: listed in {annotations.path} but missing")
+            missing.append(f"{folder / name}: listed in {annotations.path} but missing")
         elif name in annotations.labels:
             items.append((folder / name, annotations.labels[name]))
         else:
-            problems.append(f"{folder / name}: no annotation in {annotations.path}")
+            unlabelled.append(f"{folder / name}: no annotation in {annotations.path}")
+    problems = unlabelled + missing
     if problems and not skip_bad:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ToolError(f"{problems[0]}{more}; fix the data or pass --skip-bad-images", 2)
