@@ -348,8 +348,24 @@ PAGES: dict[str, Callable[[], str]] = {
 # -------------------------------------------------------------------------------------------- README
 
 
+def synopsis(name: str, sub: argparse.ArgumentParser) -> str:
+    """`omz-mobilenet NAME` with its positional arguments and required options (the rest is in --help)."""
+    words = [f"omz-mobilenet {name}"]
+    for action in sub._actions:
+        if action.help == argparse.SUPPRESS:
+            continue
+        if not action.option_strings:
+            word = (action.metavar if isinstance(action.metavar, str) else action.dest.upper()) + (
+                "..." if action.nargs in ("*", "+") else ""
+            )
+            words.append(f"[{word}]" if action.nargs in ("?", "*") else word)
+        elif action.required:
+            words.append(f"{action.option_strings[-1]} {action.metavar or action.dest.upper()}")
+    return " ".join(words)
+
+
 def commands_table() -> str:
-    rows = [[code(f"omz-mobilenet {name}"), cell(text)] for name, text, _sub in subcommands(_parser())]
+    rows = [[code(synopsis(name, sub)), cell(text)] for name, text, sub in subcommands(_parser())]
     return table(["command", "what it does"], rows)
 
 
