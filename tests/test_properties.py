@@ -141,3 +141,73 @@ def test_key_with_a_newline_stays_one_line():
 def test_the_real_catalogue_and_its_subsets_load():
     assert len(_load(yaml.safe_dump(REAL, sort_keys=False)).models) == len(REAL["models"])
     assert _load(yaml.safe_dump({**REAL, "models": ENTRIES}, sort_keys=False)) is not None
+
+
+# --- the shared validators and the sweep spec: a value or one line, and the same line for a flag and a key ---
+
+from omz_mobilenet import validators  # noqa: E402
+from omz_mobilenet.sweep.spec import load_spec  # noqa: E402
+
+NUMERIC = [validators.positive_int, validators.non_negative_int, validators.batch, validators.positive_float,
+           validators.percent, validators.hint, validators.device]
+VALUES = st.one_of(st.text(max_size=30), st.integers(), st.floats(), st.booleans(), st.none(),
+                   st.sampled_from(["0", "-0", "nan", "inf", "1e309", "9" * 5000, "\udcff", " 3 ", "3.0"]))
+
+
+@COMMON
+@given(value=VALUES, index=st.integers(0, len(NUMERIC) - 1))
+def test_a_validator_returns_a_value_or_refuses_in_one_line(value, index):
+    validator = NUMERIC[index]
+    try:
+        parsed = validator(value)
+    except validators.BadValue as exc:
+        assert "\n" not in str(exc) and str(exc)
+        return
+    if validator in (validators.positive_int, validators.batch):
+        assert isinstance(parsed, int) and parsed >= 1
+    if validator is validators.positive_float:
+        assert 0 < parsed < float("inf")
+    if validator is validators.percent:
+        assert 0 <= parsed <= 100
+
+
+SPEC_KEYS = {"limit": "--limit", "time": "--time", "rounds": "--rounds", "min_images": "--min-images"}
+
+
+@COMMON
+@given(key=st.sampled_from(sorted(SPEC_KEYS)), value=VALUES)
+def test_a_spec_value_gets_its_flags_words(key, value):
+    from omz_mobilenet.cli import build_parser
+
+    path = _DIR / "spec.yml"
+    path.write_text(yaml.safe_dump({key: value}, allow_unicode=True), encoding="utf-8", errors="surrogatepass")
+    try:
+        load_spec(path)
+        spec_message = None
+    except ToolError as exc:
+        assert exc.exit_code == 2 and "\n" not in exc.message and "ValidationError" not in exc.message
+        spec_message = exc.message.split(f"{key}: ", 1)[-1]
+    flag = SPEC_KEYS[key]
+    sweep = next(a for a in build_parser()._actions if a.dest == "command").choices["sweep"]
+    action = next(a for a in sweep._actions if flag in a.option_strings)
+    text = value if isinstance(value, str) else yaml.safe_load(yaml.safe_dump(value))
+    if value is None or spec_message is None and not isinstance(value, str):
+        return  # null leaves the default; YAML's own types (3.0, true) are not flag text
+    try:
+        action.type(str(text))
+        flag_message = None
+    except validators.BadValue as exc:
+        flag_message = str(exc)
+    if isinstance(value, str) and spec_message is not None:
+        assert spec_message == flag_message, (value, spec_message, flag_message)
+
+
+@COMMON
+@given(raw=st.binary(max_size=200))
+def test_any_spec_file_loads_or_is_one_line(raw):
+    path = _DIR / "spec.yml"
+    path.write_bytes(raw)
+    try:
+        load_spec(path)
+    except ToolError as exc:
+        assert exc.exit_code == 2 and "\n" not in exc.message
