@@ -33,7 +33,7 @@ FLOAT = "mobilenet-v1-0.25-224-tflite"
 QUANT = "mobilenet-v1-0.25-128-quant"
 IMAGES = ASSETS / "imagenet" / "val_original_20"
 
-pytestmark = pytest.mark.skipif(not (ASSETS / "models").is_dir(), reason=f"offline assets not found at {ASSETS}")
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +190,30 @@ def test_int8_without_its_calibrated_ir_is_refused_before_any_work(dirs, cli):
     code, out, err = cli("bench", QUANT, FLOAT, "--precision", "INT8", "--time", "30", *dirs["locations"])
     assert code == 2 and "warming up" not in err and "measuring" not in err
     assert "has no INT8 IR yet" in err and "--calibration DIR" in err and FLOAT in err
+
+
+def test_with_several_models_impossible_pairs_are_reported_first_and_the_rest_measured(dirs, cli, tmp_path,
+                                                                                       monkeypatch):
+    """--all (here a catalogue of the two test models): the impossible pairs are reported before any
+    work, the possible ones are measured, and the run exits 1 because some pairs failed."""
+    import yaml
+
+    from tests.helpers.catalogue_edit import raw_catalogue
+
+    data = raw_catalogue()
+    data["models"] = [m for m in data["models"] if m["name"] in (FLOAT, QUANT)]
+    catalogue = tmp_path / "models.yml"
+    catalogue.write_text(yaml.safe_dump(data, sort_keys=False))
+    monkeypatch.setenv("OMZ_MOBILENET_CATALOGUE", str(catalogue))
+    path = tmp_path / "r.json"
+    code, _out, err = cli("bench", "--all", "--precision", "FP32,INT8-RQ", "--niter", "3", "--warmup", "1",
+                          "--rounds", "1", "--json", path, *dirs["locations"])  # fmt: skip
+    assert code == 1, err
+    lines = err.splitlines()
+    first_work = next(i for i, line in enumerate(lines) if line.startswith("warming up "))
+    refused = [i for i, line in enumerate(lines) if "INT8-RQ" in line]
+    assert len(refused) == 2 and max(refused) < first_work, err
+    assert {(r["model"], r["precision"]) for r in records_of(path)["records"]} == {(FLOAT, "FP32"), (QUANT, "FP32")}
 
 
 def test_no_progress_is_accepted(dirs, cli):

@@ -40,16 +40,18 @@ class Explored:
     def row(self) -> dict:
         r, c = self.record, self.config
         marks = ["CHOSEN" if self.chosen else "", "frontier" if self.pareto else "", "" if self.fits else "over limit"]
+        # What --tune is for first (tables keep columns from the left at 100 columns): the figures and
+        # which configuration won, then the configuration; pinning and kernels show under --wide.
         return {
-            "infer prec": r.compiled_precision,
-            "hint": c.hint,
-            "pinning": {None: "default", True: "on", False: "off"}[c.pinning],
-            "streams": r.streams,
-            "nireq": r.requests,
-            "batch": r.batch,
             "median ms": r.latency_median_ms,
             "FPS": r.throughput_fps,
             "note": " ".join(m for m in marks if m),
+            "infer prec": r.compiled_precision,
+            "hint": c.hint,
+            "batch": r.batch,
+            "streams": r.streams,
+            "nireq": r.requests,
+            "pinning": {None: "default", True: "on", False: "off"}[c.pinning],
             "kernels": r.runtime_precisions,
         }
 

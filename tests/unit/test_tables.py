@@ -56,3 +56,27 @@ def test_fit_columns_keeps_model_columns_and_drops_what_does_not_fit():
     assert sum(sizes[c] + 3 for c in kept) + 1 <= 70
     kept, sizes = tables.fit_columns(rows, ["model", "a", "b", "c"], width=70, wide=True)
     assert kept == ["model", "a", "b", "c"] and sizes["a"] == 30
+
+
+def test_tune_table_shows_the_figures_and_the_chosen_row_at_100_columns(monkeypatch, capsys):
+    """`bench --tune` is for picking a configuration: median, FPS, the CHOSEN mark and the batch stay
+    visible at 100 columns, even with the longest note."""
+    import dataclasses
+
+    from omz_mobilenet.bench.options import BenchConfig
+    from omz_mobilenet.bench.record import BenchRecord
+    from omz_mobilenet.bench.tune import Explored
+
+    monkeypatch.setenv("COLUMNS", "100")
+    tables.set_wide(False)
+    blank = {f.name: None for f in dataclasses.fields(BenchRecord)}
+    record = BenchRecord(**{**blank, "compiled_precision": "bf16", "streams": 2, "requests": 2, "batch": 4,
+                            "latency_median_ms": 3.489, "throughput_fps": 1776.0, "runtime_precisions": "f32:27 bf16:1"})  # fmt: skip
+    config = BenchConfig(hint="throughput", batch=4, infer_precision="bf16")
+    rows = [Explored(config, record, fits=True, chosen=True, pareto=True).row(), Explored(config, record, pareto=True).row()]
+    tables.print_table("bench --tune", rows)
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    header = next(line for line in lines if "median ms" in line)
+    assert all(column in header for column in ("FPS", "note", "infer prec", "hint", "batch"))
+    assert any("CHOSEN" in line for line in lines) and any("frontier over limit" in line for line in lines)
