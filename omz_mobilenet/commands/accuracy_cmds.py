@@ -83,6 +83,10 @@ def _add_dataset_args(p: argparse.ArgumentParser) -> None:
         "TF-slim's numbers were produced); accuracy-checker = its int(f*h) crop and np.argpartition "
         "top-k, for the same per-image predictions as accuracy_checker (default tf)",
     )
+    _add_evidence_and_output_args(p)
+
+
+def _add_evidence_and_output_args(p: argparse.ArgumentParser) -> None:
     command = "gate" if p.prog.endswith("gate") else "accuracy"
     p.add_argument(
         "--min-images",
