@@ -264,25 +264,40 @@ def field_comments(cls: type) -> dict[str, str]:
     return comments
 
 
-def _placeholder(annotation: str) -> Any:
+def _placeholder(annotation: object, module: Any) -> Any:
+    """A value of the annotated type: a dataclass of the record's module is built the same way."""
     text = str(annotation)
+    named = getattr(module, text.split("[")[0].replace("Optional", "").strip("[] "), None)
+    if dataclasses.is_dataclass(named) and isinstance(named, type):
+        return _instance(named)
     for token, value in (("list", []), ("dict", {}), ("bool", False), ("int", 0), ("float", 0.0), ("Path", Path("x"))):
         if re.search(rf"\b{token}\b", text):
             return value
     return "x"
 
 
+def _instance(cls: type) -> Any:
+    """An instance with every field filled; a field whose values the module lists (`status` in STATUSES) gets one."""
+    module = sys.modules[cls.__module__]
+    values = {}
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        allowed = getattr(module, f"{f.name.upper()}ES", None) or getattr(module, f"{f.name.upper()}S", None)
+        values[f.name] = allowed[0] if isinstance(allowed, tuple) and allowed else _placeholder(f.type, module)
+    return cls(**values)
+
+
 def json_keys(cls: type) -> list[str]:
     """The keys a record writes: its dict method's on an instance with every field filled, else its fields."""
-    fields = dataclasses.fields(cls)
     try:
-        instance = cls(**{f.name: _placeholder(f.type) for f in fields if f.init})
+        instance = _instance(cls)
         for method in ("as_dict", "to_dict"):
             if callable(getattr(instance, method, None)):
                 return list(getattr(instance, method)().keys())
         return list(dataclasses.asdict(instance).keys())
     except Exception:  # a record that cannot be built from placeholders: its fields are its keys
-        return [f.name for f in fields]
+        return [f.name for f in dataclasses.fields(cls)]
 
 
 def record_section(title: str, cls: type) -> str:
@@ -292,9 +307,17 @@ def record_section(title: str, cls: type) -> str:
     comments = field_comments(cls)
     keys = json_keys(cls)
     rows = []
+    module = sys.modules[cls.__module__]
     for key in keys:
         if key in fields:
             rows.append([code(key), code(fields[key].type), cell(comments.get(key, ""))])
+            nested = getattr(module, str(fields[key].type), None)
+            if dataclasses.is_dataclass(nested) and isinstance(nested, type):
+                sub = field_comments(nested)
+                rows += [
+                    [code(f"{key}.{f.name}"), code(f.type), cell(sub.get(f.name, ""))]
+                    for f in dataclasses.fields(nested)
+                ]
         else:
             rows.append([code(key), "", f"computed by `{cls.__name__}`'s dict method"])
     doc = inspect.getdoc(cls) or ""
