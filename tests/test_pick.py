@@ -1,4 +1,5 @@
-"""`pick`: the best Top-1 within a latency budget, ties to the faster, and why the others were left out."""
+"""`pick`: the best Top-1 within a latency budget, speed ties named and settled by size, and why the others
+were left out."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import pytest
 
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.results.pick import Budget, pick
+from omz_mobilenet.results.pick import Budget, pick, tie_note
 from tests.helpers.results_db import make_cell, run_cmd, write_db
 
 
@@ -31,9 +32,10 @@ def db(tmp_path):
     return str(write_db(tmp_path / "results.db", cells()))
 
 
-def test_best_top1_within_the_budget_and_ties_go_to_the_faster():
+def test_best_top1_within_the_budget_and_the_measurably_faster_on_equal_top1():
     result = pick(cells(), Budget("CPU", 8.0))
-    assert result.best is not None
+    # Same Top-1: FP16 (rounds 5.81-5.99 ms) is measurably faster than FP32 (6.11-6.29 ms), no tie.
+    assert result.best is not None and result.ties == []
     assert (result.best["model"], result.best["precision"]) == ("mobilenet-v2-1.0-224", "FP16")
     assert [(r["model"], r["precision"]) for r in result.runners_up] == [
         ("mobilenet-v2-1.0-224", "FP32"),
@@ -98,3 +100,80 @@ def test_bad_budget_is_a_usage_error(db):
     assert info.value.code == 2
     with pytest.raises(SystemExit):
         run_cmd(["pick", db, "--max-latency", "5", "--percentile", "80"])
+
+
+def _pair(fast_spread: float, slow_spread: float, rounds: int = 3) -> list[dict]:
+    """Equal Top-1; the faster cell has the bigger IR."""
+    return [
+        make_cell("mobilenet-v2-1.0-224", "FP32", top1=71.8, median=5.9, size=13.6, spread=fast_spread, rounds=rounds),
+        make_cell("mobilenet-v2-1.0-224", "FP16", top1=71.8, median=6.2, size=6.8, spread=slow_spread, rounds=rounds),
+    ]
+
+
+def test_overlapping_round_ranges_are_a_tie_named_and_settled_by_size(tmp_path, capsys):
+    result = pick(_pair(0.08, 0.08), Budget("CPU", 8.0))  # 5.66-6.14 and 5.95-6.45 ms overlap
+    assert result.best is not None and result.best["precision"] == "FP16"
+    assert [r["precision"] for r in result.ties] == ["FP32"]
+    assert tie_note(result).startswith("tie: equal Top-1 and equal in speed (round medians overlap: ")
+    db = str(write_db(tmp_path / "r.db", _pair(0.08, 0.08)))
+    assert run_cmd(["pick", db, "--max-latency", "8"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("pick: mobilenet-v2-1.0-224 FP16") and lines[1].startswith("tie: ")
+    assert "FP32 (b1 latency f32) [5.664, 6.136] ms" in lines[1] and "picked the smallest IR" in lines[1]
+    assert run_cmd(["pick", db, "--max-latency", "8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tie"]["decided_by"] == "ir_size_mb" and [t["precision"] for t in out["tie"]["with"]] == ["FP32"]
+    assert out["pick"]["latency_round_range_ms"] == [5.952, 6.448]
+
+
+def test_separate_round_ranges_go_to_the_faster():
+    result = pick(_pair(0.01, 0.01), Budget("CPU", 8.0))  # 5.87-5.93 and 6.17-6.23 ms
+    assert result.best is not None and result.best["precision"] == "FP32"
+    assert result.ties == [] and tie_note(result) == ""
+
+
+def test_a_cell_without_an_interval_is_never_a_tie():
+    result = pick(_pair(0.08, 0.08, rounds=1), Budget("CPU", 8.0))
+    assert result.best is not None and result.best["precision"] == "FP32"  # faster by median, no tie claimed
+    assert result.ties == []
+
+
+def test_incomplete_and_unavailable_cells_are_never_picked(capsys, tmp_path):
+    best_but_thin = make_cell(
+        "mobilenet-v2-1.4-224", "FP32", status="incomplete", top1=75.0, median=2.0, images=12, reason="12 images"
+    )
+    missing = make_cell("mobilenet-v2-1.0-224", "FP16", status="unavailable", reason="no GPU", device="CPU")
+    result = pick([*cells(), best_but_thin, missing], Budget("CPU", 8.0))
+    assert (
+        result.best is not None
+        and result.best["precision"] == "FP16"
+        and result.best["model"] == "mobilenet-v2-1.0-224"
+    )
+    why = {(r["model"], r["status"]): reasons for r, reasons in result.excluded}
+    assert why[("mobilenet-v2-1.4-224", "incomplete")] == ["incomplete: 12 images"]
+    assert why[("mobilenet-v2-1.0-224", "unavailable")] == ["unavailable: no GPU"]
+    db = str(write_db(tmp_path / "r.db", [best_but_thin, missing]))
+    with pytest.raises(ToolError) as info:
+        run_cmd(["pick", db, "--max-latency", "8", "--json"])
+    assert info.value.exit_code == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["pick"] is None and {e["status"] for e in out["excluded"]} == {"incomplete", "unavailable"}
+
+
+@pytest.mark.parametrize("value", ["150", "-5", "100.5", "nan", "inf", "abc"])
+def test_min_top1_outside_0_to_100_is_one_line_exit_2(db, value, capsys):
+    from omz_mobilenet.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["pick", db, "--max-latency", "8", f"--min-top1={value}"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--min-top1" in err[0] and repr(value) in err[0]
+
+
+def test_min_top1_accepts_0_to_100(db):
+    assert run_cmd(["pick", db, "--max-latency", "8", "--min-top1", "0"]) == 0
+    assert run_cmd(["pick", db, "--max-latency", "8", "--min-top1", "71.8"]) == 0
+    with pytest.raises(ToolError) as info:  # a valid value nothing reaches: exit 1, not a usage error
+        run_cmd(["pick", db, "--max-latency", "8", "--min-top1", "100"])
+    assert info.value.exit_code == 1 and "Top-1 >= 100 %" in info.value.message

@@ -3,30 +3,43 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from omz_mobilenet.results.cells import cell_id, groups
+import tests.helpers.browser as browser_helper
+from omz_mobilenet.results.charts import LEGEND_MAX
 from omz_mobilenet.results.db import ResultsDB
+from omz_mobilenet.results.fields import cell_id
+from omz_mobilenet.results.grouping import families, groups
 from omz_mobilenet.results.pareto import pareto_ids
-from tests.helpers.browser import CHROMEDRIVER, CHROMIUM, INSTALL, require_browser  # noqa: F401
-from tests.helpers.results_db import make_cell, run_cmd, write_db
+from omz_mobilenet.results.report_charts import CDF_SHOWN
+from tests.helpers.browser import CHROMEDRIVER, CHROMIUM, INSTALL, require_browser
+from tests.helpers.results_db import make_cell, run_cmd, sweep_cells, write_db
 
 
 def report_cells() -> list[dict[str, Any]]:
     """Two devices on one machine, and a second machine that measured some of the same cells."""
     return [
         make_cell("mobilenet-v2-1.0-224", "FP32", top1=71.8, median=6.2, size=13.6),
-        make_cell("mobilenet-v2-1.0-224", "FP16", top1=71.7, median=6.0, size=6.8),
+        make_cell("mobilenet-v2-1.0-224", "FP16", top1=71.7, median=6.0, size=6.8, spread=0.05),  # = FP32 speed
         make_cell("mobilenet-v2-1.0-224", "INT8", top1=70.9, median=3.1, size=3.6, spread=0.14),
         make_cell("mobilenet-v2-1.0-224", "INT8", batch=4, hint="throughput", top1=70.9, median=7.0, fps=571.0),
         make_cell("mobilenet-v1-0.50-160", "FP32", top1=59.0, median=1.2, size=5.3),
         make_cell("mobilenet-v1-0.25-128", "FP32", top1=41.5, median=0.6, size=1.9),
         make_cell("mobilenet-v1-0.25-128", "INT8", top1=39.6, median=0.9, size=0.6),  # dominated
         make_cell("mobilenet-v1-1.0-224", "INT8", status="failed", reason="conversion failed"),
+        make_cell(
+            "mobilenet-v1-1.0-224",
+            "FP32",
+            status="incomplete",
+            top1=80.0,
+            median=0.5,
+            images=12,
+            reason="12 images evaluated, fewer than --min-images 50",
+        ),  # best and fastest, but no evidence
+        make_cell("mobilenet-v1-1.0-224", "FP16", status="unavailable", reason="FP16 IR not converted"),
         make_cell("mobilenet-v2-1.0-224", "FP16", device="GPU", top1=71.8, median=1.9),
         make_cell("mobilenet-v1-0.25-128", "FP16", device="GPU", top1=41.4, median=0.8),
         make_cell("mobilenet-v2-1.0-224", "FP32", machine="m2", top1=71.8, median=3.9),
@@ -78,8 +91,20 @@ def report(tmp_path_factory) -> dict[str, Any]:
     return {"html": html, "records": records, "folder": folder}
 
 
-@pytest.fixture(scope="module")
+def _row(page: Any, model: str, precision: str, machine: str = "m1") -> Any:
+    return next(
+        r
+        for r in _by_css(page, "tr.cell")
+        if (r.get_attribute("data-model"), r.get_attribute("data-precision")) == (model, precision)
+        and r.get_attribute("data-machine") == machine
+        and r.get_attribute("data-device") == "CPU"
+    )
+
+
+@pytest.fixture
 def page(driver, report) -> Any:
+    """The small report, loaded afresh: tests of the big reports share the browser."""
+    driver.set_window_size(1400, 2000)
     driver.get(report["html"].as_uri())
     return driver
 
@@ -156,7 +181,12 @@ def test_page_shows_sweet_spot_machines_and_provenance(page, report):
     body = page.find_element("tag name", "body").text
     assert "Across machines" in body and "ray-zen5" in body and "avx512_vnni" in body
     assert "sweet spot: v1-0.25-128 FP32 b1 latency f32" in page.page_source
-    assert len(_by_css(page, "svg.throughput-chart")) == len(_by_css(page, "svg.cdf-chart")) == 3
+    assert len(_by_css(page, "svg.throughput-chart")) == 3
+    timed = [r for r in report["records"] if r["status"] == "ok"]
+    per_family = {(g, f) for g, cells in groups(timed).items() for f in families(cells)}
+    cdfs = {(c.get_attribute("data-device"), c.get_attribute("data-machine"), c.get_attribute("data-family"))
+            for c in _by_css(page, "svg.cdf-chart")}  # fmt: skip
+    assert len(per_family) == 5 and cdfs == {(*g, f) for g, f in per_family}
     summary = (report["folder"] / "summary.md").read_text()
     assert "## GPU on ci-zen3" in summary and "Best Top-1 with median latency <= 8 ms" in summary
 
@@ -173,11 +203,142 @@ def test_png_charts_and_markdown(tmp_path):
     pngs = tmp_path / "png"
     assert run_cmd(["report", str(db), "-o", str(tmp_path / "r.html"), "--png", str(pngs), "--max-latency", "2"]) == 0
     names = sorted(p.name for p in pngs.iterdir())
-    assert len(names) == 9 and "pareto-GPU-ci-zen3.png" in names
+    assert len(names) == 11 and "pareto-GPU-ci-zen3.png" in names and "cdf-mobilenet-v1-CPU-ci-zen3.png" in names
     assert all((pngs / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names)
 
 
 def test_a_missing_browser_fails_with_the_install_line(monkeypatch):
-    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setattr(browser_helper, "CHROMIUM", "/nonexistent/chromium")
     with pytest.raises(pytest.fail.Exception, match=re.escape(INSTALL)):
         require_browser()
+
+
+def test_incomplete_and_unavailable_cells_are_shown_as_such_and_never_on_the_front(page, report):
+    thin = _row(page, "mobilenet-v1-1.0-224", "FP32")
+    missing = _row(page, "mobilenet-v1-1.0-224", "FP16")
+    assert "incomplete" in thin.get_attribute("class").split() and "pareto" not in thin.get_attribute("class")
+    assert "unavailable" in missing.get_attribute("class").split() and "pareto" not in missing.get_attribute("class")
+    cells = thin.find_elements("css selector", "td")
+    assert cells[5].text == "incomplete" and cells[6].text == "-"  # its Top-1 80 % is not evidence
+    assert not any(i.split("|")[:2] == ["mobilenet-v1-1.0-224", "FP32"] for i in pareto_ids(report["records"]))
+    body = page.find_element("tag name", "body").text
+    assert "1 incomplete" in body and "1 unavailable" in body and "Grey rows are not evidence" in body
+    tips = " ".join(t.get_attribute("textContent") for t in _by_css(page, "svg.pareto-chart circle title"))
+    assert "v1-1.0-224 FP32" not in tips
+    summary = (report["folder"] / "summary.md").read_text()
+    assert "## Not results" in summary and "mobilenet-v1-1.0-224 FP32 b1 latency f32 CPU: **incomplete**" in summary
+
+
+def test_cells_equal_in_speed_are_marked_and_the_noisy_flag_is_explained(page, report):
+    fp16 = _row(page, "mobilenet-v2-1.0-224", "FP16")
+    tie = fp16.find_element("css selector", "span.tie")
+    assert tie.text == "\u22481" and tie.get_attribute("title") == "equal in speed to: v2-1.0-224 FP32 b1 latency f32"
+    assert _row(page, "mobilenet-v2-1.0-224", "INT8").find_elements("css selector", "span.tie") == []
+    # FP32 and FP16 are equal in speed, so the more accurate FP32 is on the front and FP16 is not
+    assert "pareto" in _row(page, "mobilenet-v2-1.0-224", "FP32").get_attribute("class")
+    assert "pareto" not in fp16.get_attribute("class")
+    body = page.find_element("tag name", "body").text
+    assert "noisy: the medians of this cell's rounds differ by more than 10 %" in body
+    assert "equal in speed to n other cells" in body
+    bars = _by_css(page, "svg.pareto-chart[data-device=CPU][data-machine=m1] line.xerr")
+    assert len(bars) == 7  # one round-median bar per measured ok cell of CPU on ci-zen3
+
+
+def _layout(page: Any) -> dict[str, Any]:
+    """Per chart: visible label boxes, marker centres, its own box and legend entries, from the browser."""
+    return page.execute_script(
+        """
+        function box(el){ var r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }
+        return Array.prototype.map.call(document.querySelectorAll('figure.chart'), function(fig){
+          var svg = fig.querySelector('svg');
+          var labels = Array.prototype.filter.call(svg.querySelectorAll('text.label'),
+            function(t){ return getComputedStyle(t).display !== 'none'; });
+          var dots = Array.prototype.filter.call(svg.querySelectorAll('g.series circle'),
+            function(c){ return getComputedStyle(c.parentNode).display !== 'none'; });
+          return {cls: svg.getAttribute('class'), svg: box(svg), labels: labels.map(box),
+                  texts: labels.map(function(t){ return t.textContent; }),
+                  dots: dots.map(function(c){ var b = box(c); return [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]; }),
+                  covered: svg.querySelectorAll('text.label.covered').length,
+                  legend: svg.querySelectorAll('.legend-item').length,
+                  listed: fig.querySelectorAll('.legend-list input').length,
+                  shown: Array.prototype.filter.call(svg.querySelectorAll('g.series'),
+                    function(g){ return g.style.display !== 'none'; }).length};
+        });
+        """
+    )
+
+
+def _overlaps(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.fixture(scope="module", params=[24, 200])
+def big(request, driver, tmp_path_factory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp(f"report{request.param}")
+    db = write_db(folder / "results.db", sweep_cells(request.param))
+    html = folder / "report.html"
+    assert run_cmd(["report", str(db), "-o", str(html), "--max-latency", "4"]) == 0
+    driver.set_window_size(1400, 2000)
+    driver.get(html.as_uri())
+    return {"n": request.param, "folder": folder, "charts": _layout(driver), "page": driver}
+
+
+def test_a_big_report_keeps_its_labels_apart_and_on_their_chart(big):
+    for chart in big["charts"]:
+        labels, svg = chart["labels"], chart["svg"]
+        assert chart["covered"] == 0, chart["texts"]  # the placement itself kept them apart in a real browser
+        for i, a in enumerate(labels):
+            assert svg[0] <= a[0] and a[2] <= svg[2] and svg[1] <= a[1] and a[3] <= svg[3], chart["texts"][i]
+            assert not any(_overlaps(a, b) for b in labels[i + 1 :]), chart["texts"][i]
+            assert not any(a[0] < x < a[2] and a[1] < y < a[3] for x, y in chart["dots"]), chart["texts"][i]
+    pareto = [c for c in big["charts"] if c["cls"] == "pareto-chart"]
+    assert pareto and all(c["labels"] for c in pareto)  # the front is still named where there is room
+
+
+def test_a_big_report_labels_by_what_varies(big):
+    texts = [t for c in big["charts"] for t in c["texts"]]
+    if big["n"] == 24:  # one configuration: said once in the subtitle, never on a point
+        assert not any("b1" in t or "latency f32" in t for t in texts if not t.startswith("sweet spot"))
+        subtitles = [s.text for s in big["page"].find_elements("css selector", "svg.pareto-chart text.subtitle")]
+        assert subtitles == ["all cells b1 latency f32"]
+    else:  # batch 1 and 4: the configuration varies, so it is part of a label
+        assert any(" b1 " in f" {t} " or " b4 " in f" {t} " for t in texts)
+
+
+def test_a_big_report_bounds_its_legends_and_cdfs(big):
+    cdfs = [c for c in big["charts"] if c["cls"] == "cdf-chart"]
+    assert len(cdfs) == (3 if big["n"] == 24 else 6)  # one per model family and machine
+    for chart in big["charts"]:
+        assert chart["legend"] <= LEGEND_MAX
+        if chart["listed"]:  # a crowded chart: its legend is a list on the page, its lines few at first
+            assert chart["legend"] == 0 and chart["shown"] <= CDF_SHOWN < chart["listed"]
+    assert any(c["listed"] for c in cdfs) == (big["n"] == 200)
+
+
+def test_a_big_report_does_not_overflow_sideways_and_is_screenshot(big):
+    page = big["page"]
+    assert page.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    height = page.execute_script("return document.body.scrollHeight")
+    page.set_window_size(1400, min(height + 40, 12000))
+    shot = big["folder"] / f"report-{big['n']}.png"
+    assert page.save_screenshot(str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+    page.set_window_size(1400, 2000)
+
+
+def test_the_legend_hides_and_shows_lines(big):
+    page = big["page"]
+    item = page.find_elements("css selector", "svg.pareto-chart .legend-item")[0]
+    key = item.get_attribute("data-key")
+    series = f'svg.pareto-chart g.series[data-key="{key}"]'
+    item.click()
+    assert page.execute_script(f"return document.querySelector('{series}').style.display") == "none"
+    item.click()
+    assert page.execute_script(f"return document.querySelector('{series}').style.display") == ""
+    if big["n"] == 200:
+        box = next(b for b in page.find_elements("css selector", ".legend-list input") if not b.is_selected())
+        page.execute_script("arguments[0].scrollIntoView()", box)
+        box.click()
+        fig = box.find_element("xpath", "ancestor::figure")
+        drawn = fig.find_element("css selector", f'g.series[data-key="{box.get_attribute("data-key")}"]')
+        assert drawn.value_of_css_property("display") != "none"

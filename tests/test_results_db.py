@@ -139,13 +139,106 @@ def test_csv_export_flattens_records(tmp_path, capsys):
     assert rows[-1]["status"] == "failed" and rows[-1]["accuracy"] == ""
 
 
-def test_table_fits_in_100_columns(tmp_path, capsys):
+def test_table_leads_with_what_the_command_is_for_in_100_columns(tmp_path, capsys):
     db = write_db(tmp_path / "r.db", sample_cells())
     assert run_cmd(["results", str(db)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:3] == ["model", "precision", "device"]
+    assert lines[0].split() == ["model", "precision", "device", "status", "median", "ms", "FPS", "Top-1", "%"]
     assert len(lines) == len(sample_cells()) + 2 and max(map(len, lines)) <= 100
-    assert "71.80" in lines[1] and "failed" in lines[-2]
+    first = lines[1].split()
+    assert first[:4] == ["mobilenet-v2-1.0-224", "FP32", "CPU", "ok"] and first[4:] == ["6.200", "161.3", "71.80"]
+    assert "failed" in lines[-2] and "--wide adds" in lines[-1] and "(5 ok, 1 failed)" in lines[-1]
+
+
+def test_wide_table_adds_the_rest_uncut(tmp_path, capsys):
+    db = write_db(tmp_path / "r.db", sample_cells())
+    assert run_cmd(["results", str(db), "--wide"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[-10:] == ["config", "p90", "ms", "p99", "ms", "spread", "IR", "MB", "machine", "reason"]
+    assert "b1 latency f32" in lines[1] and "ci-zen3" in lines[1] and "3.0%" in lines[1]
+    assert "14.0% noisy" in lines[3]
+    assert lines[-2].endswith("quantization failed: no calibration images")  # whole, not cut
+
+
+def _statuses() -> list[dict]:
+    return [
+        make_cell("mobilenet-v2-1.0-224", "FP32", top1=71.8, median=6.2),
+        make_cell("mobilenet-v2-1.4-224", "FP32", status="incomplete", top1=75.0, median=8.0, images=12,
+                  reason="12 images evaluated, fewer than --min-images 50"),
+        make_cell("mobilenet-v2-1.0-224", "FP16", device="GPU", status="unavailable", reason="no GPU on this machine"),
+    ]  # fmt: skip
+
+
+def test_incomplete_and_unavailable_cells_are_shown_as_such_everywhere(tmp_path, capsys):
+    db = str(write_db(tmp_path / "r.db", _statuses()))
+    assert run_cmd(["results", db]) == 0
+    rows = {
+        line.split()[0] + " " + line.split()[2]: line.split() for line in capsys.readouterr().out.splitlines()[1:-1]
+    }
+    assert rows["mobilenet-v2-1.4-224 CPU"][3] == "incomplete" and rows["mobilenet-v2-1.4-224 CPU"][-1] == "-"
+    assert rows["mobilenet-v2-1.0-224 GPU"][3:] == ["unavailable", "-", "-", "-"]
+    assert run_cmd(["results", db, "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)["records"]
+    assert [r["status"] for r in records] == ["ok", "incomplete", "unavailable"]
+    assert run_cmd(["results", db, "--csv"]) == 0
+    assert [r["status"] for r in csv.DictReader(io.StringIO(capsys.readouterr().out))] == [
+        "ok",
+        "incomplete",
+        "unavailable",
+    ]
+    for status in ("incomplete", "unavailable"):
+        assert run_cmd(["results", db, "--status", status, "--json"]) == 0
+        assert [r["status"] for r in json.loads(capsys.readouterr().out)["records"]] == [status]
+
+
+def _beside(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_read_only_commands_leave_nothing_beside_the_database(tmp_path, capsys):
+    db = write_db(tmp_path / "data" / "r.db", sample_cells())
+    assert _beside(db.parent) == ["r.db"]
+    assert run_cmd(["results", str(db)]) == 0
+    assert run_cmd(["results", str(db), "--json"]) == 0
+    assert run_cmd(["pick", str(db), "--max-latency", "8"]) == 0
+    assert run_cmd(["report", str(db), "-o", str(tmp_path / "out" / "r.html")]) == 0
+    assert _beside(db.parent) == ["r.db"]  # no r.db-wal, no r.db-shm
+
+
+def test_a_refused_truncated_database_leaves_nothing_beside_it(tmp_path):
+    db = write_db(tmp_path / "r.db", sample_cells())
+    db.write_bytes(db.read_bytes()[:1500])  # the SQLite header is intact, the first page is not
+    for argv in (
+        ["results", str(db)],
+        ["pick", str(db), "--max-latency", "8"],
+        ["report", str(db), "-o", str(tmp_path / "o" / "r.html")],
+    ):
+        with pytest.raises(ToolError) as info:
+            run_cmd(argv)
+        assert info.value.exit_code == 2 and str(db) in info.value.message
+    assert _beside(tmp_path) == ["r.db"]  # nor the report's folder
+
+
+def test_a_live_writer_is_read_through_its_own_wal_and_nothing_is_added(tmp_path, capsys):
+    db = write_db(tmp_path / "r.db", sample_cells()[:1])
+    with ResultsDB.open(db) as writer:  # a sweep still running: its -wal and -shm are beside the file
+        writer.put(make_cell("mobilenet-v1-0.25-128", "INT8", top1=39.6))
+        before = _beside(tmp_path)
+        assert before == ["r.db", "r.db-shm", "r.db-wal"]
+        assert run_cmd(["results", str(db), "--json"]) == 0
+        models = [r["model"] for r in json.loads(capsys.readouterr().out)["records"]]
+        assert models == ["mobilenet-v2-1.0-224", "mobilenet-v1-0.25-128"]  # the commit still in the -wal
+        assert _beside(tmp_path) == before
+    assert _beside(tmp_path) == ["r.db"]  # the writer, last out, removed its files
+
+
+def test_report_on_a_missing_database_creates_no_output_folders(tmp_path):
+    outputs = ["-o", str(tmp_path / "html" / "r.html"), "--markdown", str(tmp_path / "md" / "s.md")]
+    with pytest.raises(ToolError, match="no results database at"):
+        run_cmd(["report", str(tmp_path / "absent.db"), *outputs, "--png", str(tmp_path / "png")])
+    with pytest.raises(ToolError, match="no results database at"):
+        run_cmd(["results", str(tmp_path / "absent.db"), "-o", str(tmp_path / "json" / "cells.json")])
+    assert _beside(tmp_path) == []
 
 
 def test_an_unwritable_output_is_refused_before_work(tmp_path):

@@ -1,4 +1,7 @@
-"""`results`, `report`, `pick`: read the results database a sweep wrote."""
+"""`results`, `report`, `pick`: read the results database a sweep wrote.
+
+They only read: the database is opened read-only and checked before any output path is made.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +9,34 @@ import argparse
 import importlib.util
 import json
 import sys
+from typing import Any, Optional
 
 from omz_mobilenet.commands.common import positive
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.results.record import STATUSES
+from omz_mobilenet.validators import percent
 
 DEFAULT_REPORT = "results/report.html"
 
 
-def _open(db: str):  # type: ignore[no-untyped-def]
+def _read(db: str, status: Optional[str] = None) -> list[dict[str, Any]]:
+    """The stored cells, read with a read-only connection that leaves nothing beside the file."""
     from omz_mobilenet.results.db import ResultsDB
 
-    return ResultsDB.open(db, create=False, write=False)
+    with ResultsDB.open(db, create=False, write=False) as store:
+        return store.cells(status=status)
 
 
 def run_results(args: argparse.Namespace) -> int:
     from omz_mobilenet.output.files import check_output_file, write_text
     from omz_mobilenet.results import export
 
+    records = _read(args.db, args.status)  # the input first: a missing database creates no output folder
     out = check_output_file(args.output) if args.output else None
-    with _open(args.db) as db:
-        records = db.cells(status=args.status)
-    text = export.to_json(records) if args.json else export.to_csv(records) if args.csv else export.to_table(records)
+    if args.json:
+        text = export.to_json(records)
+    else:
+        text = export.to_csv(records) if args.csv else export.to_table(records, wide=args.wide)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -37,16 +47,15 @@ def run_results(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     from omz_mobilenet.output.files import check_output_dir, check_output_file, write_text
-    from omz_mobilenet.results.report_html import render
     from omz_mobilenet.results.report_md import markdown, write_pngs
+    from omz_mobilenet.results.report_page import render
 
+    if args.png is not None and importlib.util.find_spec("matplotlib") is None:
+        raise ToolError("--png needs matplotlib: pip install matplotlib", 2)
+    records = _read(args.db)  # the input first: a missing database creates no -o, --markdown or --png folder
     out = check_output_file(args.output, "report")
     md = check_output_file(args.markdown, "markdown summary") if args.markdown else None
     png = check_output_dir(args.png, "PNG folder") if args.png else None
-    if png is not None and importlib.util.find_spec("matplotlib") is None:
-        raise ToolError("--png needs matplotlib: pip install matplotlib", 2)
-    with _open(args.db) as db:
-        records = db.cells()
     write_text(out, render(records, args.max_latency, args.title))
     print(f"report: {out} ({len(records)} cells)", file=sys.stderr)
     if md is not None:
@@ -62,8 +71,7 @@ def run_pick(args: argparse.Namespace) -> int:
     from omz_mobilenet.results import pick
 
     budget = pick.Budget(args.device, args.max_latency, args.percentile, args.min_top1, args.max_size, args.machine)
-    with _open(args.db) as db:
-        records = db.cells()
+    records = _read(args.db)
     result = pick.pick(records, budget)
     if args.json:
         sys.stdout.write(json.dumps(pick.to_json(result), indent=2) + "\n")
@@ -86,7 +94,12 @@ def _add_results(subparsers) -> None:  # type: ignore[no-untyped-def]
         "--csv", action="store_true", help="one CSV row per cell, nested fields flattened (accuracy_top1, ...)"
     )
     p.add_argument("-o", "--output", help="write to this file instead of stdout (default: stdout)")
-    p.add_argument("--status", choices=["ok", "failed", "unavailable"], help="only cells of this status (default: all)")
+    p.add_argument("--status", choices=STATUSES, help="only cells of this status (default: all)")
+    p.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column: config, p90, p99, round spread, IR size, machine, reason (default: the main figures)",
+    )
     p.set_defaults(func=run_results)
 
 
@@ -126,7 +139,9 @@ def _add_pick(subparsers) -> None:  # type: ignore[no-untyped-def]
         default=90,
         help="latency percentile the budget applies to (default %(default)s)",
     )
-    p.add_argument("--min-top1", type=float, metavar="PCT", help="lowest acceptable Top-1 in percent (default: none)")
+    p.add_argument(
+        "--min-top1", type=percent, metavar="PCT", help="lowest acceptable Top-1 in percent, 0 to 100 (default: none)"
+    )
     p.add_argument(
         "--max-size",
         type=positive(float, "--max-size"),

@@ -1,4 +1,9 @@
-"""Chart descriptions and a small deterministic SVG renderer (no external resources)."""
+"""Chart descriptions and a small deterministic SVG renderer (no external resources).
+
+Readable at hundreds of cells: a label is drawn only where it covers no other label (else the point's
+hover title names it), each series sits in a `<g class="series" data-key>` that the legend can hide,
+and a chart with more legend keys than fit beside it leaves its legend to the page (`html_legend`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,11 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Optional
 
-from omz_mobilenet.errors import ToolError
-
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 WIDTH, HEIGHT = 640, 380
 LEFT, RIGHT, TOP, BOTTOM = 62, 200, 34, 48
-CHAR_W, LABEL_H = 5.6, 11
+CHAR_W, LABEL_H = 6.0, 12  # a 10 px label, measured generously so that estimated boxes never undercount
+LEGEND_MAX = 16  # legend entries that fit beside the plot; more go to a list on the page
 
 
 @dataclass
@@ -24,7 +28,14 @@ class Series:
     markers: bool = True
     labels: list[str] = field(default_factory=list)
     yerr: list[tuple[float, float]] = field(default_factory=list)  # absolute (low, high) per point
+    xerr: list[Optional[tuple[float, float]]] = field(default_factory=list)  # absolute (low, high) or None
     tooltips: list[str] = field(default_factory=list)
+    key: str = ""  # legend entry the series belongs to (default: its name); series sharing one hide together
+    hidden: bool = False  # drawn but not shown until its legend entry is switched on
+
+    @property
+    def legend_key(self) -> str:
+        return self.key or self.name
 
 
 @dataclass
@@ -39,7 +50,21 @@ class Chart:
     vline: Optional[tuple[float, str]] = None  # (x, label): e.g. the latency limit
     star: Optional[tuple[float, float, str]] = None  # (x, y, label): e.g. the sweet spot
     x_floor: Optional[float] = 0.0  # the x axis starts no lower than this (latency is never negative)
+    y_floor: Optional[float] = None  # the same for y (throughput is never negative)
     y_range: Optional[tuple[float, float]] = None  # fixed y axis, e.g. (0, 100) for percentiles
+    subtitle: str = ""  # what every point shares, said once (e.g. `all cells b1 latency f32`)
+
+    def legend(self) -> list[tuple[str, str, bool]]:
+        """(key, colour, shown) per legend entry, in first-seen order."""
+        out: dict[str, tuple[str, bool]] = {}
+        for s in self.series:
+            colour, shown = out.get(s.legend_key, (s.color, False))
+            out[s.legend_key] = (colour, shown or not s.hidden)
+        return [(k, c, shown) for k, (c, shown) in out.items()]
+
+    @property
+    def html_legend(self) -> bool:
+        return len(self.legend()) > LEGEND_MAX
 
 
 def color(i: int) -> str:
@@ -65,12 +90,14 @@ def _axis(values: list[float], floor: Optional[float] = None) -> list[float]:
 
 
 def _extent(chart: Chart) -> tuple[list[float], list[float]]:
-    xs = [x for s in chart.series for x, _ in s.points]
-    ys = [y for s in chart.series for _, y in s.points] + [v for s in chart.series for e in s.yerr for v in e]
+    """Axes that fit the series shown at first; a hidden one switched on is clipped to the plot."""
+    shown = [s for s in chart.series if not s.hidden]
+    xs = [x for s in shown for x, _ in s.points] + [v for s in shown for e in s.xerr if e for v in e]
+    ys = [y for s in shown for _, y in s.points] + [v for s in shown for e in s.yerr for v in e]
     if chart.vline:
         xs.append(chart.vline[0])
     xt = _axis(xs or [0.0, 1.0], chart.x_floor)
-    yt = nice_ticks(*chart.y_range) if chart.y_range else _axis(ys or [0.0, 1.0])
+    yt = nice_ticks(*chart.y_range) if chart.y_range else _axis(ys or [0.0, 1.0], chart.y_floor)
     return xt, yt
 
 
@@ -107,62 +134,114 @@ def _axes(chart: Chart, f: _Frame) -> list[str]:
         f'<text transform="translate(16 {(TOP + HEIGHT - BOTTOM) / 2}) rotate(-90)" text-anchor="middle">'
         f"{escape(chart.ylabel)}</text>"
     )
-    out.append(f'<text x="{LEFT}" y="20" class="title">{escape(chart.title)}</text>')
+    out.append(f'<text x="{LEFT}" y="16" class="title">{escape(chart.title)}</text>')
+    if chart.subtitle:
+        out.append(f'<text x="{LEFT}" y="29" class="subtitle">{escape(chart.subtitle)}</text>')
     return out
 
 
-def _series(s: Series, f: _Frame) -> list[str]:
+def _errors(s: Series, f: _Frame) -> list[str]:
     out = []
-    if s.line and len(s.points) > 1:
-        path = " ".join(f"{f.x(x):.1f},{f.y(y):.1f}" for x, y in s.points)
-        out.append(f'<polyline points="{path}" fill="none" stroke="{s.color}" stroke-width="1.8"/>')
     for (x, _), (low, high) in zip(s.points, s.yerr, strict=False):
         out.append(
             f'<line x1="{f.x(x):.1f}" y1="{f.y(low):.1f}" x2="{f.x(x):.1f}" y2="{f.y(high):.1f}" '
             f'stroke="{s.color}" class="err"/>'
         )
+    for (_, y), span in zip(s.points, s.xerr, strict=False):
+        if span is not None:
+            out.append(
+                f'<line x1="{f.x(span[0]):.1f}" y1="{f.y(y):.1f}" x2="{f.x(span[1]):.1f}" y2="{f.y(y):.1f}" '
+                f'stroke="{s.color}" class="err xerr"/>'
+            )
+    return out
+
+
+def _series(s: Series, f: _Frame, clip: str) -> list[str]:
+    hide = ' style="display:none"' if s.hidden else ""
+    out = [f'<g class="series" data-key="{escape(s.legend_key)}" clip-path="url(#{clip})"{hide}>']
+    if s.line and len(s.points) > 1:
+        path = " ".join(f"{f.x(x):.1f},{f.y(y):.1f}" for x, y in s.points)
+        tip = f"<title>{escape(s.name)}</title>" if not s.markers else ""
+        out.append(f'<polyline points="{path}" fill="none" stroke="{s.color}" stroke-width="1.8">{tip}</polyline>')
+    out += _errors(s, f)
     for i, (x, y) in enumerate(s.points if s.markers else []):
         tip = f"<title>{escape(s.tooltips[i])}</title>" if i < len(s.tooltips) else ""
         out.append(f'<circle cx="{f.x(x):.1f}" cy="{f.y(y):.1f}" r="4" fill="{s.color}">{tip}</circle>')
-    return out
+    return out + ["</g>"]
+
+
+Box = tuple[float, float, float, float]
+
+
+def _spots(px: float, py: float, w: float) -> list[tuple[float, float]]:
+    """Places for a label around its point, nearest first."""
+    right, left = px + 6, px - w - 6
+    return [(right, py - 6), (right, py + 14), (left, py - 6), (left, py + 14),
+            (right, py - 18), (right, py + 26), (left, py - 18), (left, py + 26)]  # fmt: skip
+
+
+def _inside(spot: tuple[float, float], w: float) -> bool:
+    x, y = spot
+    return x >= LEFT + 2 and x + w <= WIDTH - RIGHT - 2 and TOP + LABEL_H <= y <= HEIGHT - BOTTOM - 2
+
+
+def _place(px: float, py: float, text: str, placed: list[Box]) -> Optional[tuple[float, float]]:
+    """The first free spot inside the plot for a label, or None: then the point's hover title names it."""
+    w = len(text) * CHAR_W
+    for spot in _spots(px, py, w):
+        box = (spot[0], spot[1] - LABEL_H + 2, w, LABEL_H)
+        if _inside(spot, w) and not any(_overlap(box, b) for b in placed):
+            placed.append(box)
+            return spot
+    return None
+
+
+def _markers(chart: Chart, f: _Frame) -> list[Box]:
+    """The boxes of the shown points: labels keep off them."""
+    shown = [s for s in chart.series if s.markers and not s.hidden]
+    return [(f.x(x) - 5, f.y(y) - 5, 10, 10) for s in shown for x, y in s.points]
 
 
 def _labels(chart: Chart, f: _Frame) -> list[str]:
-    """Point labels, each moved to the first nearby spot where it does not cover an earlier one."""
-    placed: list[tuple[float, float, float, float]] = []
+    """The sweet spot's label first, then point labels, each only where it covers no point or other label."""
+    placed: list[Box] = _markers(chart, f)
     out = []
+    if chart.vline:  # its label sits at the top of the limit line, above the points
+        x, text = chart.vline
+        placed.append((f.x(x) + 4, TOP + 14 - LABEL_H + 2, len(text) * CHAR_W, LABEL_H))
+        out.append(f'<text x="{f.x(x) + 4:.1f}" y="{TOP + 14}" class="limit-label">{escape(text)}</text>')
+    if chart.star:
+        x, y, text = chart.star
+        spot = _place(f.x(x) + 4, f.y(y) + 10, text, placed)
+        if spot is not None:
+            out.append(f'<text x="{spot[0]:.1f}" y="{spot[1]:.1f}" class="label sweet-label">{escape(text)}</text>')
     for s in chart.series:
-        for (x, y), label in zip(s.points, s.labels, strict=False):
-            px, py, w = f.x(x), f.y(y), len(label) * CHAR_W
-            spots = [
-                (px + 6, py - 6),
-                (px + 6, py + 14),
-                (px - w - 6, py - 6),
-                (px - w - 6, py + 14),
-                (px + 6, py - 18),
-                (px + 6, py + 26),
-                (px - w - 6, py - 18),
-                (px - w - 6, py + 26),
-            ]
-            tx, ty = next((p for p in spots if not any(_overlap(p, w, b) for b in placed)), spots[0])
-            tx = min(max(tx, LEFT + 2), WIDTH - RIGHT - w - 2)
-            placed.append((tx, ty - LABEL_H + 2, w, LABEL_H))
-            out.append(f'<text x="{tx:.1f}" y="{ty:.1f}" class="label">{escape(label)}</text>')
+        if s.hidden:
+            continue
+        for (x, y), text in zip(s.points, s.labels, strict=False):
+            spot = _place(f.x(x), f.y(y), text, placed) if text else None
+            if spot is not None:
+                out.append(f'<text x="{spot[0]:.1f}" y="{spot[1]:.1f}" class="label">{escape(text)}</text>')
     return out
 
 
-def _overlap(spot: tuple[float, float], w: float, box: tuple[float, float, float, float]) -> bool:
-    x, y = spot[0], spot[1] - LABEL_H + 2
-    bx, by, bw, bh = box
-    return x < bx + bw and bx < x + w and y < by + bh and by < y + LABEL_H
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
 def _legend(chart: Chart) -> list[str]:
+    if chart.html_legend:
+        return []
     out = []
-    for i, s in enumerate(chart.series[:16]):
+    for i, (key, colour, shown) in enumerate(chart.legend()):
         y = TOP + 8 + i * 16
-        out.append(f'<rect x="{WIDTH - RIGHT + 10}" y="{y - 8}" width="10" height="10" fill="{s.color}"/>')
-        out.append(f'<text x="{WIDTH - RIGHT + 25}" y="{y + 1}" class="legend">{escape(_clip(s.name, 30))}</text>')
+        off = "" if shown else " off"
+        out.append(
+            f'<g class="legend-item{off}" data-key="{escape(key)}" role="button" tabindex="0">'
+            f"<title>{escape(key)}: click to hide or show</title>"
+            f'<rect x="{WIDTH - RIGHT + 10}" y="{y - 8}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{WIDTH - RIGHT + 25}" y="{y + 1}" class="legend">{escape(_clip(key, 30))}</text></g>'
+        )
     return out
 
 
@@ -173,15 +252,13 @@ def _clip(text: str, size: int) -> str:
 def _extras(chart: Chart, f: _Frame) -> list[str]:
     out = []
     if chart.vline:
-        x, label = chart.vline
+        x = chart.vline[0]
         out.append(f'<line x1="{f.x(x):.1f}" y1="{TOP}" x2="{f.x(x):.1f}" y2="{HEIGHT - BOTTOM}" class="limit"/>')
-        out.append(f'<text x="{f.x(x) + 4:.1f}" y="{TOP + 12}" class="label">{escape(label)}</text>')
     if chart.star:
         x, y, label = chart.star
         out.append(
             f'<circle cx="{f.x(x):.1f}" cy="{f.y(y):.1f}" r="9" class="sweet"><title>{escape(label)}</title></circle>'
         )
-        out.append(f'<text x="{f.x(x) - 8:.1f}" y="{f.y(y) + 22:.1f}" class="label sweet-label">{escape(label)}</text>')
     return out
 
 
@@ -189,9 +266,14 @@ def to_svg(chart: Chart) -> str:
     xt, yt = _extent(chart)
     frame = _Frame(xt, yt)
     attrs = "".join(f' {k}="{escape(v)}"' for k, v in chart.attrs.items())
-    body = _axes(chart, frame) + _extras(chart, frame)
+    clip = "clip-" + "".join(c if c.isalnum() else "-" for c in chart.name)
+    body = [
+        f'<defs><clipPath id="{clip}"><rect x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" '
+        f'height="{HEIGHT - TOP - BOTTOM}"/></clipPath></defs>'
+    ]
+    body += _axes(chart, frame) + _extras(chart, frame)
     for s in chart.series:
-        body += _series(s, frame)
+        body += _series(s, frame, clip)
     body += _labels(chart, frame) + _legend(chart)
     return (
         f'<svg class="{chart.css_class}"{attrs} viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -199,61 +281,3 @@ def to_svg(chart: Chart) -> str:
         + "\n".join(body)
         + "\n</svg>"
     )
-
-
-def to_png(chart: Chart, path: str) -> None:
-    """The same chart drawn with matplotlib (Agg) into a PNG file."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise ToolError("--png needs matplotlib: pip install matplotlib", 2) from None
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=110)
-    try:
-        for s in chart.series:
-            _png_series(ax, s)
-        if chart.vline:
-            ax.axvline(chart.vline[0], color="#888", linestyle="--", label=chart.vline[1])
-        if chart.star:
-            ax.scatter(
-                [chart.star[0]],
-                [chart.star[1]],
-                s=260,
-                facecolors="none",
-                edgecolors="#d62728",
-                linewidths=2,
-                label=chart.star[2],
-                zorder=5,
-            )
-        ax.set(title=chart.title, xlabel=chart.xlabel, ylabel=chart.ylabel)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-        fig.tight_layout()
-        fig.savefig(path, format="png", metadata={"Software": None})
-    finally:
-        plt.close(fig)
-
-
-def _png_series(ax, s: Series) -> None:  # type: ignore[no-untyped-def]
-    xs, ys = [p[0] for p in s.points], [p[1] for p in s.points]
-    if s.yerr:
-        errs = [
-            [y - lo for y, (lo, _) in zip(ys, s.yerr, strict=False)],
-            [hi - y for y, (_, hi) in zip(ys, s.yerr, strict=False)],
-        ]
-        ax.errorbar(xs, ys, yerr=errs, fmt="none", ecolor=s.color, alpha=0.6, capsize=2)
-    ax.plot(
-        xs,
-        ys,
-        color=s.color,
-        linestyle="-" if s.line else "none",
-        marker="o" if s.markers else None,
-        markersize=4,
-        label=s.name,
-    )
-    offsets = ((4, 4), (4, -10), (-4, 14), (4, -22))  # staggered so neighbouring labels do not overlap
-    for i, (x, y, label) in enumerate(zip(xs, ys, s.labels, strict=False)):
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=offsets[i % 4], fontsize=7)

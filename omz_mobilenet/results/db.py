@@ -73,16 +73,34 @@ def _corrupt(path: Path, exc: Exception) -> ToolError:
     return ToolError(f"{path} is not a results database or is corrupt ({exc}); use another --db", 2)
 
 
+SIDE_FILES = ("-wal", "-shm")  # what SQLite keeps beside a WAL database while it is open
+
+
 def _connect(path: Path, write: bool) -> sqlite3.Connection:
     if write:
         return sqlite3.connect(str(path), isolation_level=None, timeout=30)
+    return _connect_read(path)
+
+
+def _connect_read(path: Path) -> sqlite3.Connection:
+    """A read-only connection that leaves nothing beside the file.
+
+    `mode=ro` alone is not enough: on a WAL database SQLite makes -wal and -shm files even for a
+    reader, and a reader cannot remove them. Without them no writer has the file open and every
+    commit is in the file itself, so it is read as `immutable` (no locks, no side files; a writer
+    that starts meanwhile writes to its own -wal, not the file, until it checkpoints). With them, a
+    sweep is writing (or was killed): they are its files, read through them to see its last commits.
+    """
     uri = path.resolve().as_uri()
+    if not any(path.with_name(path.name + suffix).exists() for suffix in SIDE_FILES):
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30)
     try:
-        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return conn
-    except sqlite3.OperationalError:  # WAL database in a folder we cannot write: read it as immutable
-        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+    except sqlite3.OperationalError:  # a folder we cannot write (no -shm can be made): the file alone
+        conn.close()
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
 
 
 class ResultsDB:

@@ -1,4 +1,9 @@
-"""`pick`: the most accurate cell that fits a latency (and size) budget on one device."""
+"""`pick`: the most accurate cell that fits a latency (and size) budget on one device.
+
+Ranking: Top-1 first; among equal Top-1 the faster cell, unless the two are equal in speed (their
+round-median ranges overlap, `fields.same_speed`): then the tie is named and the smaller IR wins.
+Only `ok` cells can be picked: incomplete, unavailable and failed cells are listed as excluded.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.results.cells import cell_label, config_label, latency, machine_of, top1
 from omz_mobilenet.results.db import SCHEMA_VERSION, Record
+from omz_mobilenet.results.fields import interval_text, latency, machine_of, same_speed, size_mb, speed_interval, top1
+from omz_mobilenet.results.labels import cell_label, config_label
 
 PERCENTILES = (50, 90, 95, 99)
 RUNNERS_UP = 3
@@ -28,6 +34,7 @@ class PickResult:
     budget: Budget
     fits: list[Record] = field(default_factory=list)
     excluded: list[tuple[Record, list[str]]] = field(default_factory=list)
+    ties: list[Record] = field(default_factory=list)  # cells as accurate as the pick and equal in speed
 
     @property
     def best(self) -> Optional[Record]:
@@ -49,7 +56,7 @@ def _budget_reasons(record: Record, budget: Budget) -> list[str]:
     accuracy = top1(record) or 0.0
     if budget.min_top1 is not None and accuracy < budget.min_top1:
         reasons.append(f"under min-top1 ({accuracy:.2f} % < {budget.min_top1:g} %)")
-    size = float(record.get("ir_size_mb") or 0.0)
+    size = size_mb(record)
     if budget.max_size_mb is not None and size > budget.max_size_mb:
         reasons.append(f"over size ({size:.2f} MB > {budget.max_size_mb:g} MB)")
     return reasons
@@ -82,7 +89,30 @@ def pick(records: list[Record], budget: Budget) -> PickResult:
             result.fits.append(record)
     name = f"p{budget.percentile}"
     result.fits.sort(key=lambda r: (-(top1(r) or 0.0), latency(r, name) or 0.0))
+    _settle_tie(result)
     return result
+
+
+def _settle_tie(result: PickResult) -> None:
+    """Among cells as accurate as the first and equal to it in speed, the smallest IR goes first."""
+    if not result.fits:
+        return
+    first = result.fits[0]
+    tied = [r for r in result.fits[1:] if top1(r) == top1(first) and same_speed(r, first)]
+    if not tied:
+        return
+    group = sorted([first, *tied], key=lambda r: (size_mb(r), latency(r) or 0.0))
+    rest = [r for r in result.fits if not any(r is g for g in group)]
+    result.fits = group + rest
+    result.ties = group[1:]
+
+
+def tie_note(result: PickResult) -> str:
+    """One line naming the tie the pick was decided by, or '' when there was none."""
+    if not result.best or not result.ties:
+        return ""
+    cells = ", ".join(f"{cell_label(r)} ({config_label(r)}) {interval_text(r)}" for r in [result.best, *result.ties])
+    return f"tie: equal Top-1 and equal in speed (round medians overlap: {cells}); picked the smallest IR"
 
 
 def summary(record: Record, percentile: int) -> dict[str, Any]:
@@ -98,7 +128,9 @@ def summary(record: Record, percentile: int) -> dict[str, Any]:
         "top1_high": accuracy.get("top1_high"),
         f"latency_p{percentile}_ms": latency(record, f"p{percentile}"),
         "latency_median_ms": latency(record),
+        "latency_round_range_ms": list(interval) if (interval := speed_interval(record)) else None,
         "ir_size_mb": record.get("ir_size_mb"),
+        "status": record.get("status"),
         "hostname": (record.get("environment") or {}).get("hostname"),
     }
 
@@ -111,6 +143,7 @@ def to_json(result: PickResult) -> dict[str, Any]:
         "budget": vars(result.budget),
         "pick": summary(result.best, p) if result.best else None,
         "runners_up": [summary(r, p) for r in result.runners_up],
+        "tie": {"with": [summary(r, p) for r in result.ties], "decided_by": "ir_size_mb"} if result.ties else None,
         "excluded": [{**summary(r, p), "reasons": reasons} for r, reasons in result.excluded],
     }
 
@@ -136,6 +169,8 @@ def to_text(result: PickResult) -> str:
     lines = []
     if result.best:
         lines.append(f"pick: {_describe(result.best, p)}")
+        if result.ties:
+            lines.append(tie_note(result))
     if result.runners_up:
         lines.append("runners-up:")
         lines += [f"  {i}. {_describe(r, p)}" for i, r in enumerate(result.runners_up, 1)]

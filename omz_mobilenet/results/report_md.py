@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from omz_mobilenet.results import charts
-from omz_mobilenet.results.cells import cell_label, config_label, environments, groups, is_measured, latency, top1
+from omz_mobilenet.results.charts_png import to_png
 from omz_mobilenet.results.db import Record
+from omz_mobilenet.results.fields import is_measured, latency, top1
+from omz_mobilenet.results.grouping import environments, groups
+from omz_mobilenet.results.labels import cell_label, config_label, host_names
 from omz_mobilenet.results.pareto import front
-from omz_mobilenet.results.report_charts import cdf_chart, pareto_chart, throughput_chart
-from omz_mobilenet.results.report_html import host_names
+from omz_mobilenet.results.report_charts import cdf_charts, pareto_chart, throughput_chart
 
 
 def _row(r: Record) -> str:
@@ -35,7 +36,12 @@ def _best_under(records: list[Record], max_latency: Optional[float]) -> str:
 
 def markdown(records: list[Record], max_latency: Optional[float] = None) -> str:
     hosts = host_names(records)
-    lines = ["# MobileNet results", "", f"{len(records)} cells, {len(environments(records))} machine(s).", ""]
+    lines = [
+        "# MobileNet results",
+        "",
+        f"{len(records)} cells ({_counts(records)}), {len(environments(records))} machine(s).",
+        "",
+    ]
     for (device, machine), group in groups(records).items():
         lines += [
             f"## {device} on {hosts[machine]}",
@@ -47,11 +53,32 @@ def markdown(records: list[Record], max_latency: Optional[float] = None) -> str:
         ]
         lines += [_row(r) for r in front(group)] or ["| (no measured cells) | | | | | |"]
         lines += ["", _best_under(group, max_latency), ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines + _not_evidence(records)).rstrip() + "\n"
+
+
+def _counts(records: list[Record]) -> str:
+    statuses = list(dict.fromkeys(str(r["status"]) for r in records))
+    return ", ".join(f"{sum(1 for r in records if r['status'] == s)} {s}" for s in statuses) or "none"
+
+
+def _not_evidence(records: list[Record], most: int = 20) -> list[str]:
+    """Failed, incomplete and unavailable cells, named with their reason: never counted as a result."""
+    other = [r for r in records if r["status"] != "ok"]
+    if not other:
+        return []
+    lines = ["## Not results", ""]
+    lines += [
+        f"- {cell_label(r, config=True)} {r['device']}: **{r['status']}**, {r.get('reason') or 'no reason'}"
+        for r in other[:most]
+    ]
+    return lines + (
+        [f"- ... and {len(other) - most} more (`omz-mobilenet results --status ...`)"] if len(other) > most else []
+    )
 
 
 def write_pngs(records: list[Record], folder: Path, max_latency: Optional[float] = None) -> list[Path]:
-    """Each group's Pareto, throughput and CDF charts as `<kind>-<device>-<host>.png`."""
+    """Each group's Pareto and throughput charts and one CDF per model family, as
+    `<kind>-<device>-<host>.png` (`cdf-<family>-<device>-<host>.png`)."""
     folder.mkdir(parents=True, exist_ok=True)
     hosts = host_names(records)
     written = []
@@ -60,11 +87,11 @@ def write_pngs(records: list[Record], folder: Path, max_latency: Optional[float]
         for chart in (
             pareto_chart(device, machine, suffix, group),
             throughput_chart(device, machine, suffix, group, max_latency),
-            cdf_chart(device, machine, suffix, group),
+            *cdf_charts(device, machine, suffix, group),
         ):
             stem = chart.name.rsplit("-", 1)[0] + (f"-{_safe(hosts[machine])}" if len(hosts) > 1 else "")
             path = folder / f"{_safe(stem)}.png"
-            charts.to_png(chart, str(path))
+            to_png(chart, str(path))
             written.append(path)
     return written
 

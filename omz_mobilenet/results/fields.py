@@ -1,0 +1,98 @@
+"""Reading the figures of one stored cell: its id, Top-1, latency, throughput, and its speed interval.
+
+Two cells are equal in speed when the ranges of their round medians overlap: a sweep measures each
+cell in several rounds, and a difference smaller than the spread between rounds is machine noise.
+A cell with fewer than two rounds has no interval; it is never called a tie, and says so.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from omz_mobilenet.results.db import Record, key_tuple
+from omz_mobilenet.results.record import OK
+
+
+def cell_id(record: Record) -> str:
+    """A stable identifier of a cell: its full key joined by '|'."""
+    return "|".join(key_tuple(record["key"]))
+
+
+def machine_of(record: Record) -> str:
+    return str(record["key"]["machine"])
+
+
+def is_ok(record: Record) -> bool:
+    return record.get("status") == OK
+
+
+def is_measured(record: Record) -> bool:
+    """An ok cell with both accuracy and speed, the kind a Pareto front or a pick can use."""
+    return is_ok(record) and bool(record.get("accuracy")) and bool(record.get("bench"))
+
+
+def is_timed(record: Record) -> bool:
+    """An ok cell with a speed measurement (charts of latency and throughput)."""
+    return is_ok(record) and bool(record.get("bench"))
+
+
+def top1(record: Record) -> Optional[float]:
+    accuracy = record.get("accuracy")
+    return float(accuracy["top1"]) if accuracy else None
+
+
+def latency(record: Optional[Record], percentile: str = "median") -> Optional[float]:
+    """Latency in ms at `median` or a percentile name such as `p90` or `p999`."""
+    bench = (record or {}).get("bench")
+    if not bench:
+        return None
+    value = bench.get(f"latency_{percentile}_ms")
+    return None if value is None else float(value)
+
+
+def throughput(record: Optional[Record]) -> Optional[float]:
+    bench = (record or {}).get("bench")
+    return float(bench["throughput_fps"]) if bench else None
+
+
+def size_mb(record: Record) -> float:
+    return float(record.get("ir_size_mb") or 0.0)
+
+
+def round_medians(record: Record) -> list[float]:
+    """The median latency of each bench round: from `rounds` (the sweep's per-round record), else
+    from the bench block's `round_medians_ms` (older databases)."""
+    rounds = [r.get("median_ms") for r in record.get("rounds") or [] if isinstance(r, dict)]
+    medians = rounds if any(m is not None for m in rounds) else (record.get("bench") or {}).get("round_medians_ms")
+    return [float(m) for m in medians or [] if m is not None]
+
+
+def speed_interval(record: Record) -> Optional[tuple[float, float]]:
+    """(fastest, slowest) round median in ms, or None when the cell has fewer than two rounds."""
+    values = round_medians(record)
+    return (min(values), max(values)) if len(values) >= 2 else None
+
+
+def same_speed(a: Record, b: Record) -> bool:
+    """True when the round-median ranges of two cells overlap: neither is measurably faster."""
+    ia, ib = speed_interval(a), speed_interval(b)
+    if ia is None or ib is None:
+        return False
+    return ia[0] <= ib[1] and ib[0] <= ia[1]
+
+
+def speed_order(a: Record, b: Record) -> int:
+    """-1 when `a` is measurably faster than `b`, 1 when slower, 0 when equal in speed."""
+    if same_speed(a, b):
+        return 0
+    la, lb = latency(a) or 0.0, latency(b) or 0.0
+    return (la > lb) - (la < lb)
+
+
+def interval_text(record: Record) -> str:
+    """`[5.78, 6.08] ms` or `no interval (1 round)`, for messages and hovers."""
+    interval = speed_interval(record)
+    if interval is None:
+        rounds = len(round_medians(record))
+        return f"no interval ({rounds} round{'s' if rounds != 1 else ''})"
+    return f"[{interval[0]:.3f}, {interval[1]:.3f}] ms"
