@@ -122,3 +122,37 @@ def test_no_page_cites_a_document_outside_the_repository():
         text = page.read_text(encoding="utf-8")
         for pattern in (r"\bFACTS\b", r"\bissue \d+", r"/work/shared", r"\bthe session\b"):
             assert not re.search(pattern, text), f"{page.relative_to(REPO)} cites {pattern}"
+
+
+def _missing(name: str) -> bool:
+    """True when the dotted name is neither a module nor an attribute of one."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        module = ".".join(parts[:cut])
+        try:
+            if importlib.util.find_spec(module) is not None:
+                break
+        except ModuleNotFoundError:
+            continue
+    else:
+        return True
+    target = importlib.import_module(module)
+    for attribute in parts[cut:]:
+        if not hasattr(target, attribute):
+            return True
+        target = getattr(target, attribute)
+    return False
+
+
+def test_every_file_and_module_a_page_names_exists():
+    """Modules move; a page that names one must send the reader to the right place."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    # files (a name with a suffix) and folders (a trailing /); `omz_mobilenet/calibration_sha256` is an rt_info key
+    paths = re.compile(r"`((?:omz_mobilenet|tests|benchmarks|converters|docs)/(?:[\w/.-]*\.\w+|[\w/.-]*/))`")
+    dotted = re.compile(r"`(omz_mobilenet(?:\.\w+)+)`")
+    missing = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        missing += [f"{page.relative_to(REPO)}: {path}" for path in paths.findall(text) if not (REPO / path).exists()]
+        missing += [f"{page.relative_to(REPO)}: {name}" for name in dotted.findall(text) if _missing(name)]
+    assert not missing, "pages name what does not exist:\n" + "\n".join(missing)
