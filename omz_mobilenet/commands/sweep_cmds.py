@@ -84,30 +84,26 @@ def offline_names(catalogue, settings) -> list[str]:
 
 def _context(spec, settings, command: str, image_set, overlaps: dict[tuple[str, str], int]):
     """What the cells share; the image set was loaded and checked before any work."""
-    from dataclasses import fields
-
     from omz_mobilenet.sweep.context import SweepContext
 
-    options: dict[str, Any] = {
-        "settings": settings,
-        "dataset": Path(spec.dataset) if spec.dataset else None,
-        "limit": spec.limit,
-        "calibration": Path(spec.calibration) if spec.calibration else None,
-        "crop_rule": spec.crop_rule,
-        "time_s": spec.time,
-        "rounds": spec.rounds,
-        "command": command,
-        "log": log,
-        "loaded_set": image_set,
-        # the sweep's cells read these (evidence rule, bad images, overlap recorded per cell)
-        "annotations": Path(spec.annotations) if spec.annotations else None,
-        "skip_bad": spec.skip_bad_images,
-        "min_images": spec.min_images,
-        "allow_overlap": spec.allow_overlap,
-        "calibration_overlap": overlaps,
-    }
-    known = {f.name for f in fields(SweepContext)}
-    return SweepContext(**{k: v for k, v in options.items() if k in known})
+    return SweepContext(
+        settings=settings,
+        dataset=Path(spec.dataset) if spec.dataset else None,
+        limit=spec.limit,
+        calibration=Path(spec.calibration) if spec.calibration else None,
+        crop_rule=spec.crop_rule,
+        time_s=spec.time,
+        rounds=spec.rounds,
+        command=command,
+        log=log,
+        loaded_set=image_set,
+        # the cells read these: the evidence rule, bad images skipped and counted, overlap recorded per cell
+        annotations=Path(spec.annotations) if spec.annotations else None,
+        skip_bad=spec.skip_bad_images,
+        min_images=spec.min_images,
+        allow_overlap=spec.allow_overlap,
+        calibration_overlap=overlaps,
+    )
 
 
 def run_sweep(args: argparse.Namespace) -> int:
