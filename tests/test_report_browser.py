@@ -342,3 +342,15 @@ def test_the_legend_hides_and_shows_lines(big):
         fig = box.find_element("xpath", "ancestor::figure")
         drawn = fig.find_element("css selector", f'g.series[data-key="{box.get_attribute("data-key")}"]')
         assert drawn.value_of_css_property("display") != "none"
+
+
+def test_cells_of_one_measurement_are_marked_as_one():
+    from omz_mobilenet.results.report_page import render
+
+    # The as-is import of a quantized source is both its FP32 and its INT8 IR: the sweep measures it once.
+    cells = [make_cell("mobilenet-v2-1.0-224-quant", p, top1=70.8, median=4.88) for p in ("FP32", "INT8")]
+    for cell in cells:
+        cell["shared_measurement"] = ["mobilenet-v2-1.0-224-quant FP32", "mobilenet-v2-1.0-224-quant INT8"]
+    html = render(cells)
+    assert 'title="equal in speed to: v2-1.0-224-quant INT8 b1 latency f32 (one measurement)"' in html
+    assert 'title="equal in speed to: v2-1.0-224-quant FP32 b1 latency f32 (one measurement)"' in html

@@ -51,6 +51,7 @@ class Chart:
     star: Optional[tuple[float, float, str]] = None  # (x, y, label): e.g. the sweet spot
     x_floor: Optional[float] = 0.0  # the x axis starts no lower than this (latency is never negative)
     y_floor: Optional[float] = None  # the same for y (throughput is never negative)
+    x_log: bool = False  # a log latency axis: 0.2 ms and 30 ms cells in one readable chart
     y_range: Optional[tuple[float, float]] = None  # fixed y axis, e.g. (0, 100) for percentiles
     subtitle: str = ""  # what every point shares, said once (e.g. `all cells b1 latency f32`)
 
@@ -82,6 +83,15 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [round(start + i * step, 10) for i in range(int(math.ceil((high - start) / step)) + 1)]
 
 
+def log_ticks(low: float, high: float) -> list[float]:
+    """1-2-5 ticks from the largest one at or below `low` to the smallest one at or above `high`."""
+    steps = [m * 10.0**k for k in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+             for m in (1, 2, 5)]  # fmt: skip
+    first = max(t for t in steps if t <= low * 0.95)
+    last = min(t for t in steps if t >= high * 1.05)
+    return [round(t, 12) for t in steps if first <= t <= last]
+
+
 def _axis(values: list[float], floor: Optional[float] = None) -> list[float]:
     low, high = min(values), max(values)
     pad = (high - low) * 0.06 or abs(high) * 0.1 or 1.0
@@ -96,7 +106,8 @@ def _extent(chart: Chart) -> tuple[list[float], list[float]]:
     ys = [y for s in shown for _, y in s.points] + [v for s in shown for e in s.yerr for v in e]
     if chart.vline:
         xs.append(chart.vline[0])
-    xt = _axis(xs or [0.0, 1.0], chart.x_floor)
+    positive = [x for x in xs if x > 0]
+    xt = log_ticks(min(positive), max(positive)) if chart.x_log and positive else _axis(xs or [0.0, 1.0], chart.x_floor)
     yt = nice_ticks(*chart.y_range) if chart.y_range else _axis(ys or [0.0, 1.0], chart.y_floor)
     return xt, yt
 
@@ -106,10 +117,13 @@ def _fmt(v: float) -> str:
 
 
 class _Frame:
-    def __init__(self, xt: list[float], yt: list[float]) -> None:
-        self.xt, self.yt = xt, yt
+    def __init__(self, xt: list[float], yt: list[float], x_log: bool = False) -> None:
+        self.xt, self.yt, self.x_log = xt, yt, x_log
 
     def x(self, v: float) -> float:
+        if self.x_log:
+            low, high = math.log10(self.xt[0]), math.log10(self.xt[-1])
+            return LEFT + (math.log10(max(v, self.xt[0])) - low) / (high - low) * (WIDTH - LEFT - RIGHT)
         return LEFT + (v - self.xt[0]) / (self.xt[-1] - self.xt[0]) * (WIDTH - LEFT - RIGHT)
 
     def y(self, v: float) -> float:
@@ -185,10 +199,17 @@ def _inside(spot: tuple[float, float], w: float) -> bool:
     return x >= LEFT + 2 and x + w <= WIDTH - RIGHT - 2 and TOP + LABEL_H <= y <= HEIGHT - BOTTOM - 2
 
 
-def _place(px: float, py: float, text: str, placed: list[Box]) -> Optional[tuple[float, float]]:
-    """The first free spot inside the plot for a label, or None: then the point's hover title names it."""
+def _corners(w: float) -> list[tuple[float, float]]:
+    """Free-standing places along the top and foot of the plot, for a label that must be shown."""
+    xs = (LEFT + 4, WIDTH - RIGHT - w - 4)
+    return [(x, y) for y in (TOP + 28, TOP + 42, HEIGHT - BOTTOM - 6) for x in xs]
+
+
+def _place(px: float, py: float, text: str, placed: list[Box], anywhere: bool = False) -> Optional[tuple[float, float]]:
+    """The first free spot inside the plot for a label (with `anywhere`, also away from its point),
+    or None: then the point's hover title names it."""
     w = len(text) * CHAR_W
-    for spot in _spots(px, py, w):
+    for spot in _spots(px, py, w) + (_corners(w) if anywhere else []):
         box = (spot[0], spot[1] - LABEL_H + 2, w, LABEL_H)
         if _inside(spot, w) and not any(_overlap(box, b) for b in placed):
             placed.append(box)
@@ -212,7 +233,7 @@ def _labels(chart: Chart, f: _Frame) -> list[str]:
         out.append(f'<text x="{f.x(x) + 4:.1f}" y="{TOP + 14}" class="limit-label">{escape(text)}</text>')
     if chart.star:
         x, y, text = chart.star
-        spot = _place(f.x(x) + 4, f.y(y) + 10, text, placed)
+        spot = _place(f.x(x) + 4, f.y(y) + 10, text, placed, anywhere=True)  # red, like its ring
         if spot is not None:
             out.append(f'<text x="{spot[0]:.1f}" y="{spot[1]:.1f}" class="label sweet-label">{escape(text)}</text>')
     for s in chart.series:
@@ -264,7 +285,7 @@ def _extras(chart: Chart, f: _Frame) -> list[str]:
 
 def to_svg(chart: Chart) -> str:
     xt, yt = _extent(chart)
-    frame = _Frame(xt, yt)
+    frame = _Frame(xt, yt, chart.x_log and xt[0] > 0)
     attrs = "".join(f' {k}="{escape(v)}"' for k, v in chart.attrs.items())
     clip = "clip-" + "".join(c if c.isalnum() else "-" for c in chart.name)
     body = [

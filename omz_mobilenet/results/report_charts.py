@@ -63,12 +63,13 @@ def pareto_chart(device: str, machine: str, title_suffix: str, records: list[Rec
     return Chart(
         f"pareto-{device}-{machine}",
         f"Top-1 vs median latency, {device}{title_suffix}",
-        "median latency (ms); bar: round medians, overlapping bars = equal speed",
+        "median latency (ms, log scale); bar: round medians, overlapping bars = equal speed",
         "Top-1 (%), 95% interval",
         series,
         "pareto-chart",
         _attrs(device, machine),
         subtitle=shared,
+        x_log=True,
     )
 
 
@@ -109,13 +110,14 @@ def throughput_chart(
     chart = Chart(
         f"throughput-{device}-{machine}",
         f"Throughput vs latency over configurations, {device}{title_suffix}",
-        "median latency (ms)",
+        "median latency (ms, log scale)",
         "throughput (FPS)",
         _throughput_series(timed),
         "throughput-chart",
         _attrs(device, machine),
         subtitle=_shared(timed) or "a line joins the configurations of one model and precision",
         y_floor=0.0,
+        x_log=True,
     )
     if max_latency is not None:
         chart.vline = (max_latency, f"limit {max_latency:g} ms")
@@ -156,13 +158,14 @@ def cdf_charts(device: str, machine: str, title_suffix: str, records: list[Recor
             Chart(
                 f"cdf-{name}-{device}-{machine}",
                 f"Latency CDF, {name}, {device}{title_suffix}",
-                "latency (ms)",
+                "latency (ms, log scale)",
                 "percentile",
                 series,
                 "cdf-chart",
                 {**_attrs(device, machine), "data-family": name},
                 y_range=(0.0, 100.0),
                 subtitle=_shared(cells),
+                x_log=True,
             )
         )
     return charts

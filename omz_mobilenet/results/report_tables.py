@@ -88,11 +88,18 @@ def spread_td(record: Record) -> str:
     return f'<td data-value="{_num(spread, 3)[0]}" title="{e(tip)}">{spread * 100:.1f} %{flag}</td>'
 
 
+def _same_run(record: Record, other: Record) -> str:
+    """' (one measurement)' when the sweep measured both cells in one run (the same IR and configuration)."""
+    shared = record.get("shared_measurement") or []
+    same = record["key"]["config"] == other["key"]["config"] and f"{other['model']} {other['precision']}" in shared
+    return " (one measurement)" if same else ""
+
+
 def _median_td(record: Record, ties: list[Record]) -> str:
     if not ties:
         why = "" if speed_interval(record) or not record.get("bench") else " (no interval: one round)"
         return td(latency(record), 3, f'<span class="note">{why}</span>' if why else "")
-    names = "; ".join(cell_label(t, config=True, short=True) for t in ties)
+    names = "; ".join(cell_label(t, config=True, short=True) + _same_run(record, t) for t in ties)
     mark = f' <span class="tie" title="{e("equal in speed to: " + names)}">\u2248{len(ties)}</span>'
     return td(latency(record), 3, mark)
 
