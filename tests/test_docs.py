@@ -156,3 +156,45 @@ def test_every_file_and_module_a_page_names_exists():
         missing += [f"{page.relative_to(REPO)}: {path}" for path in paths.findall(text) if not (REPO / path).exists()]
         missing += [f"{page.relative_to(REPO)}: {name}" for name in dotted.findall(text) if _missing(name)]
     assert not missing, "pages name what does not exist:\n" + "\n".join(missing)
+
+
+def _benchmarks():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import common
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    return common
+
+
+def test_every_benchmark_with_markdown_output_has_its_block_in_its_page():
+    """`python benchmarks/X.py --markdown` rewrites a block of docs/results/<page>.md: the page and block exist."""
+    option = re.compile(r'add_markdown_option\(\w+, "(\w+)"\)')
+    scripts = sorted(p for p in (REPO / "benchmarks").glob("*.py") if p.name != "common.py")
+    missing = [p.name for p in scripts if not option.search(p.read_text(encoding="utf-8"))]
+    assert not missing, f"benchmark scripts without --markdown: {missing}"
+    for script in scripts:
+        page = REPO / "docs" / "results" / f"{option.search(script.read_text(encoding='utf-8')).group(1)}.md"
+        text = page.read_text(encoding="utf-8")
+        assert f"<!-- BEGIN benchmarks/{script.name} " in text and f"<!-- END benchmarks/{script.name} -->" in text, (
+            f"{page.relative_to(REPO)} has no block for {script.name}"
+        )
+
+
+def test_write_markdown_replaces_only_its_block(tmp_path, monkeypatch):
+    common = _benchmarks()
+    page = tmp_path / "page.md"
+    monkeypatch.setattr(sys, "argv", ["benchmarks/x.py", "--rounds", "2", "--markdown", str(page)])
+    common.write_markdown(page, "x", "| a |\n|---|\n| 1 |", title="X")
+    first = page.read_text(encoding="utf-8")
+    assert first.startswith("# X\n") and "| 1 |" in first
+    assert "`python benchmarks/x.py --rounds 2`" in first  # the command that made it, without --markdown
+    page.write_text("# X\n\nprose before\n\n" + first.split("\n", 2)[2] + "\nprose after\n", encoding="utf-8")
+    common.write_markdown(page, "x", "| a |\n|---|\n| 2 |")
+    second = page.read_text(encoding="utf-8")
+    assert "prose before" in second and "prose after" in second
+    assert "| 2 |" in second and "| 1 |" not in second
+    assert second.count("<!-- BEGIN benchmarks/x.py") == 1
+    from omz_mobilenet.environment import isa_label
+
+    assert isa_label() in second  # stamped with the machine
