@@ -1,10 +1,13 @@
-"""Shared fixtures: the offline assets, a real HTTP server on 127.0.0.1, isolated cache/output dirs."""
+"""Shared fixtures: the offline assets, a real HTTP server on 127.0.0.1, isolated cache/output dirs.
+
+Test groups are chosen by marker, not by folder: a test that reads ../shared/assets carries the
+`assets` marker (module-wide `pytestmark = pytest.mark.assets`, or implied by the `mirror` and
+`http_mirror` fixtures), and `pytest -m "not assets"` (`make test-fast`) runs everything else anywhere.
+"""
 
 from __future__ import annotations
 
 import http.server
-import os
-import sys
 import threading
 from pathlib import Path
 
@@ -12,15 +15,26 @@ import pytest
 
 from tests.helpers.paths import ASSETS, IMAGES, OFFLINE_TFLITE, TESTS, error_lines  # noqa: F401
 
+# Fixtures that serve ../shared/assets: a test asking for one needs the assets whatever its module says.
+ASSET_FIXTURES = ("mirror", "http_mirror")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects, so the implied marker counts
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in ASSET_FIXTURES):
+            item.add_marker(pytest.mark.assets)
+
 
 def pytest_collection_finish(session):
-    """Tests outside tests/unit read ../shared/assets: without it they cannot run, so the session
-    stops with one line. `make test-unit` (tests/unit only) runs anywhere."""
-    needs_assets = [item for item in session.items if "unit" not in Path(str(item.fspath)).relative_to(TESTS).parts[:1]]
+    """Tests marked `assets` read ../shared/assets: without it they cannot run, so the session stops
+    with one line before any test. `pytest -m "not assets"` (`make test-fast`) runs anywhere."""
+    needs_assets = [item for item in session.items if item.get_closest_marker("assets")]
     if needs_assets and not (ASSETS / "MANIFEST.md").is_file():
         raise pytest.UsageError(
-            f"offline assets not found at {ASSETS} (needed by {len(needs_assets)} tests, e.g. {needs_assets[0].nodeid}); "
-            "set OMZ_MOBILENET_ASSETS, or run `make test-unit` for the tests that need none"
+            f"offline assets not found at {ASSETS} (needed by {len(needs_assets)} tests marked `assets`, "
+            f"e.g. {needs_assets[0].nodeid}); set OMZ_MOBILENET_ASSETS, or run `make test-fast` "
+            '(pytest -m "not assets") for the tests that need none'
         )
 
 
@@ -99,23 +113,3 @@ def cli(capsys):
         return code, captured.out, captured.err
 
     return run
-
-
-_EXIT_STATUS: dict[str, int] = {}
-
-
-def pytest_sessionfinish(session, exitstatus):
-    _EXIT_STATUS["code"] = int(exitstatus)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config):
-    """Leave without the interpreter's teardown: native runtimes loaded in-process (OpenVINO, TensorFlow,
-    LiteRT, Ray) crashed it once after every test had passed and the summary was printed (seen
-    here as a segmentation fault at exit), which turned a green run red."""
-
-    if _EXIT_STATUS.get("code") not in (0, 1):
-        return  # usage errors and interruptions: pytest still has its message to print
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(_EXIT_STATUS["code"])

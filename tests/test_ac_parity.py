@@ -26,6 +26,8 @@ from omz_mobilenet.inputs.images import apply_geometry, central_crop_box, decode
 from omz_mobilenet.settings import Settings
 from tests.helpers.paths import ASSETS
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 IMAGENET = ASSETS / "imagenet"
 SET_100 = IMAGENET / "val_100_cropped_reencoded"
 SET_1300 = IMAGENET / "val_1300_resized_227"

@@ -26,6 +26,8 @@ from omz_mobilenet.inputs.dataset import (
 from omz_mobilenet.inputs.images import apply_geometry, decode_bgr
 from tests.helpers.paths import ASSETS
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 IMAGENET = ASSETS / "imagenet"
 SMALL_SET = IMAGENET / "val_original_20"
 OFFLINE_MODELS = ["mobilenet-v2-1.0-224-quant", "mobilenet-v2-1.0-224-int8", "mobilenet-v1-0.25-224-quant",

@@ -11,6 +11,8 @@ import pytest
 from omz_mobilenet.cli import build_parser
 from tests.helpers.paths import ASSETS, error_lines
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 IMAGES = ASSETS / "imagenet" / "val_original_20"
 SMALL = "mobilenet-v1-0.25-128-quant"
 OFFLINE_MODELS = {

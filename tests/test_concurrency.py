@@ -26,6 +26,8 @@ from omz_mobilenet.convert.ir_store import check_manifest
 from tests.helpers.catalogue_edit import raw_catalogue
 from tests.helpers.paths import ASSETS
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 MODEL = "mobilenet-v1-0.25-224-tflite"
 QUANT = "mobilenet-v1-0.25-128-quant"
 QUANT_FILE = "mobilenet_v1_0.25_128_quant.tflite"

@@ -12,6 +12,8 @@ from omz_mobilenet.catalogue import load_catalogue
 from tests.helpers.catalogue_edit import edited_catalogue
 from tests.helpers.paths import ASSETS, OFFLINE_TFLITE, error_lines
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 
 def _read(xml):
     import openvino as ov

@@ -11,6 +11,8 @@ from omz_mobilenet.convert.ir_store import ir_xml
 from omz_mobilenet.errors import ToolError
 from tests.helpers.paths import ASSETS
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 QUANT = "mobilenet-v1-0.25-128-quant"
 
 

@@ -15,6 +15,8 @@ from omz_mobilenet.fetch.archive import extract_tgz
 from tests.helpers.catalogue_edit import edited_catalogue, raw_catalogue
 from tests.helpers.paths import ASSETS, error_lines
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 MODEL = "mobilenet-v1-0.25-128-quant"
 FILE = "mobilenet_v1_0.25_128_quant.tflite"
 

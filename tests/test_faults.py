@@ -18,6 +18,8 @@ import pytest
 from tests.helpers.catalogue_edit import edited_catalogue, raw_catalogue
 from tests.helpers.paths import ASSETS, error_lines
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 MODEL = "mobilenet-v1-0.25-128-quant"
 FILE = "mobilenet_v1_0.25_128_quant.tflite"
 GOOD = (ASSETS / "models" / "mobilenet_v1_0.25_128_quant_uint8_coral" / FILE).read_bytes()
@@ -378,6 +380,9 @@ def test_content_length_longer_once_then_right(server, cli):
     code, _out, err = cli("download", MODEL)
     assert code == 0, err
     _assert_good(server.cache)
+    # The first body is the whole right file, so a client that believed it would end up right too:
+    # only a second request shows that the short body was taken for a fault and retried.
+    assert [path for _t, path, _range in server.requests] == [SRC, SRC], server.requests
 
 
 def test_content_length_shorter_than_the_body_is_a_mismatch(server, cli):

@@ -22,7 +22,7 @@ from tests.helpers.paths import ASSETS
 IMAGENET = ASSETS / "imagenet"
 # The most sensitive set: a channel swap costs 10-20 points top-1 there (see the README's table).
 SENSITIVE_SET = IMAGENET / "val_1300_resized_227"
-pytestmark = pytest.mark.skipif(not SENSITIVE_SET.is_dir(), reason=f"assets not found at {ASSETS}")
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import pytest
 from tests.helpers.catalogue_edit import edited_catalogue
 from tests.helpers.paths import ASSETS
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 IMAGES = ASSETS / "imagenet" / "val_original_20"
 OFFLINE = "mobilenet-v1-0.25-224-tflite"  # in the offline mirror; has a published reference
 MISSING = "mobilenet-v1-1.0-224"  # float frozen graph: not in the mirror

@@ -16,6 +16,8 @@ import pytest
 from omz_mobilenet.cli import main
 from tests.helpers.paths import ASSETS
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 FLOAT = "mobilenet-v1-0.25-224-tflite"
 
 

@@ -1,5 +1,5 @@
 """Behaviour the layout change fixed or promised: one batch-reshape helper for bench and accuracy,
-and unit tests that run without ../shared/assets."""
+and test groups chosen by marker: `-m "not assets"` runs anywhere, pytest's own exit codes are kept."""
 
 from __future__ import annotations
 
@@ -21,14 +21,16 @@ def test_accuracy_batch_works_where_bench_batch_does(model, mirror, cli, tmp_pat
     assert cli("bench", model, "--batch", "4", "--niter", "8", "--warmup", "1", "--rounds", "1")[0] == 0
     one, four = tmp_path / "b1.json", tmp_path / "b4.json"
     for batch, out in (("1", one), ("4", four)):
-        code, _out, err = cli("accuracy", model, "--dataset", dataset, "--limit", "30", "--batch", batch, "--no-progress", "--json", out)
+        code, _out, err = cli(
+            "accuracy", model, "--dataset", dataset, "--limit", "30", "--batch", batch, "--no-progress", "--json", out
+        )
         assert code == 0, err
     rows = [json.loads(p.read_text()) for p in (one, four)]
     rows = [r["records"] if isinstance(r, dict) else r for r in rows]
     assert rows[0][0]["top1"] == rows[1][0]["top1"] and rows[1][0]["images"] == 30
 
 
-def test_a_batch_that_cannot_be_set_is_one_line_naming_the_model(mirror, cli, tmp_path, monkeypatch):
+def test_a_batch_that_cannot_be_set_is_one_line_naming_the_model(tmp_path):
     """An IR whose graph pins the batch (a Concat with a constant of batch 1) fails in one line."""
     import openvino as ov
     import openvino.opset13 as ops
@@ -50,12 +52,55 @@ def test_a_batch_that_cannot_be_set_is_one_line_naming_the_model(mirror, cli, tm
     assert "\n" not in info.value.message and info.value.exit_code == 2
 
 
-def test_unit_tests_run_without_the_assets_and_the_others_say_why_not():
-    env = {**os.environ, "OMZ_MOBILENET_ASSETS": "/nonexistent"}
-    unit = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TESTS / "unit" / "test_bench_rounds.py")],
-                          capture_output=True, text=True, env=env, cwd=TESTS.parent, timeout=300)
-    assert unit.returncode == 0, unit.stdout + unit.stderr
-    other = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TESTS / "test_layout.py")],
-                           capture_output=True, text=True, env=env, cwd=TESTS.parent, timeout=300)
-    assert other.returncode != 0 and "offline assets not found at /nonexistent" in other.stdout + other.stderr
-    assert ASSETS.is_dir()
+def _pytest(*args: str, assets: str) -> subprocess.CompletedProcess:
+    """pytest in a child process, as `make test` runs it, with OMZ_MOBILENET_ASSETS set to `assets`."""
+    env = {**os.environ, "OMZ_MOBILENET_ASSETS": assets}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=TESTS.parent,
+        timeout=300,
+    )
+
+
+# Asset-free tests inside and outside tests/unit, and a module marked `assets` as a whole.
+FREE = [str(TESTS / "unit" / "test_bench_rounds.py"), str(TESTS / "test_pick.py")]
+MARKED = str(TESTS / "test_gate_incomplete.py")
+
+
+def test_tests_without_the_assets_marker_run_without_the_assets(tmp_path):
+    free = _pytest("-m", "not assets", *FREE, MARKED, assets=str(tmp_path))
+    assert free.returncode == 0, free.stdout + free.stderr
+    assert " passed" in free.stdout and "deselected" in free.stdout and "offline assets" not in free.stdout
+
+
+def test_tests_marked_assets_stop_the_session_in_one_line_without_them(tmp_path):
+    marked = _pytest(MARKED, assets=str(tmp_path / "none"))
+    assert marked.returncode == 4, marked.stdout + marked.stderr  # pytest's usage error, before any test
+    assert f"offline assets not found at {tmp_path / 'none'}" in marked.stderr and "make test-fast" in marked.stderr
+    assert "passed" not in marked.stdout + marked.stderr
+
+
+def test_the_mirror_fixture_implies_the_assets_marker():
+    """The batch test of this module asks for `mirror` and carries no marker of its own."""
+    listed = _pytest("--co", "-m", "assets", str(TESTS / "test_layout.py"), assets=str(ASSETS))
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    chosen = [line.split("::")[1] for line in listed.stdout.splitlines() if "::" in line]
+    assert chosen == [f"test_accuracy_batch_works_where_bench_batch_does[{m}]" for m in BATCHABLE], listed.stdout
+
+
+def test_no_test_selected_is_exit_5_and_a_usage_error_keeps_pytests_message(tmp_path):
+    """A selection that runs nothing must not pass CI (pytest says 5), and a bad flag keeps pytest's
+    own message and exit 4: the suite leaves through the interpreter's normal exit, not os._exit."""
+    nothing = _pytest("-m", "not assets", "-k", "no_test_is_named_like_this", *FREE, assets=str(ASSETS))
+    assert nothing.returncode == 5, nothing.stdout + nothing.stderr
+    assert "no tests ran" in nothing.stdout or "deselected" in nothing.stdout
+    bad = _pytest("--no-such-flag", *FREE, assets=str(ASSETS))
+    assert bad.returncode == 4 and "unrecognized arguments: --no-such-flag" in bad.stderr, bad.stderr
+
+
+def test_no_hard_exit_left_in_the_tests():
+    offenders = [str(p.relative_to(TESTS)) for p in TESTS.rglob("*.py") if "os." + "_exit(" in p.read_text()]
+    assert offenders == []

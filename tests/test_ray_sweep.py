@@ -28,6 +28,8 @@ import pytest  # noqa: E402
 from omz_mobilenet.results.db import ResultsDB  # noqa: E402
 from tests.helpers.paths import ASSETS, IMAGES  # noqa: E402
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 try:
     from ray.cluster_utils import Cluster  # noqa: E402
 except ImportError:  # not a skip: these tests must run in CI

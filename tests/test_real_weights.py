@@ -32,6 +32,8 @@ import pytest
 
 from tests.helpers.paths import IMAGES
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 REPO = Path(__file__).resolve().parents[1]
 SOURCE_IMAGES = IMAGES / "val_1300_resized_227"
 CALIBRATION_COUNT = 300  # images the INT8 IRs are calibrated on (the rest are evaluation images)

@@ -18,6 +18,8 @@ import pytest
 from tests.helpers.catalogue_edit import edited_catalogue
 from tests.helpers.paths import ASSETS, IMAGES, error_lines
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 MODEL = "mobilenet-v1-0.25-128-quant"  # the smallest offline uint8 TFLite
 CALIBRATION = IMAGES / "val_original_20"
 EVALUATION = IMAGES / "val_100_cropped_reencoded"

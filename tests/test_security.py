@@ -15,6 +15,8 @@ import pytest
 from tests.helpers.catalogue_edit import REPO, edited_catalogue
 from tests.helpers.paths import ASSETS, error_lines
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 MODEL = "mobilenet-v1-0.25-128-quant"
 FILE = "mobilenet_v1_0.25_128_quant.tflite"
 SOURCES = sorted((REPO / "omz_mobilenet").rglob("*.py")) + sorted((REPO / "benchmarks").rglob("*.py"))

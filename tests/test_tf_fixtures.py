@@ -8,10 +8,12 @@ import tarfile
 import time
 
 import numpy as np
+import openvino as ov
 import pytest
 
-pytest.importorskip("tensorflow")
-ov = pytest.importorskip("openvino")
+from tests.helpers.requires import require
+
+require("tensorflow")
 
 from omz_mobilenet.converters.tf_runtime import FrozenGraphRunner, SavedModelRunner  # noqa: E402
 from omz_mobilenet.errors import ToolError  # noqa: E402

@@ -13,7 +13,7 @@ from tests.helpers import tf_fixtures
 from tests.helpers.catalogue_edit import edited_catalogue
 from tests.helpers.paths import IMAGES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.assets]  # assets: reads ../shared/assets
 
 CASES = {  # model: (version, alpha, resolution, archive stem)
     "mobilenet-v1-0.50-160": ("v1", 0.5, 160, "mobilenet_v1_0.5_160"),
