@@ -17,6 +17,8 @@ import pytest
 from omz_mobilenet.results.db import ResultsDB
 from tests.helpers.paths import ASSETS, IMAGES
 
+pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
+
 SMALL, FLOAT = "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite"
 DATASET = IMAGES / "val_100_cropped_reencoded"
 
