@@ -167,7 +167,9 @@ def ladder_table(records: list[Record]) -> str:
         rows.append("<tr>" + "".join(tds + [td(b.get("rounds"), 0), spread_td(r)]) + "</tr>")
     table = f'<table class="sortable ladder">{header(LADDER_COLUMNS)}<tbody>{"".join(rows)}</tbody></table>'
     opened = " open" if len(timed) <= 12 else ""
-    return f"<details{opened}><summary>Latency percentiles of {len(timed)} cells</summary>{table}</details>"
+    noisy = any(r["bench"].get("noisy") for r in timed)
+    note = f'<p class="note"><span class="noisy">noisy</span>: {e(NOISY_NOTE[len("noisy: ") :])}</p>' if noisy else ""
+    return f"<details{opened}><summary>Latency percentiles of {len(timed)} cells</summary>{table}{note}</details>"
 
 
 def _machine_tds(cell: Optional[Record]) -> list[str]:
