@@ -50,7 +50,8 @@ def markdown(sweep_s: float, report_s: float, records: list[dict], irs: int) -> 
     )
     return ("`make sweep` then `make report` from an empty IR folder and results folder (the calibration split, every "
             "conversion and NNCF calibration included).\n\n" + table +
-            "\n\n![Top-1 against median latency of the cells of make sweep](../pareto-CPU.png)")
+            "\n\n![Top-1 against median latency of the cells of make sweep](../pareto-CPU.png)"
+            "\n\n![Throughput against median latency of the same cells](../throughput-CPU.png)")
 
 
 def main() -> int:
