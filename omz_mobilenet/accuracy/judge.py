@@ -144,6 +144,8 @@ def _conclude(row: GateRow, evaluation: Evaluation, notes: list[str]) -> GateRow
         row.reason = "; ".join(
             f"{m} {c.measured:g} < min {c.minimum:g}" for m, c in row.checks.items() if c.passed is False
         )
+    if row.status == NO_REF:
+        row.reason = "no reference: no published figure for this file and no per-set reference for these images"
     shortfall = evaluation.shortfall()
     if shortfall is not None:
         row.status, row.reason = INCOMPLETE, shortfall
