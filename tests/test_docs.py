@@ -198,3 +198,40 @@ def test_write_markdown_replaces_only_its_block(tmp_path, monkeypatch):
     from omz_mobilenet.environment import isa_label
 
     assert isa_label() in second  # stamped with the machine
+
+
+def _readme_commands() -> list[str]:
+    """The command lines of README.md's shell blocks (comments dropped, continuation lines joined)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    lines = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.DOTALL):
+        for line in block.replace("\\\n", " ").splitlines():
+            command = line.split(" #", 1)[0].strip()
+            if command and not command.startswith("#"):
+                lines.append(command)
+    return lines
+
+
+def test_readme_examples_name_real_commands_flags_and_targets(monkeypatch):
+    """Each `omz-mobilenet ...` line parses with the CLI's own parser, each `make X` names a Makefile target."""
+    import shlex
+
+    from omz_mobilenet.cli import build_parser
+
+    monkeypatch.chdir(REPO)  # the README's paths are relative to the checkout
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([\w-]+):", makefile, re.MULTILINE))
+    commands = _readme_commands()
+    assert any(c.startswith("omz-mobilenet ") for c in commands) and any(c.startswith("make") for c in commands)
+    for command in commands:
+        words = shlex.split(command)
+        if words[0] == "omz-mobilenet":
+            try:
+                build_parser().parse_args(words[1:])
+            except SystemExit as exc:
+                pytest.fail(f"README example does not parse ({exc.code}): {command}")
+        elif words[0] == "make":
+            named = [w for w in words[1:] if "=" not in w]
+            assert all(t in targets for t in named), f"README example names a target the Makefile lacks: {command}"
+        else:
+            assert words[0] in (".", "export"), f"README example of an unknown kind: {command}"
