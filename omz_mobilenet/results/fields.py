@@ -73,20 +73,14 @@ def speed_interval(record: Record) -> Optional[tuple[float, float]]:
     return (min(values), max(values)) if len(values) >= 2 else None
 
 
+def overlap(a: Optional[tuple[float, float]], b: Optional[tuple[float, float]]) -> bool:
+    """Two speed intervals overlap; a missing interval overlaps nothing."""
+    return a is not None and b is not None and a[0] <= b[1] and b[0] <= a[1]
+
+
 def same_speed(a: Record, b: Record) -> bool:
     """True when the round-median ranges of two cells overlap: neither is measurably faster."""
-    ia, ib = speed_interval(a), speed_interval(b)
-    if ia is None or ib is None:
-        return False
-    return ia[0] <= ib[1] and ib[0] <= ia[1]
-
-
-def speed_order(a: Record, b: Record) -> int:
-    """-1 when `a` is measurably faster than `b`, 1 when slower, 0 when equal in speed."""
-    if same_speed(a, b):
-        return 0
-    la, lb = latency(a) or 0.0, latency(b) or 0.0
-    return (la > lb) - (la < lb)
+    return overlap(speed_interval(a), speed_interval(b))
 
 
 def interval_text(record: Record) -> str:

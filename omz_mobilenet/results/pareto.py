@@ -7,23 +7,45 @@ accuracy and speed (`fields.is_measured`) take part, never an incomplete or unav
 
 from __future__ import annotations
 
+from typing import NamedTuple, Optional
+
 from omz_mobilenet.results.db import Record
-from omz_mobilenet.results.fields import cell_id, is_measured, is_timed, latency, same_speed, speed_order, top1
+from omz_mobilenet.results.fields import cell_id, is_measured, is_timed, latency, overlap, speed_interval, top1
 from omz_mobilenet.results.grouping import groups
+
+
+class _Point(NamedTuple):
+    """A cell's figures read once: fronts compare every pair of hundreds of cells."""
+
+    record: Record
+    top1: float
+    latency: float
+    interval: Optional[tuple[float, float]]
+
+
+def _point(record: Record) -> _Point:
+    return _Point(record, top1(record) or 0.0, latency(record) or 0.0, speed_interval(record))
+
+
+def _equal_speed(a: _Point, b: _Point) -> bool:
+    return overlap(a.interval, b.interval)
+
+
+def _dominates(a: _Point, b: _Point) -> bool:
+    speed = 0 if _equal_speed(a, b) else (a.latency > b.latency) - (a.latency < b.latency)
+    return a.top1 >= b.top1 and speed <= 0 and (a.top1 > b.top1 or speed < 0)
 
 
 def dominates(a: Record, b: Record) -> bool:
     """`a` is at least as accurate and at least as fast as `b`, and better on one of the two."""
-    ta, tb = top1(a) or 0.0, top1(b) or 0.0
-    speed = speed_order(a, b)
-    return ta >= tb and speed <= 0 and (ta > tb or speed < 0)
+    return _dominates(_point(a), _point(b))
 
 
 def front(records: list[Record]) -> list[Record]:
     """The non-dominated measured records of one group, sorted by latency."""
-    measured = [r for r in records if is_measured(r)]
-    best = [r for r in measured if not any(dominates(q, r) for q in measured if q is not r)]
-    return sorted(best, key=lambda r: (latency(r) or 0.0, -(top1(r) or 0.0)))
+    points = [_point(r) for r in records if is_measured(r)]
+    best = [p for p in points if not any(_dominates(q, p) for q in points if q is not p)]
+    return [p.record for p in sorted(best, key=lambda p: (p.latency, -p.top1))]
 
 
 def pareto_ids(records: list[Record]) -> set[str]:
@@ -35,7 +57,7 @@ def speed_ties(records: list[Record]) -> dict[str, list[Record]]:
     """For each timed cell of a group, the other cells of that group that are equal to it in speed."""
     out: dict[str, list[Record]] = {}
     for group in groups(records).values():
-        timed = [r for r in group if is_timed(r)]
-        for r in timed:
-            out[cell_id(r)] = [q for q in timed if q is not r and same_speed(r, q)]
+        points = [_point(r) for r in group if is_timed(r)]
+        for p in points:
+            out[cell_id(p.record)] = [q.record for q in points if q is not p and _equal_speed(p, q)]
     return out
