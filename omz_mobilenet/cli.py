@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(message: str) -> str:
+    """A message is one line even when it quotes a value holding a line break (a path, a model name)."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -101,7 +106,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ToolError as exc:
-        print(f"omz-mobilenet: error: {exc.message}", file=sys.stderr)
+        print(f"omz-mobilenet: error: {one_line(exc.message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("omz-mobilenet: interrupted", file=sys.stderr)

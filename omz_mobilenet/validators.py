@@ -151,6 +151,14 @@ def path(value: object) -> Path:
     return checked
 
 
+def mirror(value: object) -> str:
+    """--mirror: a folder or an http(s)/file URL (the scheme is checked by settings); empty means none."""
+    text = _text(value)
+    if text and "://" not in text:
+        _kind(Path(text))
+    return text
+
+
 def folder(value: object) -> Path:
     """A folder that exists: --dataset, --calibration."""
     path = _path(value)
@@ -238,6 +246,8 @@ FLAG_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "--annotations": file,
     # paths that may not exist yet (outputs) or whose absence the command explains itself
     "--out": path,
+    "--output-dir": path,
+    "--mirror": mirror,
     "--output": path,
     "--cache-dir": path,
     "--json": path,
@@ -245,7 +255,10 @@ FLAG_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "--markdown": path,
     "--png": path,
     "--predictions": path,
-    "db": path,  # a positional: matched by its name
+    # positionals, matched by their name
+    "db": path,
+    "folder": folder,  # split
+    "images": folder,  # ac-dataset
 }
 #: Declared types the shared validator replaces; any other type is the command's own choice.
 PLAIN_TYPES = (None, int, float, str, Path)

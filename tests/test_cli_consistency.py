@@ -380,3 +380,15 @@ def test_sweep_unknown_model_says_did_you_mean(workdirs, tmp_path, capsys):
     code, _out, err = _run(capsys, "sweep", spec)
     line = _refused_before_work(code, err, db, workdirs[1])
     assert f"{spec}:4: models: " in line and f"Did you mean: {SMALL}" in line
+
+
+def test_sweep_available_with_nothing_offline_is_bad_input_and_creates_no_database(workdirs, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # found by the CLI fuzz: exit 0 and an empty results/results.db
+    code, _out, err = _run(capsys, "sweep", "--available")
+    line = _refused_before_work(code, err, tmp_path / "results" / "results.db", workdirs[1])
+    assert "--available: no model's files" in line and not (tmp_path / "results").exists()
+
+
+def test_a_value_with_a_line_break_stays_one_line(workdirs, tmp_path, capsys):
+    code, _out, err = _run(capsys, "sweep", "--models", "mobile\nnet", "--db", tmp_path / "r.db")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "mobile\\nnet" in err, err

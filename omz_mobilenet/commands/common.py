@@ -88,16 +88,21 @@ def offline_models(catalogue: Catalogue, settings: Settings, quiet: bool = False
     return [entry for entry in catalogue.models if available_offline(entry, settings)]
 
 
+def nothing_available(settings: Settings) -> UsageError:
+    """--available found no model: bad input (exit 2), never an empty success."""
+    return UsageError(
+        f"--available: no model's files are in the cache ({settings.cache_dir}) or a mirror folder "
+        "(set --mirror or OMZ_MOBILENET_MIRROR to a folder holding them, or run `download MODEL`)"
+    )
+
+
 def _available_models(args: argparse.Namespace, catalogue: Catalogue) -> list[ModelEntry]:
     if args.models or args.all:
         raise UsageError("--available picks the models itself: drop the MODEL names and --all")
     settings = settings_from(args)
     entries = offline_models(catalogue, settings)
     if not entries:
-        raise UsageError(
-            f"--available: no model's files are in the cache ({settings.cache_dir}) or a mirror folder "
-            "(set --mirror or OMZ_MOBILENET_MIRROR to a folder holding them, or run `download MODEL`)"
-        )
+        raise nothing_available(settings)
     log(f"--available: {len(entries)} model(s) offline: {', '.join(e.name for e in entries)}")
     return entries
 

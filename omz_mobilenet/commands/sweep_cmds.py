@@ -77,9 +77,12 @@ def merged_spec(args: argparse.Namespace):
 
 
 def offline_names(catalogue, settings) -> list[str]:
-    from omz_mobilenet.commands.common import offline_models
+    from omz_mobilenet.commands.common import nothing_available, offline_models
 
-    return [e.name for e in offline_models(catalogue, settings)]
+    names = [e.name for e in offline_models(catalogue, settings)]
+    if not names:
+        raise nothing_available(settings)
+    return names
 
 
 def _context(spec, settings, command: str, image_set, overlaps: dict[tuple[str, str], int]):
