@@ -93,7 +93,7 @@ def test_the_mirror_fixture_implies_the_assets_marker():
 
 def test_no_test_selected_is_exit_5_and_a_usage_error_keeps_pytests_message(tmp_path):
     """A selection that runs nothing must not pass CI (pytest says 5), and a bad flag keeps pytest's
-    own message and exit 4: the suite leaves through the interpreter's normal exit, not os._exit."""
+    own message and exit 4: the suite leaves through the interpreter's normal exit, never a hard exit."""
     nothing = _pytest("-m", "not assets", "-k", "no_test_is_named_like_this", *FREE, assets=str(ASSETS))
     assert nothing.returncode == 5, nothing.stdout + nothing.stderr
     assert "no tests ran" in nothing.stdout or "deselected" in nothing.stdout
