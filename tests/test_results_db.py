@@ -143,11 +143,12 @@ def test_table_leads_with_what_the_command_is_for_in_100_columns(tmp_path, capsy
     db = write_db(tmp_path / "r.db", sample_cells())
     assert run_cmd(["results", str(db)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["model", "precision", "device", "status", "median", "ms", "FPS", "Top-1", "%"]
+    assert lines[0].split() == ["model", "precision", "device", "status", "median", "ms", "FPS", "Top-1", "%", "reason"]
     assert len(lines) == len(sample_cells()) + 2 and max(map(len, lines)) <= 100
     first = lines[1].split()
     assert first[:4] == ["mobilenet-v2-1.0-224", "FP32", "CPU", "ok"] and first[4:] == ["6.200", "161.3", "71.80"]
-    assert "failed" in lines[-2] and "--wide adds" in lines[-1] and "(5 ok, 1 failed)" in lines[-1]
+    assert lines[-2].split()[3:8] == ["failed", "-", "-", "-", "quantization"]  # the reason, cut to fit
+    assert lines[-2].endswith("\u2026") and "--wide adds" in lines[-1] and "(5 ok, 1 failed)" in lines[-1]
 
 
 def test_wide_table_adds_the_rest_uncut(tmp_path, capsys):
@@ -175,8 +176,8 @@ def test_incomplete_and_unavailable_cells_are_shown_as_such_everywhere(tmp_path,
     rows = {
         line.split()[0] + " " + line.split()[2]: line.split() for line in capsys.readouterr().out.splitlines()[1:-1]
     }
-    assert rows["mobilenet-v2-1.4-224 CPU"][3] == "incomplete" and rows["mobilenet-v2-1.4-224 CPU"][-1] == "-"
-    assert rows["mobilenet-v2-1.0-224 GPU"][3:] == ["unavailable", "-", "-", "-"]
+    assert rows["mobilenet-v2-1.4-224 CPU"][3:8] == ["incomplete", "8.000", "125.0", "-", "12"]  # no Top-1 shown
+    assert rows["mobilenet-v2-1.0-224 GPU"][3:] == ["unavailable", "-", "-", "-", "no", "GPU", "on", "this", "machine"]
     assert run_cmd(["results", db, "--json"]) == 0
     records = json.loads(capsys.readouterr().out)["records"]
     assert [r["status"] for r in records] == ["ok", "incomplete", "unavailable"]

@@ -65,7 +65,7 @@ def _spread(r: Record) -> str:
 # (header, width, alignment, value): the figures the command exists for first, the rest under --wide.
 Column = tuple[str, int, str, Callable[[Record], str]]
 TABLE_COLUMNS: tuple[Column, ...] = (
-    ("model", 30, "<", lambda r: str(r["model"])),
+    ("model", 0, "<", lambda r: str(r["model"])),  # width 0: as wide as the longest name, never cut
     ("precision", 9, "<", lambda r: str(r["precision"])),
     ("device", 6, "<", lambda r: str(r["device"])),
     ("status", 11, "<", lambda r: str(r["status"])),
@@ -74,37 +74,46 @@ TABLE_COLUMNS: tuple[Column, ...] = (
     ("Top-1 %", 7, ">", _top1),
 )
 WIDE_COLUMNS: tuple[Column, ...] = (
-    ("config", 22, "<", config_label),
+    ("config", 0, "<", config_label),
     ("p90 ms", 8, ">", lambda r: _num(latency(r, "p90"), 3)),
     ("p99 ms", 8, ">", lambda r: _num(latency(r, "p99"), 3)),
-    ("spread", 12, "<", _spread),
+    ("spread", 0, "<", _spread),
     ("IR MB", 6, ">", lambda r: _num(r.get("ir_size_mb"), 2)),
-    ("machine", 16, "<", lambda r: str((r.get("environment") or {}).get("hostname") or machine_of(r))),
-    ("reason", 0, "<", lambda r: str(r.get("reason") or "")),
+    ("machine", 0, "<", lambda r: str((r.get("environment") or {}).get("hostname") or machine_of(r))),
 )
+# Why a cell is not ok: always shown, cut to the table's width unless --wide.
+REASON: Column = ("reason", 0, "<", lambda r: str(r.get("reason") or ""))
+WIDTH = 100
 
 
-def _line(values: list[str], columns: tuple[Column, ...], wide: bool) -> str:
-    # Under --wide nothing is cut: a column is as wide as its longest value.
-    cells = [
-        f"{v if wide or not w else v[:w]:{align}{w}}" for v, (_, w, align, _f) in zip(values, columns, strict=True)
-    ]
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "\u2026"
+
+
+def _sized(columns: tuple[Column, ...], rows: list[list[str]], wide: bool) -> list[int]:
+    """Each column's width: fixed ones as given, width-0 ones to their longest value; the reason
+    gets what is left of WIDTH (all it needs under --wide)."""
+    natural = [max([len(c[0])] + [len(row[i]) for row in rows]) for i, c in enumerate(columns)]
+    sizes = [n if wide or not c[1] else c[1] for c, n in zip(columns, natural, strict=True)]
+    if not wide:
+        sizes[-1] = max(len(REASON[0]), WIDTH - sum(sizes[:-1]) - len(sizes) + 1)
+    return sizes
+
+
+def _line(values: list[str], columns: tuple[Column, ...], sizes: list[int]) -> str:
+    cells = [f"{_clip(v, w):{c[2]}{w}}" for v, c, w in zip(values, columns, sizes, strict=True)]
     return " ".join(cells).rstrip()
 
 
 def to_table(records: list[Record], wide: bool = False) -> str:
-    """At most 100 columns: model, precision, device, status, median ms, FPS, Top-1; `wide` adds the rest."""
-    columns = TABLE_COLUMNS + (WIDE_COLUMNS if wide else ())
+    """Model, precision, device, status, median ms, FPS, Top-1 and the reason of a cell that is not ok,
+    in 100 columns; `wide` adds config, p90, p99, spread, IR size and machine, nothing cut."""
+    columns = TABLE_COLUMNS + (WIDE_COLUMNS if wide else ()) + (REASON,)
     rows = [[c[3](r) for c in columns] for r in records]
-    if wide:
-        sized = [max([len(c[0])] + [len(row[i]) for row in rows]) for i, c in enumerate(columns)]
-        columns = tuple((c[0], w, c[2], c[3]) for c, w in zip(columns, sized, strict=True))
-    lines = [_line([c[0] for c in columns], columns, wide)]
-    lines += [_line(row, columns, wide) for row in rows]
-    by_status = {
-        s: sum(1 for r in records if r.get("status") == s) for s in dict.fromkeys(str(r.get("status")) for r in records)
-    }
-    counts = ", ".join(f"{n} {s}" for s, n in by_status.items())
-    hint = "" if wide else "; --wide adds config, p90, p99, spread, IR size, machine, reason"
+    sizes = _sized(columns, rows, wide)
+    lines = [_line([c[0] for c in columns], columns, sizes)] + [_line(row, columns, sizes) for row in rows]
+    statuses = dict.fromkeys(str(r.get("status")) for r in records)
+    counts = ", ".join(f"{sum(1 for r in records if r.get('status') == s)} {s}" for s in statuses)
+    hint = "" if wide else "; --wide adds config, p90, p99, spread, IR size, machine"
     lines.append(f"{len(records)} cells" + (f" ({counts})" if counts else "") + hint)
     return "\n".join(lines) + "\n"
