@@ -233,6 +233,16 @@ def test_a_live_writer_is_read_through_its_own_wal_and_nothing_is_added(tmp_path
     assert _beside(tmp_path) == ["r.db"]  # the writer, last out, removed its files
 
 
+def test_a_writer_starting_after_a_reader_opened_is_seen(tmp_path):
+    db = write_db(tmp_path / "r.db", sample_cells()[:1])
+    with ResultsDB.open(db, create=False, write=False) as reader:  # no writer yet: the file alone, immutable
+        assert len(reader) == 1 and _beside(tmp_path) == ["r.db"]
+        with ResultsDB.open(db) as writer:  # a sweep starts: its commit sits in its -wal
+            writer.put(make_cell("mobilenet-v1-0.25-128", "INT8", top1=39.6))
+            assert [c["precision"] for c in reader.cells()] == ["FP32", "INT8"]
+            assert len(reader) == 2 and reader.keys()[-1]["precision"] == "INT8"
+
+
 def test_report_on_a_missing_database_creates_no_output_folders(tmp_path):
     outputs = ["-o", str(tmp_path / "html" / "r.html"), "--markdown", str(tmp_path / "md" / "s.md")]
     with pytest.raises(ToolError, match="no results database at"):

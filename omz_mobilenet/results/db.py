@@ -82,6 +82,10 @@ def _connect(path: Path, write: bool) -> sqlite3.Connection:
     return _connect_read(path)
 
 
+def _side_files(path: Path) -> bool:
+    return any(path.with_name(path.name + suffix).exists() for suffix in SIDE_FILES)
+
+
 def _connect_read(path: Path) -> sqlite3.Connection:
     """A read-only connection that leaves nothing beside the file.
 
@@ -92,7 +96,7 @@ def _connect_read(path: Path) -> sqlite3.Connection:
     sweep is writing (or was killed): they are its files, read through them to see its last commits.
     """
     uri = path.resolve().as_uri()
-    if not any(path.with_name(path.name + suffix).exists() for suffix in SIDE_FILES):
+    if not _side_files(path):
         return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
     conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30)
     try:
@@ -110,6 +114,7 @@ class ResultsDB:
         self.conn = conn
         self.path = path
         self.writable = writable
+        self.immutable = False  # read as immutable: no writer had the file open when it was opened
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], create: bool = True, write: Optional[bool] = None) -> ResultsDB:
@@ -124,6 +129,7 @@ class ResultsDB:
         if not create and not path.is_file():
             raise ToolError(f"no results database at {path}", 2)
         _check_file(path, write)
+        immutable = not write and not _side_files(path)
         try:
             conn = _connect(path, write)
         except sqlite3.OperationalError as exc:
@@ -131,6 +137,7 @@ class ResultsDB:
         except sqlite3.DatabaseError as exc:
             raise _corrupt(path, exc) from None
         db = cls(conn, path, write)
+        db.immutable = immutable
         try:
             db._init_schema(create)
         except sqlite3.DatabaseError as exc:
@@ -166,6 +173,14 @@ class ResultsDB:
             )
         if self.writable:
             self.conn.execute("PRAGMA journal_mode=WAL")
+
+    def _reader(self) -> sqlite3.Connection:
+        """The connection to read with. An immutable one is replaced once a writer has started since
+        it was opened: that writer's commits are in its -wal, which an immutable reader ignores."""
+        if self.immutable and _side_files(self.path):
+            self.conn.close()
+            self.conn, self.immutable = _connect_read(self.path), False
+        return self.conn
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.conn)
@@ -213,7 +228,7 @@ class ResultsDB:
         if status is not None:
             sql, args = sql + " WHERE status=?", (status,)
         try:
-            return [json.loads(r[0]) for r in self.conn.execute(sql + " ORDER BY id", args)]
+            return [json.loads(r[0]) for r in self._reader().execute(sql + " ORDER BY id", args)]
         except (sqlite3.DatabaseError, ValueError) as exc:
             raise _corrupt(self.path, exc) from None
 
@@ -222,14 +237,14 @@ class ResultsDB:
         return [CellRecord.from_dict(r) for r in self.cells(status)]
 
     def keys(self) -> list[dict[str, str]]:
-        rows = self.conn.execute(f"SELECT {', '.join(KEY_FIELDS)} FROM cells ORDER BY id")
+        rows = self._reader().execute(f"SELECT {', '.join(KEY_FIELDS)} FROM cells ORDER BY id")
         return [dict(zip(KEY_FIELDS, r, strict=True)) for r in rows]
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.cells())
 
     def __len__(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM cells").fetchone()[0])
+        return int(self._reader().execute("SELECT count(*) FROM cells").fetchone()[0])
 
     def close(self) -> None:
         self.conn.close()
