@@ -20,6 +20,8 @@ from omz_mobilenet.formats import FORMATS, SourceFormat, source_format
 __all__ = ["FORMATS", "SourceFormat", "open_reference", "read_original", "source_format"]
 
 if TYPE_CHECKING:
+    from openvino import Model
+
     from omz_mobilenet.catalogue import ModelEntry
     from omz_mobilenet.converters.common import OriginalRuntime
 
@@ -28,13 +30,15 @@ def _module(name: str) -> ModuleType:
     return importlib.import_module(f"omz_mobilenet.converters.{source_format(name).module}")
 
 
-def read_original(entry: ModelEntry, model_path: Path):
+def read_original(entry: ModelEntry, model_path: Path) -> Model:
     """The original file as an `openvino.Model` (no preprocessing yet)."""
-    return _module(entry.format).read(entry, model_path)
+    model: Model = _module(entry.format).read(entry, model_path)
+    return model
 
 
 def open_reference(entry: ModelEntry, path: Path, threads: Optional[int] = None) -> OriginalRuntime:
     """The original file in its own runtime, taking batches in the original's input form."""
     if not Path(path).exists():
         raise ToolError(f"{path}: original model file is missing; run `omz-mobilenet download {entry.name}`", 2)
-    return _module(entry.format).open_reference(entry, Path(path), threads)
+    runtime: OriginalRuntime = _module(entry.format).open_reference(entry, Path(path), threads)
+    return runtime

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from omz_mobilenet.errors import ToolError
 
 if TYPE_CHECKING:
+    from openvino import Model, Output
+
     from omz_mobilenet.catalogue import ModelEntry
 
 
@@ -22,7 +24,7 @@ def first_line(exc: BaseException) -> str:
     return (useful or lines or [type(exc).__name__])[0][:300]
 
 
-def convert(path: Path, what: str, **kwargs):
+def convert(path: Path, what: str, **kwargs: Any) -> Model:
     import openvino as ov
 
     if not path.exists():
@@ -35,7 +37,7 @@ def convert(path: Path, what: str, **kwargs):
         ) from None
 
 
-def input_port(model, name: str):
+def input_port(model: Model, name: str) -> Output:
     """The model input carrying `name` (frozen graphs may name it `input:0`)."""
     for port in model.inputs:
         if name in port.get_names() or f"{name}:0" in port.get_names():
@@ -45,12 +47,12 @@ def input_port(model, name: str):
     raise ToolError(f"input {name!r} not found; the model has {[sorted(p.get_names()) for p in model.inputs]}")
 
 
-def _has_name(port, name: str) -> bool:
+def _has_name(port: Output, name: str) -> bool:
     names = port.get_names()
     return name in names or f"{name}:0" in names
 
 
-def keep_output(model, name: str, path: Path):
+def keep_output(model: Model, name: str, path: Path) -> Model:
     """The model reduced to the output the catalogue names (graphs may expose several)."""
     import openvino as ov
 
@@ -66,7 +68,7 @@ def keep_output(model, name: str, path: Path):
     return ov.Model([result], model.get_parameters(), model.get_friendly_name())
 
 
-def set_input_shape(model, entry) -> None:
+def set_input_shape(model: Model, entry: ModelEntry) -> None:
     """Fix a dynamic batch (frozen graphs often have `?`) to the catalogue's static shape."""
     port = input_port(model, entry.original_input.name)
     if not port.get_partial_shape().is_static:

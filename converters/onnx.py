@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Optional
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from omz_mobilenet.converters.common import (
 )
 from omz_mobilenet.errors import ToolError
 
+if TYPE_CHECKING:
+    from openvino import Model
+
 # Any of these bytes in the file may be a QOperator op; only then is the `onnx` package needed.
 QOPERATOR_MARKERS = (b"QLinear", b"QGemm", b"QAttention", b"QEmbedLayerNormalization", b"QOrderedMatMul")
 CORRUPT_HINT = "the file may be corrupt or truncated: delete it and download again"
@@ -35,7 +39,7 @@ def _may_be_qoperator(path: Path) -> bool:
     return any(marker in data for marker in QOPERATOR_MARKERS)
 
 
-def _import_rewrite(path: Path):
+def _import_rewrite(path: Path) -> ModuleType:
     try:
         from omz_mobilenet.converters import onnx_qdq
     except ImportError:
@@ -47,14 +51,14 @@ def _import_rewrite(path: Path):
     return onnx_qdq
 
 
-def read(entry: ModelEntry, path: Path):
+def read(entry: ModelEntry, path: Path) -> Model:
     model = _read(path)
     # ONNX Model Zoo files have a symbolic batch ("batch_size"); IR statistics need a static shape.
     set_input_shape(model, entry)
     return model
 
 
-def _read(path: Path):
+def _read(path: Path) -> Model:
     if not path.exists() or not _may_be_qoperator(path):
         return convert(path, "ONNX model")
     onnx_qdq = _import_rewrite(path)
@@ -67,7 +71,7 @@ def _read(path: Path):
     return _convert_qdq(path, model, onnx_qdq)
 
 
-def _convert_qdq(path: Path, model, onnx_qdq):
+def _convert_qdq(path: Path, model: Any, onnx_qdq: ModuleType) -> Model:
     import openvino as ov
 
     try:

@@ -52,7 +52,7 @@ class _Rewriter:
         self.used = {name for node in graph.node for name in (*node.input, *node.output)}
         self.used |= set(self.constants) | {v.name for v in (*graph.input, *graph.output, *graph.value_info)}
         # One DequantizeLinear per (tensor, scale, zp, axis): a residual tensor feeds two ops.
-        self.dq_cache: dict[tuple, str] = {}
+        self.dq_cache: dict[tuple[str, str, str, int | None], str] = {}
         self.opset = QDQ_OPSET
 
     def fresh(self, base: str) -> str:
@@ -97,7 +97,7 @@ def _arg(node: onnx.NodeProto, i: int) -> str:
     return node.input[i] if i < len(node.input) else ""
 
 
-def _attrs(node: onnx.NodeProto, drop: tuple[str, ...] = ()) -> dict:
+def _attrs(node: onnx.NodeProto, drop: tuple[str, ...] = ()) -> dict[str, Any]:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute if a.name not in drop}
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.converters.common import OriginalRuntime, convert, keep_output, set_input_shape
 
+if TYPE_CHECKING:
+    from openvino import Model
 
-def read(entry: ModelEntry, path: Path):
+
+def read(entry: ModelEntry, path: Path) -> Model:
     # OpenVINO 2026's `output=` only picks among the graph's existing outputs and wants `node:0`
     # names, so convert whole and select the catalogue's output afterwards.
     model = convert(path, "TensorFlow frozen graph")

@@ -6,6 +6,8 @@ TensorFlow is optional (the `tf` extra), so it is imported only when a runner is
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -15,12 +17,13 @@ from omz_mobilenet.errors import ToolError
 _INSTALL_HINT = "install the `tf` extra: pip install omz-mobilenet[tf]"
 
 
-def _import_tensorflow(model_path: Path):
+def _import_tensorflow(model_path: Path) -> ModuleType:
     try:
         import tensorflow as tf
     except ImportError:
         raise ToolError(f"TensorFlow is needed to run {model_path} as a reference; {_INSTALL_HINT}") from None
-    return tf
+    module: ModuleType = tf
+    return module
 
 
 def _node_name(name: str) -> str:
@@ -66,7 +69,7 @@ class FrozenGraphRunner(_BatchedRunner):
                 f"{self._path} is not a TensorFlow frozen graph (GraphDef .pb); re-download or re-extract it"
             ) from None
 
-        def _import():
+        def _import() -> None:
             tf.compat.v1.import_graph_def(graph_def, name="")
 
         try:
@@ -80,7 +83,7 @@ class FrozenGraphRunner(_BatchedRunner):
         self._fn = wrapped.prune(feed, fetch)
         self._fixed_batch = feed.shape[0] if feed.shape.rank else None
 
-    def _tensor(self, graph, name: str):
+    def _tensor(self, graph: Any, name: str) -> Any:
         try:
             return graph.get_tensor_by_name(_node_name(name) + ":0")
         except (KeyError, ValueError):
@@ -90,7 +93,8 @@ class FrozenGraphRunner(_BatchedRunner):
             ) from None
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        return self._fn(self._tf.constant(batch)).numpy()
+        result: np.ndarray = self._fn(self._tf.constant(batch)).numpy()
+        return result
 
 
 class SavedModelRunner(_BatchedRunner):
@@ -123,7 +127,8 @@ class SavedModelRunner(_BatchedRunner):
         self._fixed_batch = inputs[self._input].shape[0] if inputs[self._input].shape.rank else None
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        return self._signature(**{self._input: self._tf.constant(batch)})[self._output].numpy()
+        result: np.ndarray = self._signature(**{self._input: self._tf.constant(batch)})[self._output].numpy()
+        return result
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -11,8 +11,11 @@ from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.converters.common import OriginalRuntime, convert, dequantize_output, missing_extra
 from omz_mobilenet.errors import ToolError
 
+if TYPE_CHECKING:
+    from openvino import Model
 
-def read(entry: ModelEntry, path: Path):
+
+def read(entry: ModelEntry, path: Path) -> Model:
     if path.exists() and path.stat().st_size >= 8 and path.read_bytes()[4:8] != b"TFL3":
         raise ToolError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier); delete it and download again")
     return convert(path, "TFLite model")

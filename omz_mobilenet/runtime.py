@@ -35,7 +35,7 @@ def full_device_name(core: Core, device: str) -> str:
         return device
 
 
-def device_rows(core: Core) -> list[dict]:
+def device_rows(core: Core) -> list[dict[str, Any]]:
     """One row per physical device this machine has, for `omz-mobilenet devices`."""
     rows = []
     for device in device_names(core):
@@ -70,7 +70,7 @@ def check_device(core: Core, device: str) -> None:
         )
 
 
-def precision_config(device: str, infer_precision: Optional[str]) -> dict:
+def precision_config(device: str, infer_precision: Optional[str]) -> dict[str, Any]:
     if infer_precision is None:
         return {}
     if infer_precision not in INFER_PRECISIONS:
@@ -123,13 +123,13 @@ def load_model(core: Core, xml: Path, batch: int = 1, label: Optional[str] = Non
     return model
 
 
-def _reshape_batch(model, batch: int) -> None:
+def _reshape_batch(model: Model, batch: int) -> None:
     shape = list(model.input(0).get_partial_shape().to_shape())
     shape[0] = batch
     model.reshape({model.input(0).get_any_name(): shape})
 
 
-def _free_batch_in_reshapes(model) -> int:
+def _free_batch_in_reshapes(model: Model) -> int:
     """Replace constant Reshape targets [1, ...] by [-1, ...]; returns how many were changed.
     Only targets without a -1 already (two -1 are invalid) and of rank >= 2 are touched."""
     import numpy as np
@@ -154,7 +154,9 @@ def _reshape_error(xml: Path, batch: int, label: Optional[str]) -> NoReturn:
     )
 
 
-def compile_model(core: Core, model: Model, device: str, config: dict, label: str = "the model") -> CompiledModel:
+def compile_model(
+    core: Core, model: Model, device: str, config: dict[str, Any], label: str = "the model"
+) -> CompiledModel:
     """Compile an in-memory model (e.g. reshaped to a batch) with one-line errors."""
     check_device(core, device)
     try:
@@ -168,7 +170,7 @@ def compile_ir(
     xml: Path,
     device: str = "CPU",
     infer_precision: Optional[str] = DEFAULT_INFER_PRECISION,
-    extra: Optional[dict] = None,
+    extra: Optional[dict[str, Any]] = None,
     batch: int = 1,
 ) -> CompiledModel:
     """Compile with an explicit precision hint: FP32 results must say f32, not the CPU's bf16 default.
@@ -180,7 +182,7 @@ def compile_ir(
     return compile_model(core, model, device, config, f"{label} ({xml})")
 
 
-def compiled_property(compiled, key: str) -> Optional[Any]:
+def compiled_property(compiled: CompiledModel, key: str) -> Optional[Any]:
     """A property read back from the compiled model, or None when the device does not report it
     (AUTO and HETERO hide most of their target's properties)."""
     try:
@@ -199,5 +201,5 @@ def type_name(value: Any) -> Optional[str]:
     import openvino as ov
 
     if isinstance(value, ov.Type):
-        return value.get_type_name()
+        return str(value.get_type_name())
     return str(value)

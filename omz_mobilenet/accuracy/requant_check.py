@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from omz_mobilenet.accuracy.evaluate import Options, compile_for_accuracy, run_ir, run_original
 from omz_mobilenet.accuracy.gate import int8_tolerance
@@ -35,7 +36,7 @@ class RequantJudgement:
     def status(self) -> str:
         return "PASSED" if self.passed else "FAILED"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             **asdict(self),
             "status": self.status,
@@ -75,7 +76,10 @@ def judgement(
         raise ToolError(
             f"{image_set_name}: the IR and the original did not see the same images ({total} vs {ref_total})", 2
         )
-    pct = lambda n: round(100.0 * n / total, 2)  # noqa: E731
+
+    def pct(n: int) -> float:
+        return round(100.0 * n / total, 2)
+
     return RequantJudgement(
         entry.name,
         precision,

@@ -57,7 +57,7 @@ def derived_framework(fmt: object) -> Optional[str]:
     return None
 
 
-def derived_converted_input(original: object) -> Optional[dict]:
+def derived_converted_input(original: object) -> Optional[dict[str, Any]]:
     """What the IR takes for this original input: BGR u8 NCHW of the same height and width."""
     if not isinstance(original, dict):
         return None
@@ -83,7 +83,9 @@ class EntryError(Exception):
         self.message = message
 
 
-def complete_entry(entry: dict, defaults: dict[str, dict], labels: Optional[dict]) -> tuple[dict, dict[str, str]]:
+def complete_entry(
+    entry: dict[str, Any], defaults: dict[str, dict[str, Any]], labels: Optional[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The entry with family defaults and derived fields filled in, and {key: family} for each defaulted key."""
     done = dict(entry)
     from_defaults: dict[str, str] = {}
@@ -185,13 +187,13 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
 # --- the top-level sections besides `models:` ---
 
 
-def _check_defaults(raw: object, lines: _Lines, path: Path) -> dict[str, dict]:
+def _check_defaults(raw: object, lines: _Lines, path: Path) -> dict[str, dict[str, Any]]:
     """`defaults:` as {family: {key: value}}, each value checked against the schema of its key."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise ToolError(f"{_at(path, lines.top(DEFAULTS_KEY))}: {DEFAULTS_KEY}: must map a family to its keys", 2)
-    checked: dict[str, dict] = {}
+    checked: dict[str, dict[str, Any]] = {}
     for family, body in raw.items():
         if family not in FAMILIES:
             raise ToolError(
@@ -225,7 +227,7 @@ def _check_defaults(raw: object, lines: _Lines, path: Path) -> dict[str, dict]:
     return checked
 
 
-def _check_labels(raw: object, lines: _Lines, path: Path) -> Optional[dict]:
+def _check_labels(raw: object, lines: _Lines, path: Path) -> Optional[dict[str, Any]]:
     """`default_labels_file:` (a `files` item), or None when the catalogue has none."""
     if raw is None:
         return None

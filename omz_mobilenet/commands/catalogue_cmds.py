@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from omz_mobilenet.catalogue import ModelEntry, load_catalogue
 from omz_mobilenet.commands.common import add_location_args, offline_models, settings_from
@@ -29,7 +30,7 @@ LIST_COLUMNS = [
 ]
 
 
-def _summary(entry: ModelEntry) -> dict:
+def _summary(entry: ModelEntry) -> dict[str, Any]:
     acc = entry.accuracy
     return {
         "name": entry.name,
@@ -45,7 +46,7 @@ def _summary(entry: ModelEntry) -> dict:
     }
 
 
-def status(entry: ModelEntry, settings: Settings, converted: dict[str, list[str]]) -> dict:
+def status(entry: ModelEntry, settings: Settings, converted: dict[str, list[str]]) -> dict[str, Any]:
     """{"offline": "cached" | "mirror" | None, "converted": [IR folders]}; reads files only."""
     from omz_mobilenet.fetch.download import availability
 
@@ -61,7 +62,7 @@ def converted_irs(settings: Settings) -> dict[str, list[str]]:
     return found
 
 
-def _cell_rows(records: list[dict]) -> list[dict]:
+def _cell_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**r, "converted": ",".join(r["converted"]) or None} for r in records]
 
 
@@ -115,7 +116,7 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser("list", help="table of the catalogue with each model's status (offline, converted)")
     p.add_argument(
         "--available",

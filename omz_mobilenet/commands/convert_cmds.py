@@ -105,7 +105,7 @@ def run_convert(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser("download", help="fetch model files into the cache (checksums verified)")
     add_model_args(p)
     add_location_args(p, out=False)

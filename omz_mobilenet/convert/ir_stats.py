@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from openvino import Model, Node
 
 WEIGHTED_OPS = {"Convolution", "GroupConvolution", "MatMul"}
 ELEMENTWISE_OPS = {"Add", "Clamp"}
@@ -29,24 +33,24 @@ class GraphCost:
         return self.params / 1e6
 
 
-def _static(shape) -> list[int]:
+def _static(shape: Any) -> list[int]:
     return [int(d) for d in shape]
 
 
-def _conv_macs(node) -> int:
+def _conv_macs(node: Node) -> int:
     out = _static(node.get_output_partial_shape(0).to_shape())
     weights = _static(node.input(1).get_partial_shape().to_shape())
     return prod(out[0:1] + out[2:]) * prod(weights)
 
 
-def _matmul_macs(node) -> int:
+def _matmul_macs(node: Node) -> int:
     out = _static(node.get_output_partial_shape(0).to_shape())
     a = _static(node.input(0).get_partial_shape().to_shape())
     k = a[-2] if node.get_attributes().get("transpose_a") else a[-1]
     return prod(out) * k
 
 
-def _weight_source(node):
+def _weight_source(node: Node) -> Optional[Node]:
     """Follow Convert/FakeQuantize/dequantization chains back to the stored constant, if any."""
     for _ in range(6):
         if node.get_type_name() == "Constant":
@@ -57,7 +61,7 @@ def _weight_source(node):
     return None
 
 
-def _params(model) -> int:
+def _params(model: Model) -> int:
     total = 0
     seen: set[str] = set()
     for node in model.get_ops():
@@ -71,7 +75,7 @@ def _params(model) -> int:
     return total
 
 
-def count_cost(model) -> GraphCost:
+def count_cost(model: Model) -> GraphCost:
     macs = 0
     extra = 0
     for node in model.get_ops():

@@ -19,9 +19,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.precision import IR_FOLDERS, Source, folder_for
+
+if TYPE_CHECKING:
+    from openvino import Model
 
 RT_KEY = "omz_mobilenet"  # the IR's rt_info section written by convert (model, source, labels, calibration)
 
@@ -117,7 +121,7 @@ def _seal(staging: Path, name: str) -> None:
         _fsync(path)
 
 
-def write_ir(model, out_dir: Path, name: str, precision: str, compress_to_fp16: bool) -> Path:
+def write_ir(model: Model, out_dir: Path, name: str, precision: str, compress_to_fp16: bool) -> Path:
     """Serialize `model` as `<out>/<name>/<precision>/<name>.xml|.bin`, atomically."""
     import openvino as ov
 

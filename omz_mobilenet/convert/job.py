@@ -69,7 +69,7 @@ def read_labels(fetched: FetchedModel) -> list[str]:
     return (["background"] if fetched.entry.output.has_background else []) + words
 
 
-def preprocessing_summary(entry: ModelEntry) -> dict:
+def preprocessing_summary(entry: ModelEntry) -> dict[str, Any]:
     return {
         "ir_input": f"{entry.converted_input.name} {entry.converted_input.shape} NCHW BGR {entry.converted_input.element_type}",
         "original_input": entry.original_input.model_dump(exclude_none=True),

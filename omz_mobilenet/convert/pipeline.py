@@ -120,5 +120,5 @@ def ensure_ir(
     return xml
 
 
-def result_rows(results: list[ConvertResult]) -> list[dict]:
+def result_rows(results: list[ConvertResult]) -> list[dict[str, Any]]:
     return [asdict(r) for r in results]

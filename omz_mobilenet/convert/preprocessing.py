@@ -8,16 +8,24 @@ returns float probabilities or logits in the catalogue's label space.
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
 from omz_mobilenet.catalogue import ModelEntry, Quantization
 from omz_mobilenet.converters.common import input_port
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def _ov_type(name: str, ov):
+    from openvino import Model, Output, Type
+
+
+def _ov_type(name: str, ov: ModuleType) -> Type:
     # ov.Type("u8") would be read as a numpy dtype string (uint64), so map names explicitly.
     return {"f32": ov.Type.f32, "u8": ov.Type.u8, "i8": ov.Type.i8}[name]
 
 
-def _input_steps(entry: ModelEntry, steps, ov) -> None:
+def _input_steps(entry: ModelEntry, steps: Any, ov: ModuleType) -> None:
     original = entry.original_input
     needs_math = original.mean is not None or original.scale is not None
     if needs_math or original.element_type == "f32":
@@ -33,18 +41,18 @@ def _input_steps(entry: ModelEntry, steps, ov) -> None:
         steps.convert_element_type(_ov_type(original.element_type, ov))
 
 
-def _dequantize(quant: Quantization):
+def _dequantize(quant: Quantization) -> Callable[[Output], Output]:
     import numpy as np
     import openvino.opset13 as ops
 
-    def step(node):
+    def step(node: Output) -> Output:
         shifted = ops.subtract(node, ops.constant(np.float32(quant.zero_point)))
         return ops.multiply(shifted, ops.constant(np.float32(quant.scale))).output(0)
 
     return step
 
 
-def bake_preprocessing(model, entry: ModelEntry):
+def bake_preprocessing(model: Model, entry: ModelEntry) -> Model:
     import openvino as ov
     from openvino.preprocess import PrePostProcessor
 

@@ -80,11 +80,11 @@ def _validation_items(entry: ModelEntry, options: QuantizeOptions, record: Calib
     return labelled
 
 
-def _top1_on(entry: ModelEntry) -> Callable:
+def _top1_on(entry: ModelEntry) -> Callable[[Any, list[tuple[Path, int]]], float]:
     """NNCF's validation_fn: it is handed the raw dataset items ((path, label)), not transformed ones."""
     transform = _transform(entry)
 
-    def top1(compiled, items) -> float:
+    def top1(compiled: Any, items: list[tuple[Path, int]]) -> float:
         hits = [int(np.argmax(compiled(transform(path))[0]) == label) for path, label in items]
         return float(np.mean(hits))
 
@@ -195,7 +195,7 @@ def calibration_of(xml: Path) -> Optional[CalibrationRecord]:
         return None
 
     def text(key: str) -> str:
-        return model.get_rt_info([RT_KEY, key]).astype(str)
+        return str(model.get_rt_info([RT_KEY, key]).astype(str))
 
     hashes, names = text("calibration_sha256").split("\n"), text("calibration_names").split("\n")
     return CalibrationRecord(

@@ -17,7 +17,7 @@ Judging the result against the original in its own runtime is accuracy's work
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from omz_mobilenet.convert.ir_store import RT_KEY
 from omz_mobilenet.convert.job import ConversionJob
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.precision import REQUANTIZED
+
+if TYPE_CHECKING:
+    from openvino import Model, Node, Output
 
 # rt_info markers the frontends put on dequantization subgraphs so that they are NOT folded
 # (OpenVINO keeps them for its own low-precision transformations); we want them folded.
@@ -39,12 +42,12 @@ _KEEP_MARKERS = (
 )
 
 
-def _constant_data(output) -> Optional[np.ndarray]:
+def _constant_data(output: Output) -> Optional[np.ndarray]:
     node = output.get_node()
     return node.get_data() if node.get_type_name() == "Constant" else None
 
 
-def _float_fake_quantize(fq):
+def _float_fake_quantize(fq: Node) -> Node:
     """What a FakeQuantize does to float values, without the rounding: clamp, then rescale if needed."""
     import openvino.opset13 as ops
 
@@ -53,7 +56,7 @@ def _float_fake_quantize(fq):
         raise ToolError(
             f"FakeQuantize {fq.get_friendly_name()} has non-constant ranges; cannot requantize this graph", 2
         )
-    in_low, in_high, out_low, out_high = (np.asarray(v, dtype=np.float32) for v in limits)  # type: ignore[arg-type]
+    in_low, in_high, out_low, out_high = (np.asarray(v, dtype=np.float32) for v in limits)
     if in_low.size == 1 and in_high.size == 1:
         value = ops.clamp(fq.input_value(0), float(in_low.ravel()[0]), float(in_high.ravel()[0]))
     else:  # per-channel ranges: Clamp takes scalars only
@@ -65,7 +68,7 @@ def _float_fake_quantize(fq):
     return ops.add(ops.multiply(shifted, ops.constant(scale)), ops.constant(out_low))
 
 
-def strip_quantization(model):
+def strip_quantization(model: Model) -> Model:
     """The float graph of a quantized model (in place): FakeQuantize -> clamp/rescale, int weights
     folded into f32 constants. Raises when integer weights remain (a form this does not know)."""
     from openvino import passes
@@ -85,7 +88,7 @@ def strip_quantization(model):
     return model
 
 
-def _check_float(model) -> None:
+def _check_float(model: Model) -> None:
     left = [op.get_friendly_name() for op in model.get_ops() if op.get_type_name() == "FakeQuantize"]
     for op in model.get_ops():
         if op.get_type_name() in ("Convolution", "GroupConvolution", "MatMul"):
