@@ -11,7 +11,7 @@ import os
 import sys
 from typing import NoReturn, Optional
 
-from omz_mobilenet import __version__, validators
+from omz_mobilenet import __version__, precision, validators
 from omz_mobilenet.accuracy.evidence import MinImages
 from omz_mobilenet.commands import COMMAND_MODULES
 from omz_mobilenet.commands.common import add_no_progress
@@ -20,7 +20,13 @@ from omz_mobilenet.settings import ENVIRONMENT_VARIABLES
 
 #: Commands that can take long: each accepts --no-progress (CI logs, pipes).
 LONG_COMMANDS = ("download", "convert", "split", "verify", "bench", "benchmark", "accuracy", "gate", "sweep")
-FLAG_VALIDATORS = {**validators.FLAG_VALIDATORS, "--min-images": validators.from_usage(MinImages.parse, "--min-images")}
+#: The shared validators, with the two whose rule lives in a module of its own layer.
+FLAG_VALIDATORS = {
+    **validators.FLAG_VALIDATORS,
+    "--min-images": validators.from_usage(MinImages.parse, "--min-images"),
+    "--precision": validators.checked_by(precision.parse, "--precision"),
+    "--precisions": validators.checked_by(precision.parse, "--precision"),
+}
 
 EXAMPLES = """\
 examples:

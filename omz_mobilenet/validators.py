@@ -209,6 +209,19 @@ def from_usage(parse: Callable[[str], T], flag: str) -> Callable[[str], T]:
     return convert
 
 
+def checked_by(parse: Callable[[str], Any], flag: str) -> Callable[[str], str]:
+    """An argparse `type` that refuses what `parse` (of another layer) refuses, and keeps the text as
+    typed for the command to parse itself (--precision: the command knows which IR folders it means)."""
+    convert = from_usage(parse, flag)
+
+    def check(text: str) -> str:
+        convert(text)
+        return text
+
+    check.__name__ = flag
+    return check
+
+
 def check(key: str, value: Any, validator: Callable[[Any], T], where: str = "") -> T:
     """Run `validator` on a spec value: a refusal becomes the one-line `where: key: message` (exit 2)."""
     try:

@@ -183,6 +183,7 @@ BAD_VALUES = {
     "--time": ["0", "-1", "nan", "inf", "abc"],
     "--rounds": ["0", "abc"],
     "--hint": ["foo"],
+    "--precision": ["FOO", ","],
     "--device": ["", "C P U"],
     "--min-images": ["0", "150%", "abc"],
     "--min-top1": ["150", "-5", "nan"],

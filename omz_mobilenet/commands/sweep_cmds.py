@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from omz_mobilenet import validators
+from omz_mobilenet import precision, validators
 from omz_mobilenet.accuracy.evidence import MinImages
 from omz_mobilenet.commands.common import add_location_args, add_no_progress, log, settings_from
 from omz_mobilenet.errors import UsageError
@@ -188,7 +188,9 @@ def register(subparsers) -> None:
         "--available", action="store_true", help="every model whose files are in the mirror or cache (no network)"
     )
     p.add_argument(
-        "--precision", type=validators.comma_list(str), help="comma list of FP32, FP16, INT8 (spec default FP32)"
+        "--precision",
+        type=validators.from_usage(precision.parse, "--precision"),
+        help="comma list of FP32, FP16, INT8 (spec default FP32)",
     )
     p.add_argument("-d", "--device", type=validators.devices, help="comma list of devices (spec default CPU)")
     p.add_argument(

@@ -16,6 +16,7 @@ from omz_mobilenet import validators
 from omz_mobilenet.accuracy.evidence import MinImages
 from omz_mobilenet.bench.options import BenchConfig  # one bench-configuration type: bench, --tune, sweep
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.precision import parse as parse_precision
 
 DEFAULT_DB = "results/results.db"
 
@@ -65,6 +66,10 @@ VALUES: dict[str, Callable[[Any], Any]] = {
     "rounds": validators.positive_int,
     "min_images": validators.from_usage(MinImages.parse, "--min-images"),
 }
+LIST_VALUES: dict[str, Callable[[Any], Any]] = {
+    "device": validators.device,
+    "precision": validators.from_usage(parse_precision, "--precision"),
+}
 BENCH_VALUES: dict[str, Callable[[Any], Any]] = {
     "hint": validators.hint,
     "batch": validators.batch,
@@ -110,9 +115,10 @@ def _check_values(raw: dict, text: str, path: Path) -> None:
     for key, validator in VALUES.items():
         if raw.get(key) is not None:
             validators.check(key, raw[key], validator, where(key))
-    devices = raw.get("device")
-    for index, device in enumerate(devices if isinstance(devices, list) else []):
-        validators.check("device", device, validators.device, where("device", index))
+    for key, validator in LIST_VALUES.items():
+        items = raw.get(key)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            validators.check(key, item, validator, where(key, index))
     bench = raw.get("bench")
     for index, config in enumerate(bench if isinstance(bench, list) else []):
         for key, validator in BENCH_VALUES.items():
