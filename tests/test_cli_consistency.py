@@ -37,11 +37,11 @@ def test_old_spellings_are_aliases_of_the_new_names():
     convert = parse(["convert", SMALL, "--precision", "FP16", "--calibration-limit", "7", "-o", "d"])
     assert (convert.precisions, convert.calibration_limit, convert.output_dir) == ("FP16", 7, "d")
     for command in ("accuracy", "gate"):
-        old = parse([command, SMALL, "--dataset", "x", "--subset", "3", "--output-dir", "d", "--device", "GPU"])
-        new = parse([command, SMALL, "--dataset", "x", "--limit", "3", "--out", "d", "-d", "GPU"])
+        old = parse([command, SMALL, "--dataset", str(IMAGES), "--subset", "3", "--output-dir", "d", "--device", "GPU"])
+        new = parse([command, SMALL, "--dataset", str(IMAGES), "--limit", "3", "--out", "d", "-d", "GPU"])
         assert (old.limit, old.output_dir, old.device) == (new.limit, new.output_dir, new.device) == (3, "d", "GPU")
     for command in ("convert", "bench", "accuracy", "gate", "download"):
-        extra = ["--dataset", "x"] if command in ("accuracy", "gate") else []
+        extra = ["--dataset", str(IMAGES)] if command in ("accuracy", "gate") else []
         assert parse([command, "--available", *extra]).available is True
 
 
