@@ -1,6 +1,7 @@
 """INT8-RQ judged against the original: a requantized IR (convert/requantize.py) and the original
 file in its own runtime (LiteRT/ONNX Runtime) on the same held-out images, the catalogue's own crop
-for both; at most INT8_MAX_DROP points plus one image of Top-1 lost (`gate.int8_tolerance`).
+for both; the gate's INT8 rule (`judge.accepts_paired`: at most INT8_MAX_DROP points plus one image of
+Top-1 lost).
 
 It lives here, above convert, because judging needs the accuracy pipeline: convert writes the IR and
 never imports accuracy. `gate --precision INT8-RQ` applies the same rule to whole image sets.
@@ -12,8 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from omz_mobilenet.accuracy.evaluate import Options, compile_for_accuracy, run_ir, run_original
-from omz_mobilenet.accuracy.gate import int8_tolerance
+from omz_mobilenet.accuracy.judge import accepts_paired, int8_tolerance
+from omz_mobilenet.accuracy.options import Options
+from omz_mobilenet.accuracy.runners import compile_for_accuracy, run_ir, run_original
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.inputs.dataset import ImageSet
@@ -42,11 +44,6 @@ class RequantJudgement:
             "status": self.status,
             "rule": "Top-1 within 1 point + 1 image of the original in its own runtime, same images",
         }
-
-
-def accepts(ir_hits: int, original_hits: int, total: int) -> bool:
-    """The INT8 gate rule: at most INT8_MAX_DROP points plus one image of Top-1 lost."""
-    return ir_hits >= original_hits - int8_tolerance(total)
 
 
 def ir_top1(entry: ModelEntry, xml: Path, image_set: ImageSet, device: str = "CPU") -> tuple[int, int]:
@@ -89,7 +86,7 @@ def judgement(
         pct(ref),
         runtime,
         pct(ref - int8_tolerance(total)),
-        accepts(hits, ref, total),
+        accepts_paired(hits, ref, total),  # the gate's INT8 rule, the original as the base
     )
 
 
