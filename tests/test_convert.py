@@ -10,7 +10,7 @@ import pytest
 
 from omz_mobilenet.catalogue import load_catalogue
 from tests.helpers.catalogue_edit import edited_catalogue
-from tests.helpers.paths import ASSETS, OFFLINE_TFLITE, error_lines
+from tests.helpers.paths import ASSETS, IMAGES, OFFLINE_TFLITE, error_lines
 
 pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
 
@@ -48,7 +48,9 @@ def test_fp16_compresses_weights_and_fp32_keeps_them(mirror, cli):
 
     def const_types(precision):
         model = _read(out / name / precision / f"{name}.xml")
-        return {op.get_output_element_type(0).get_type_name() for op in model.get_ops() if op.get_type_name() == "Constant"}
+        return {
+            op.get_output_element_type(0).get_type_name() for op in model.get_ops() if op.get_type_name() == "Constant"
+        }
 
     assert "f16" not in const_types("FP32") and "f16" in const_types("FP16")
     fp32 = (out / name / "FP32" / f"{name}.bin").stat().st_size
@@ -100,6 +102,17 @@ def test_convert_and_download_accept_no_progress(mirror, cli):
     assert json.loads(out)["records"][0]["precision"] == "FP32"
 
 
+def test_impossible_pair_is_refused_before_any_model_is_converted(mirror, cli):
+    """Issue 18: every named model x precision pair is checked before any work, not when its turn comes
+    (the INT8 model first would be requantized, then the float one refused)."""
+    calibration = IMAGES / "val_original_20"
+    quantized, floating = "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite"
+    code, _out, err = cli("convert", quantized, floating, "--precision", "INT8-RQ", "--calibration", calibration)
+    assert code == 2 and "float model" in err and floating in err and len(error_lines(err)) == 1, err
+    cache, out = mirror
+    assert not (out / quantized).exists() and not (cache / "models").exists()
+
+
 def test_unknown_precision(mirror, cli):
     code, _out, err = cli("convert", "mobilenet-v1-0.25-128-quant", "--precisions", "FP8")
     assert code == 2 and "FP8" in err
@@ -129,8 +142,11 @@ def test_wrong_format_file_is_refused(workdirs, tmp_path, monkeypatch, cli):
     import hashlib
 
     def onnx_as_tflite(entry):
-        entry["files"][0].update(name=onnx.name, sources=["https://example.invalid/x.onnx"],
-                                 checksum={"algorithm": "sha256", "value": hashlib.sha256(onnx.read_bytes()).hexdigest()})
+        entry["files"][0].update(
+            name=onnx.name,
+            sources=["https://example.invalid/x.onnx"],
+            checksum={"algorithm": "sha256", "value": hashlib.sha256(onnx.read_bytes()).hexdigest()},
+        )
         entry["files"][0].pop("size", None)
         entry["model_file"]["file"] = onnx.name
 

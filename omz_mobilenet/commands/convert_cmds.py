@@ -70,7 +70,7 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from omz_mobilenet.convert.pipeline import convert_model, result_rows
+    from omz_mobilenet.convert.pipeline import convert_model, plan_folders, result_rows
     from omz_mobilenet.convert.quantize import QuantizeOptions
     from omz_mobilenet.output.envelope import check_writable, dumps
     from omz_mobilenet.output.tables import print_table
@@ -88,8 +88,12 @@ def run_convert(args: argparse.Namespace) -> int:
         max_drop=args.max_drop,
     )
     many = many_models(args)
+    entries = selected_models(args)
+    if not many:  # named models: every model x precision pair is checked before the first download
+        for entry in entries:
+            plan_folders(entry, precisions, options)
     results, failures = [], 0
-    for entry in selected_models(args):
+    for entry in entries:
         try:
             results += convert_model(entry, precisions, settings, log, options)
         except ToolError as exc:

@@ -23,7 +23,7 @@ from omz_mobilenet.precision import (
 )
 from omz_mobilenet.settings import Settings
 
-__all__ = ["RT_KEY", "ConvertResult", "build_ir_model", "convert_model", "ensure_ir", "result_rows"]
+__all__ = ["RT_KEY", "ConvertResult", "build_ir_model", "convert_model", "ensure_ir", "plan_folders", "result_rows"]
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,17 @@ def _write(job: ConversionJob, precision: str) -> Path:
     return write_ir(job.model, job.settings.out_dir, job.entry.name, precision, compress_to_fp16(precision))
 
 
-def check_options(entry: ModelEntry, folders: list[str], options: QuantizeOptions) -> None:
-    """The calibration an INT8 folder needs is there and holds images: refused before any download."""
+def plan_folders(entry: ModelEntry, precisions: list[str], options: QuantizeOptions) -> list[str]:
+    """The IR folders `convert` writes for the entry, in order, once each; an impossible precision
+    (INT8-RQ of a float model, FP16-INT8 of an INT8 one) or a missing or empty calibration folder is
+    refused here, before any download or conversion."""
     from omz_mobilenet.convert.quantize import check_quantizable
 
+    folders = list(dict.fromkeys(write_folder(entry, p) for p in precisions))
     for folder in folders:
         if needs_calibration(entry, folder):
             check_quantizable(entry, options, folder)
+    return folders
 
 
 def convert_model(
@@ -80,9 +84,8 @@ def convert_model(
 ) -> list[ConvertResult]:
     import openvino as ov
 
-    folders = list(dict.fromkeys(write_folder(entry, p) for p in precisions))  # a wrong precision fails before any work
     options = quantize_options or QuantizeOptions(calibration=None)
-    check_options(entry, folders, options)
+    folders = plan_folders(entry, precisions, options)
     fetched = fetch_model(entry, settings, log)
     model, cost = build_ir_model(fetched)
     job = ConversionJob(fetched, model, cost, settings, options, log)
