@@ -20,7 +20,7 @@ from omz_mobilenet.settings import ENVIRONMENT_VARIABLES
 
 #: Commands that can take long: each accepts --no-progress (CI logs, pipes).
 LONG_COMMANDS = ("download", "convert", "split", "verify", "bench", "benchmark", "accuracy", "gate", "sweep")
-#: The shared validators, with the two whose rule lives in a module of its own layer.
+#: The shared validators, and those whose rule lives in a module of its own (the evidence rule, precisions).
 FLAG_VALIDATORS = {
     **validators.FLAG_VALIDATORS,
     "--min-images": validators.from_usage(MinImages.parse, "--min-images"),

@@ -393,3 +393,12 @@ def test_sweep_available_with_nothing_offline_is_bad_input_and_creates_no_databa
 def test_a_value_with_a_line_break_stays_one_line(workdirs, tmp_path, capsys):
     code, _out, err = _run(capsys, "sweep", "--models", "mobile\nnet", "--db", tmp_path / "r.db")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "mobile\\nnet" in err, err
+
+
+@pytest.mark.parametrize("flag, value", [("--annotations", ASSETS / "imagenet" / "labels" / "val.txt"), ("--limit", "5"),
+                                         ("--min-images", "50%")])
+def test_sweep_refuses_dataset_options_without_a_dataset(flag, value, workdirs, tmp_path, capsys):
+    db = tmp_path / "r.db"
+    code, _out, err = _run(capsys, "sweep", "--models", SMALL, flag, value, "--db", db)
+    line = _refused_before_work(code, err, db, workdirs[1])
+    assert f"{flag}: applies to the images of --dataset" in line

@@ -195,6 +195,9 @@ def check_images(spec_file: SpecFile) -> Any:
     dataset = checked_path(spec_file, "dataset", validators.folder)
     annotations = checked_path(spec_file, "annotations", validators.file)
     if dataset is None:
+        for key in ("annotations", "limit", "min_images"):  # they would be ignored without a word
+            if getattr(spec, key) is not None:
+                raise spec_file.value_error(key, "applies to the images of --dataset; pass --dataset DIR as well")
         return None
     list_images(dataset)  # "no images" before "no ground truth"
     image_set = load_image_set(dataset, annotations, spec.skip_bad_images, spec.limit)
