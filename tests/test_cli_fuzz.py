@@ -15,7 +15,11 @@ for "did you mean"), there are no images anywhere, the cache and IR folders are 
 network is unreachable (a dead proxy). Flags left out because they start long work or leave the
 machine: `--all` (downloads and converts the whole catalogue), `--ray` (starts a Ray cluster),
 `--mirror` URLs (only folder paths are generated), `devices` (loads every OpenVINO plugin; 1-2 s a
-call). The run is bounded by `MAX_EXAMPLES` and `BUDGET_S` and prints how many cases ran and how long.
+call). The run is bounded by `MAX_EXAMPLES` and `BUDGET_S` and prints how many cases ran and how long
+(300 cases in 16-40 s on 2 loaded cores). Every kind of finding is collected and listed at the end, so one
+does not hide another. Run as root, the mode-000 file is readable (root ignores the mode): it is then
+just one more file. `OMZ_FUZZ_RANDOM=1 OMZ_FUZZ_EXAMPLES=2000 OMZ_FUZZ_BUDGET_S=300` explores further
+than the fixed CI cases.
 """
 
 from __future__ import annotations
