@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from omz_mobilenet import validators
 from omz_mobilenet.accuracy.evidence import DEFAULT_MIN_IMAGES
 from omz_mobilenet.commands.common import (
     add_alias,
@@ -67,9 +68,14 @@ def _add_dataset_args(p: argparse.ArgumentParser) -> None:
         help="evaluate INT8 IRs even on images that calibrated them (reported next to every number)",
     )
     add_device_arg(p)
-    p.add_argument("--batch", type=int, default=1, help="images per inference request (default 1)")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N images of each image set (sorted by name)")
-    add_alias(p, "--subset", "limit", type=int)
+    p.add_argument("--batch", type=validators.batch, default=1, help="images per inference request (default 1)")
+    p.add_argument(
+        "--limit",
+        type=validators.positive_int,
+        metavar="N",
+        help="only the first N images of each image set (sorted by name)",
+    )
+    add_alias(p, "--subset", "limit", type=validators.positive_int)
     p.add_argument(
         "--skip-bad-images",
         action="store_true",

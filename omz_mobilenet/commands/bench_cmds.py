@@ -12,13 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
+from omz_mobilenet import validators
 from omz_mobilenet.commands.common import (
     add_location_args,
     add_model_args,
     add_no_progress,
     log,
     many_models,
-    positive,
     selected_entries,
     settings_from,
 )
@@ -292,10 +292,14 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
         choices=["latency", "throughput", "none"],
         help="PERFORMANCE_HINT (default latency)",
     )
-    p.add_argument("--batch", type=int, default=1, help="images per request; the IR is reshaped (default 1)")
-    p.add_argument("--nireq", type=int, help="infer requests in flight (default: the device's optimal number)")
-    p.add_argument("--nstreams", type=int, help="NUM_STREAMS (default: from the hint)")
-    p.add_argument("--nthreads", type=int, help="INFERENCE_NUM_THREADS (default: from the hint)")
+    p.add_argument(
+        "--batch", type=validators.batch, default=1, help="images per request; the IR is reshaped (default 1)"
+    )
+    p.add_argument(
+        "--nireq", type=validators.positive_int, help="infer requests in flight (default: the device's optimal number)"
+    )
+    p.add_argument("--nstreams", type=validators.positive_int, help="NUM_STREAMS (default: from the hint)")
+    p.add_argument("--nthreads", type=validators.positive_int, help="INFERENCE_NUM_THREADS (default: from the hint)")
     p.add_argument("--pinning", choices=["on", "off"], help="CPU ENABLE_CPU_PINNING (default: the device's own choice)")
     _add_measure_args(p)
     add_no_progress(p)
@@ -307,9 +311,15 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
 def _add_measure_args(p: argparse.ArgumentParser) -> None:
     """How long, on what inputs and in how many rounds; --profile, --compare and --tune."""
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--time", type=float, help="seconds to measure per model and precision (default 10)")
-    length.add_argument("--niter", type=int, help="number of inferences to measure instead of --time")
-    p.add_argument("--warmup", type=int, default=10, help="inferences before measuring (default 10)")
+    length.add_argument(
+        "--time", type=validators.seconds, help="seconds to measure per model and precision (default 10)"
+    )
+    length.add_argument(
+        "--niter", type=validators.positive_int, help="number of inferences to measure instead of --time"
+    )
+    p.add_argument(
+        "--warmup", type=validators.non_negative_int, default=10, help="inferences before measuring (default 10)"
+    )
     p.add_argument(
         "--inputs",
         nargs="+",
@@ -321,7 +331,7 @@ def _add_measure_args(p: argparse.ArgumentParser) -> None:
         "--profile",
         nargs="?",
         const=10,
-        type=positive(int, "--profile"),
+        type=validators.positive_int,
         metavar="TOP",
         help="per-layer times from performance counters; show the TOP layers (default 10)",
     )

@@ -6,6 +6,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from omz_mobilenet import validators
 from omz_mobilenet.commands.common import (
     add_alias,
     add_location_args,
@@ -140,10 +141,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_alias(p, "--precisions", "precisions")
     p.add_argument("--calibration", help="INT8: folder of calibration images (keep them out of your evaluation set)")
-    p.add_argument("--calibration-limit", type=int, default=300, metavar="N", help="INT8: calibration images to use")
-    add_alias(p, "--subset-size", "calibration_limit", type=int)
     p.add_argument(
-        "--max-drop", type=float, help="INT8: accuracy-aware quantization, max Top-1 drop in points on held-out images"
+        "--calibration-limit",
+        type=validators.positive_int,
+        default=300,
+        metavar="N",
+        help="INT8: calibration images to use",
+    )
+    add_alias(p, "--subset-size", "calibration_limit", type=validators.positive_int)
+    p.add_argument(
+        "--max-drop",
+        type=validators.percent,
+        help="INT8: accuracy-aware quantization, max Top-1 drop in points on held-out images",
     )
     p.add_argument("--json", action="store_true", help="print the results as one JSON envelope")
     add_no_progress(p)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from omz_mobilenet import validators
+
 
 def run_split(args: argparse.Namespace) -> int:
     from omz_mobilenet.convert.split import split_folder
@@ -18,7 +20,7 @@ def run_split(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("split", help="split an image folder into disjoint calibration/evaluation folders")
     p.add_argument("folder", help="folder of labelled images (val.txt or FILES.tsv beside or above it)")
-    p.add_argument("--calibration-count", type=int, default=300, help="images for calibration")
+    p.add_argument("--calibration-count", type=validators.positive_int, default=300, help="images for calibration")
     p.add_argument("-o", "--out", required=True, help="where to create calibration/ and evaluation/")
     p.add_argument(
         "--exclude", action="append", default=[], help="folder whose image names must not calibrate (repeatable)"

@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from omz_mobilenet import validators
 from omz_mobilenet.commands.common import add_location_args, add_model_args, log, selected_models, settings_from
 from omz_mobilenet.errors import UsageError
 
@@ -116,7 +117,7 @@ def register(subparsers) -> None:
     add_model_args(p)
     add_location_args(p)
     p.add_argument("--dataset", help=f"folder of images, labelled by a val.txt / FILES.tsv nearby (env {DATASET_ENV})")
-    p.add_argument("--limit", type=int, help="use the first N images (sorted by name)")
+    p.add_argument("--limit", type=validators.positive_int, help="use the first N images (sorted by name)")
     p.add_argument("-d", "--device", default="CPU", help="OpenVINO device for the IR")
     p.add_argument("--precision", default="FP32", choices=["FP32", "FP16"], help="IR to check (always inferred at f32)")
     p.add_argument(
