@@ -131,6 +131,8 @@ def options_table(sub: argparse.ArgumentParser) -> str:
     formatter = sub._get_formatter()
     visible, hidden = [], []
     for action in sub._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            continue  # the commands, listed above
         if action.help == argparse.SUPPRESS:
             hidden.append(action)
             continue
