@@ -117,3 +117,10 @@ def test_contracts_see_an_import_inside_a_function(tmp_path):
     assert run.returncode == 1, run.stdout + run.stderr
     assert "omz_mobilenet.convert.ir_store -> omz_mobilenet.accuracy.gate" in run.stdout, run.stdout
     assert "omz_mobilenet.converters.common -> omz_mobilenet.fetch.download" in run.stdout, run.stdout
+
+
+def test_the_package_keeps_its_contracts():
+    """The cycles of issue 18 (accuracy -> convert -> accuracy, precision <-> convert.ir_store,
+    catalogue <-> converters) and any other upward import fail this, as they fail `make lint`."""
+    run = subprocess.run([str(_lint_imports()), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
