@@ -234,6 +234,7 @@ def test_truncated_qoperator_file_is_a_clear_error(workdirs, tmp_path, monkeypat
     )
 
 
+@pytest.mark.assets  # the driver finds the real file before it imports onnx
 def test_missing_onnx_package_names_the_extra(monkeypatch, tmp_path):
     from omz_mobilenet.catalogue import load_catalogue
     from omz_mobilenet.converters import onnx as driver
