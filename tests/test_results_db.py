@@ -65,7 +65,7 @@ def test_another_schema_version_is_refused_and_left_untouched(tmp_path):
         with pytest.raises(ToolError) as info:
             ResultsDB.open(path, create=create)
         assert info.value.exit_code == 2
-        assert "schema version 7, this tool reads 1; use another --db" in info.value.message
+        assert "schema version 7, this tool reads 1; name another results database" in info.value.message
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
 
 

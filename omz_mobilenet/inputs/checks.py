@@ -30,10 +30,10 @@ def check_image_folder(folder: Path, limit: Optional[int] = None) -> list[Path]:
     """The images of `folder` a command uses, sorted by name (the first `limit`); exit 2 when there are none."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ToolError(f"dataset folder {folder} does not exist; pass a folder of images with --dataset", 2)
+        raise ToolError(f"dataset folder {folder} does not exist; name a folder that holds images", 2)
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
-        raise ToolError(f"no images in {folder} (.jpg/.jpeg/.png/...); pass a folder of images with --dataset", 2)
+        raise ToolError(f"no images in {folder} (.jpg/.jpeg/.png/...); name a folder that holds images", 2)
     return files[:limit] if limit else files
 
 

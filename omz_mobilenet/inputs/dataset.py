@@ -173,7 +173,7 @@ def discover_image_folders(dataset: Path) -> list[Path]:
     folders = sorted(p for p in dataset.iterdir() if p.is_dir() and _has_images(p))
     if not folders:
         raise ToolError(
-            f"no images in {dataset} (.jpg/.jpeg/.png/...), nor in a subfolder; pass a folder of images with --dataset",
+            f"no images in {dataset} (.jpg/.jpeg/.png/...), nor in a subfolder; name a folder that holds images",
             2,
         )
     return folders
@@ -218,9 +218,9 @@ def load_image_set(
     """The labelled images of one folder (the first `subset` by name), sorted by file name."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ToolError(f"dataset folder {folder} does not exist; pass a folder of images with --dataset", 2)
+        raise ToolError(f"dataset folder {folder} does not exist; name a folder that holds images", 2)
     if not _has_images(folder):
-        raise ToolError(f"no images in {folder} (.jpg/.jpeg/.png/...); pass a folder of images with --dataset", 2)
+        raise ToolError(f"no images in {folder} (.jpg/.jpeg/.png/...); name a folder that holds images", 2)
     path = Path(annotations_file) if annotations_file else find_annotations(folder)
     annotations = load_annotations(path, image_folder=folder)
     items, problems = _match(folder, annotations, skip_bad, subset)

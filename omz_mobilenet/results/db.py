@@ -43,11 +43,11 @@ def key_tuple(key: dict[str, Any]) -> tuple[str, ...]:
 
 def _check_file(path: Path, write: bool) -> None:
     if path.exists() and not path.is_file():
-        raise ToolError(f"{path} is not a results database (not a file); use another --db", 2)
+        raise ToolError(f"{path} is not a results database (not a file); name another results database", 2)
     if path.is_file() and path.stat().st_size > 0:
         with path.open("rb") as fh:
             if fh.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                raise ToolError(f"{path} is not a results database (not an SQLite file); use another --db", 2)
+                raise ToolError(f"{path} is not a results database (not an SQLite file); name another results database", 2)
     if write:
         _check_writable(path)
 
@@ -70,7 +70,7 @@ def _check_writable(path: Path) -> None:
 
 
 def _corrupt(path: Path, exc: Exception) -> ToolError:
-    return ToolError(f"{path} is not a results database or is corrupt ({exc}); use another --db", 2)
+    return ToolError(f"{path} is not a results database or is corrupt ({exc}); name another results database", 2)
 
 
 SIDE_FILES = ("-wal", "-shm")  # what SQLite keeps beside a WAL database while it is open
@@ -162,13 +162,13 @@ class ResultsDB:
                 self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             return
         if "meta" not in tables or "cells" not in tables:
-            raise ToolError(f"{self.path} is not a results database (no meta/cells tables); use another --db", 2)
+            raise ToolError(f"{self.path} is not a results database (no meta/cells tables); name another results database", 2)
         row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         version = row[0] if row else "unknown"
         if str(version) != str(SCHEMA_VERSION):
             raise ToolError(
                 f"{self.path} was written by schema version {version}, this tool reads "
-                f"{SCHEMA_VERSION}; use another --db",
+                f"{SCHEMA_VERSION}; name another results database",
                 2,
             )
         if self.writable:
