@@ -212,6 +212,7 @@ def _readme_commands() -> list[str]:
     return lines
 
 
+@pytest.mark.assets  # the parser checks the examples' ../shared/assets paths exist
 def test_readme_examples_name_real_commands_flags_and_targets(monkeypatch):
     """Each `omz-mobilenet ...` line parses with the CLI's own parser, each `make X` names a Makefile target."""
     import shlex
