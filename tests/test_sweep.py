@@ -1,6 +1,8 @@
-"""`sweep` end to end on real models and images: cells stored as they finish, re-runs skip them,
-bad input is one line, Ctrl-C and SIGKILL lose at most the cell in progress, and the report of a
-real sweep opens in headless Chromium with the Pareto set computed from the database."""
+"""`sweep` end to end on real models and images: cells stored as their data is final, re-runs skip
+them, cells naming the same IR share one measurement, a device's cells alternate rounds, too few
+evaluated images is incomplete (exit 3), absent devices are stored unavailable, bad input is one
+line, Ctrl-C and SIGKILL lose at most the block in progress, and the report of a real sweep opens in
+headless Chromium with the Pareto set computed from the database."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from tests.helpers.paths import ASSETS, IMAGES
 pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
 
 SMALL, FLOAT = "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite"
+QUANT = "mobilenet-v1-0.50-160-quant"  # like SMALL, an already-quantized source: its FP32 and INT8 are one IR
 DATASET = IMAGES / "val_100_cropped_reencoded"
 
 
@@ -101,7 +104,13 @@ def test_absent_device_is_unavailable_and_incomplete(root, swept):
     proc = sweep(root, *args)
     assert proc.returncode == 3, proc.stderr
     assert "unavailable: " in proc.stdout and "GPU" in proc.stdout
-    assert sweep(root, *args, "--allow-missing").returncode == 0
+    with ResultsDB.open(root / "r.db", create=False) as db:
+        (gpu,) = db.cells(status="unavailable")  # stored, so `results --status unavailable` shows it
+    assert gpu["device"] == "GPU" and "GPU" in gpu["reason"] and gpu["bench"] is None
+    again = sweep(root, *args, "--allow-missing")
+    assert again.returncode == 0, again.stderr
+    # Retried, not "done": the CPU cell is stored ok already, the GPU cell is tried (and missing) again.
+    assert "1 already stored" in again.stdout and "1 unavailable" in again.stdout, again.stdout
 
 
 def test_spec_file_errors_name_the_line(root, tmp_path):
@@ -140,47 +149,55 @@ def test_corrupt_and_foreign_databases_are_refused_untouched(root, tmp_path):
     assert "v9.db" in line and "9" in line
 
 
+# Two devices: a device's cells are one block of alternating rounds, stored together when it ends,
+# so the CPU cells are final (and stored) while the HETERO:CPU ones are still being measured.
+BLOCKS = ["--models", SMALL, FLOAT, "--precision", "FP32", "-d", "CPU,HETERO:CPU", "--dataset", str(DATASET),
+          "--limit", "40", "--time", "0.6"]
+
+
 def _start(root: Path, db: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "omz_mobilenet", "sweep", *base_args(SMALL, FLOAT), "--time", "4", "--db", str(root / db),
+    """The BLOCKS sweep in the background, its stderr written to `<db>.err` (read while it runs)."""
+    cmd = [sys.executable, "-m", "omz_mobilenet", "sweep", *BLOCKS, "--time", "4", "--db", str(root / db),
            "--mirror", str(ASSETS), "--cache-dir", str(root / "cache"), "-o", str(root / "ir"), "--no-progress"]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    with (root / f"{db}.err").open("w") as err:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def _wait_for_cells(path: Path, count: int, proc: subprocess.Popen, timeout: float = 240) -> None:
+def _wait_for_line(path: Path, text: str, proc: subprocess.Popen, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        if path.exists():
-            with sqlite3.connect(path) as conn:
-                try:
-                    if conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0] >= count:
-                        return
-                except sqlite3.OperationalError:
-                    pass
-        time.sleep(0.2)
-    raise AssertionError(f"fewer than {count} cells in {path}; stderr: {proc.stderr.read() if proc.poll() is not None else ''}")
+        if text in path.read_text():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"never saw {text!r}; exit {proc.poll()}; stderr: {path.read_text()}")
 
 
 def test_ctrl_c_keeps_finished_cells_and_exits_130(root, swept):
     proc = _start(root, "int.db")
-    _wait_for_cells(root / "int.db", 1, proc)
+    # Interrupted while the second block (HETERO:CPU) runs its rounds: the CPU block is stored by then.
+    _wait_for_line(root / "int.db.err", "round 2/3 over 2 measurements on HETERO:CPU", proc)
     proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=120)
+    proc.communicate(timeout=120)
+    err = (root / "int.db.err").read_text()
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     with ResultsDB.open(root / "int.db", create=False) as db:
         kept = db.cells()
-    assert 1 <= len(kept) < 4 and all(c["status"] == "ok" for c in kept)
+    # The first block (CPU) is kept whole; the block in progress is not stored half-measured.
+    assert sorted((c["model"], c["device"]) for c in kept) == [(SMALL, "CPU"), (FLOAT, "CPU")]
+    assert all(c["status"] == "ok" for c in kept)
 
 
-def test_sigkill_mid_cell_loses_only_that_cell(root, swept):
+def test_sigkill_mid_block_loses_only_that_block(root, swept):
     proc = _start(root, "kill.db")
-    _wait_for_cells(root / "kill.db", 1, proc)
+    _wait_for_line(root / "kill.db.err", "round 1/3 over 2 measurements on HETERO:CPU", proc)
     proc.kill()
     proc.wait(timeout=60)
     with ResultsDB.open(root / "kill.db", create=False) as db:
-        first = {c["key"]["precision"] + c["model"] for c in db.cells()}
-    rerun = sweep(root, *base_args(SMALL, FLOAT), db="kill.db")
+        first = {c["device"] + c["model"] for c in db.cells()}
+    assert len(first) == 2  # the CPU block, whole
+    rerun = sweep(root, *BLOCKS, db="kill.db")
     assert rerun.returncode == 0, rerun.stderr
     assert f"{len(first)} already stored" in rerun.stdout and f"{4 - len(first)} cells measured" in rerun.stdout
     with ResultsDB.open(root / "kill.db", create=False) as db:
@@ -252,3 +269,99 @@ def test_a_tuned_configuration_records_what_tune_chose(root, tmp_path):
     assert cell["status"] == "ok" and cell["config"]["tune"] is True
     assert cell["tuned"].startswith(f"{SMALL} FP32: INFERENCE_PRECISION_HINT=")
     assert cell["bench"]["latency_median_ms"] <= 1000
+
+
+@pytest.fixture(scope="module")
+def shared(root) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """Four cells, two IRs: FP32 and INT8 of an already-quantized source are the same IR."""
+    proc = sweep(root, "--models", SMALL, QUANT, "--precision", "FP32,INT8", "--dataset", str(DATASET), "--limit", "20",
+                 "--time", "0.6", db="shared.db")
+    assert proc.returncode == 0, proc.stderr
+    with ResultsDB.open(root / "shared.db", create=False) as db:
+        return proc, db.cells()
+
+
+def test_cells_naming_the_same_ir_get_one_measurement(shared):
+    proc, cells = shared
+    assert len(cells) == 4 and all(c["status"] == "ok" for c in cells)
+    for model in (SMALL, QUANT):
+        fp32, int8 = (next(c for c in cells if c["model"] == model and c["precision"] == p) for p in ("FP32", "INT8"))
+        assert fp32["key"]["ir_sha256"] == int8["key"]["ir_sha256"]
+        assert fp32["shared_measurement"] == int8["shared_measurement"] == [f"{model} FP32", f"{model} INT8"]
+        assert fp32["bench"] == int8["bench"] and fp32["rounds"] == int8["rounds"]  # one run, stored twice
+    # Two measurements alternated in every round, for four cells.
+    assert {r["of"] for c in cells for r in c["rounds"]} == {2}
+    assert proc.stderr.count("one measurement for 2 cells") == 4, proc.stderr
+
+
+def test_rounds_alternate_across_the_cells_of_a_device(shared):
+    _proc, cells = shared
+    runs = {c["model"]: c["rounds"] for c in cells if c["precision"] == "FP32"}  # one per measurement
+    assert all(len(rounds) == 3 for rounds in runs.values())
+    for index in range(3):
+        this = [rounds[index] for rounds in runs.values()]
+        assert {r["round"] for r in this} == {index + 1} and sorted(r["position"] for r in this) == [1, 2]
+        if index < 2:  # every measurement's round N ends before any round N+1 starts
+            assert max(r["finished_at"] for r in this) <= min(rounds[index + 1]["started_at"] for rounds in runs.values())
+    for rounds in runs.values():  # the order is rotated: nobody always runs first
+        assert rounds[0]["position"] != rounds[1]["position"]
+    spans = sorted((r["started_at"], r["finished_at"]) for rounds in runs.values() for r in rounds)
+    assert all(end <= start for (_s, end), (start, _e) in zip(spans, spans[1:], strict=False))
+    for cell in cells:  # the spread across rounds is stored with each cell
+        medians = [r["median_ms"] for r in cell["rounds"]]
+        assert cell["bench"]["round_medians_ms"] == pytest.approx(medians, abs=1e-3)
+        assert cell["bench"]["spread"] == pytest.approx((max(medians) - min(medians)) / cell["bench"]["latency_median_ms"], abs=1e-3)
+
+
+def test_the_progress_line_names_the_configuration_as_the_report_does(shared):
+    proc, _cells = shared
+    lines = [line for line in proc.stderr.splitlines() if line.startswith(f"{SMALL} FP32 CPU")]
+    assert lines and lines[0].startswith(f"{SMALL} FP32 CPU b1 latency f32: Top-1 "), proc.stderr
+    assert "{" not in proc.stderr, proc.stderr
+
+
+def test_stored_cells_read_back_as_cell_records(root, shared):
+    from dataclasses import fields
+
+    from omz_mobilenet.results.db import KEY_FIELDS
+    from omz_mobilenet.results.record import CellKey, CellRecord
+
+    assert tuple(f.name for f in fields(CellKey)) == KEY_FIELDS
+    _proc, cells = shared
+    with ResultsDB.open(root / "shared.db", create=False) as db:
+        records = db.records()
+    assert all(isinstance(r, CellRecord) for r in records)
+    assert [r.as_dict() for r in records] == cells
+    assert [CellRecord.from_dict(c).key.as_dict() for c in cells] == [c["key"] for c in cells]
+
+
+def _bad_images(folder: Path) -> Path:
+    """Four labelled images and two listed files that cannot be decoded."""
+    folder.mkdir()
+    labels = {line.split("\t")[0]: line.split("\t")[3] for line in (DATASET / "FILES.tsv").read_text().splitlines()[1:]}
+    lines = []
+    for name in sorted(labels)[:4]:
+        (folder / name).write_bytes((DATASET / name).read_bytes())
+        lines.append(f"{name} {labels[name]}")
+    (folder / "broken_1.JPEG").write_bytes((DATASET / sorted(labels)[0]).read_bytes()[:300])
+    (folder / "broken_2.JPEG").write_text("not an image")
+    (folder / "val.txt").write_text("\n".join([*lines, "broken_1.JPEG 1", "broken_2.JPEG 2"]) + "\n")
+    return folder
+
+
+def test_too_few_evaluated_images_is_incomplete_even_with_allow_missing(root, tmp_path):
+    images = _bad_images(tmp_path / "bad")
+    args = ["--models", SMALL, "--dataset", str(images), "--time", "0.3", "--skip-bad-images"]
+    proc = sweep(root, *args, "--min-images", "100%", "--allow-missing", db="few.db")
+    assert proc.returncode == 3, proc.stderr
+    assert "incomplete: " in proc.stdout and "only 4 of 6 images evaluated" in proc.stdout, proc.stdout
+    with ResultsDB.open(root / "few.db", create=False) as db:
+        (cell,) = db.cells()
+    assert cell["status"] == "incomplete" and "only 4 of 6 images evaluated, 2 skipped" in cell["reason"]
+    assert cell["skipped_images"] == 2 and cell["accuracy"]["images"] == 4
+    # Not done: a re-run under the default minimum (one image) measures it again, now ok, skips still counted.
+    again = sweep(root, *args, db="few.db")
+    assert again.returncode == 0 and "1 cells measured" in again.stdout, again.stdout + again.stderr
+    with ResultsDB.open(root / "few.db", create=False) as db:
+        (cell,) = db.cells()
+    assert cell["status"] == "ok" and cell["skipped_images"] == 2

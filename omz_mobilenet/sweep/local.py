@@ -6,12 +6,13 @@ the block in progress; the next run measures only what is not stored ok)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Optional
 
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.results.record import UNAVAILABLE, CellKey, CellRecord
+from omz_mobilenet.results.record import OK, UNAVAILABLE, CellKey, CellRecord
 from omz_mobilenet.sweep.context import SweepContext, cell_key
 from omz_mobilenet.sweep.measure import ensure_group_ir, new_record
 from omz_mobilenet.sweep.outcome import SweepOutcome
@@ -44,10 +45,22 @@ def unavailable_record(cell: Cell, key: CellKey, reason: str, ctx: SweepContext)
     return new_record(cell, key, ctx, UNAVAILABLE, reason)
 
 
-def stored_statuses(db: Any) -> dict[tuple[str, ...], str]:
-    from omz_mobilenet.results.db import key_tuple
+def is_done(record: dict[str, Any], ctx: SweepContext) -> bool:
+    """A stored cell a re-run skips: ok, with evidence enough under this run's --min-images."""
+    from omz_mobilenet.accuracy.evidence import shortfall
 
-    return {key_tuple(r["key"]): r["status"] for r in db.cells()}
+    if record.get("status") != OK:
+        return False
+    accuracy = record.get("accuracy")
+    if not accuracy or ctx.min_images is None:
+        return True
+    evaluated, skipped = int(accuracy["images"]), int(accuracy.get("skipped", 0))
+    return shortfall(evaluated, skipped, int(accuracy.get("set_size", evaluated)), ctx.min_images) is None
+
+
+def stored_done(db: Any, ctx: SweepContext) -> set[tuple[str, ...]]:
+    """Keys of the stored cells a re-run skips (see `is_done`)."""
+    return {CellKey.from_dict(r["key"]).as_tuple() for r in db.cells(status=OK) if is_done(r, ctx)}
 
 
 class LocalSweep:
@@ -57,7 +70,7 @@ class LocalSweep:
         self.ctx, self.db, self.force, self.on_cell = ctx, db, force, on_cell
         self.machine = machine_key()
         self.devices = available_devices()
-        self.done = stored_statuses(db)
+        self.done = stored_done(db, ctx)
         self.outcome = SweepOutcome()
 
     def _store(self, record: CellRecord) -> None:
@@ -82,12 +95,11 @@ class LocalSweep:
     def _pending(self, group: Group, xml: Path) -> list[tuple[ModelEntry, Path, Member]]:
         """The group's cells to measure; stored ok ones are skipped, absent devices stored unavailable."""
         from omz_mobilenet.convert.ir_store import ir_sha256
-        from omz_mobilenet.results.record import OK
 
         sha, out = ir_sha256(xml), []
         for cell in group.cells:
             key = cell_key(cell, sha, self.ctx, self.machine)
-            if not self.force and self.done.get(key.as_tuple()) == OK:
+            if not self.force and key.as_tuple() in self.done:
                 self.outcome.skipped += 1
                 continue
             problem = device_problem(cell.device, self.devices)
@@ -104,6 +116,8 @@ class LocalSweep:
             for item in self._pending(group, xml) if xml is not None else []:
                 by_device.setdefault(item[2].cell.device, []).append(item)
         for items in by_device.values():
-            for record in measure_device(measurements(items), self.ctx):
-                self._store(record)
+            # closing: on Ctrl-C the block's OpenVINO objects are released here, not at interpreter exit
+            with closing(measure_device(measurements(items), self.ctx)) as records:
+                for record in records:
+                    self._store(record)
         return self.outcome

@@ -80,6 +80,8 @@ def _evaluate(compiled: Any, entry: ModelEntry, opts: Any, ctx: SweepContext) ->
         loader=ctx.decoded,
     )
     result = run_ir(compiled, entry, image_set, options, lambda _n: None)
+    if result.partial:  # Ctrl-C: run_ir kept what finished, but a cell is never stored half-evaluated
+        raise KeyboardInterrupt
     summary = result.summary()
     # As `accuracy` counts them: unlabelled images found at loading are skipped images of the set too.
     problems = len(image_set.problems)

@@ -114,6 +114,27 @@ def measure_device(device_measurements: list[Measurement], ctx: SweepContext) ->
 
 def _measure_block(block: list[Measurement], ctx: SweepContext) -> Iterator[CellRecord]:
     running: list[_Running] = []
+    try:
+        yield from _run_block(block, running, ctx)
+    finally:
+        _release(running)
+
+
+def _release(running: list[_Running]) -> None:
+    """Free each measurement's OpenVINO objects now and in order (requests, then the compiled model,
+    then the inputs they read) rather than whenever the interpreter gets to them: a block cut short
+    by Ctrl-C would otherwise keep them until the process exits."""
+    for run in running:
+        prepared, run.prepared = run.prepared, None
+        if prepared is None:
+            continue
+        prepared.queue.wait_all()
+        prepared.queue = None
+        prepared.compiled = None
+        prepared.pool = []
+
+
+def _run_block(block: list[Measurement], running: list[_Running], ctx: SweepContext) -> Iterator[CellRecord]:
     for m in block:
         run = _Running(m, [measure.new_record(x.cell, x.key, ctx, "ok", None) for x in m.members])
         for record in run.records:

@@ -65,10 +65,13 @@ class RaySweep:
 
     def _stored_ok(self) -> dict[tuple[str, ...], set[str]]:
         """Key without machine -> host identities that measured it ok (see the module docstring)."""
+        from omz_mobilenet.sweep.local import is_done
         from omz_mobilenet.sweep.ray.station import host_identity
 
         out: dict[tuple[str, ...], set[str]] = {}
         for record in self.db.cells(status="ok"):
+            if not is_done(record, self.ctx):
+                continue
             identity = host_identity(record.get("environment") or {})
             out.setdefault(CellKey.from_dict(record["key"]).as_tuple()[:-1], set()).add(identity)
         return out
