@@ -32,9 +32,7 @@ class SweepContext:
     time_s: float
     rounds: int
     command: str
-    min_images: Optional[MinImages | str | int] = field(
-        default_factory=lambda: MinImages(count=1)
-    )  # the evidence rule's minimum
+    min_images: MinImages = field(default_factory=lambda: MinImages(count=1))  # the evidence rule's minimum
     skip_bad: bool = False  # --skip-bad-images: undecodable images are skipped and counted
     annotations: Optional[Path] = None  # --annotations for --dataset (else found beside it)
     allow_overlap: bool = False  # --allow-overlap: INT8 evaluated on images that calibrated it
@@ -46,10 +44,12 @@ class SweepContext:
     accuracy_cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.min_images is None:  # a spec without min_images: the sweep's default, any one image
+        # The spec holds --min-images as written (None, 200 or "50%"); None is the sweep's default, any one image.
+        given: Any = self.min_images
+        if given is None:
             self.min_images = MinImages(count=1)
-        elif not isinstance(self.min_images, MinImages):  # as the spec file and --min-images spell it
-            self.min_images = MinImages.parse(str(self.min_images))
+        elif not isinstance(given, MinImages):
+            self.min_images = MinImages.parse(str(given))
 
     def image_set(self) -> Any:
         from omz_mobilenet.inputs.dataset import load_image_set

@@ -20,7 +20,7 @@ A tuned configuration (`bench --tune`) explores configurations one after another
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -106,7 +106,7 @@ def rotated(items: list[Any], round_index: int) -> list[Any]:
     return bench_rotated(items, round_index)
 
 
-def measure_device(device_measurements: list[Measurement], ctx: SweepContext) -> Iterator[CellRecord]:
+def measure_device(device_measurements: list[Measurement], ctx: SweepContext) -> Generator[CellRecord, None, None]:
     """Records of one device's measurements, each the moment it is final (see the module docstring)."""
     for block in blocks(device_measurements):
         yield from _measure_block(block, ctx)
