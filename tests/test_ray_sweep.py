@@ -92,7 +92,11 @@ def swept(cluster, root) -> list[dict]:
     assert proc.returncode == 0, proc.stderr
     unavailable = [line for line in proc.stdout.splitlines() if line.startswith("unavailable:")]
     assert len(unavailable) == 4 and all("FPGA: no node of the cluster has FPGA" in u for u in unavailable), proc.stdout
-    return stored(root / "r.db")
+    records = stored(root / "r.db")
+    missing = [r for r in records if r["status"] == "unavailable"]  # stored, for `results --status unavailable`
+    assert len(missing) == 4 and all(r["device"] == "FPGA" and "no node of the cluster has FPGA" in r["reason"]
+                                     for r in missing)
+    return [r for r in records if r["status"] != "unavailable"]
 
 
 def test_cells_spread_over_the_nodes_and_are_stored_once(cluster, swept):
@@ -109,14 +113,24 @@ def test_cells_spread_over_the_nodes_and_are_stored_once(cluster, swept):
     assert len({r["key"]["machine"] for r in swept}) == 3
 
 
-def test_a_node_measures_one_cell_at_a_time(swept):
-    spans = defaultdict(list)
+def test_a_node_measures_one_cell_at_a_time(cluster, swept):
+    """The node labelled kind_b measures both pinned cells, in alternating rounds that never overlap."""
+    _lab, nodes = cluster
+    measured = Counter(r["environment"]["node_id"] for r in swept)
+    assert measured[nodes["kind_b"].node_id] == 2, measured  # without a node of two cells this checks nothing
+    spans = defaultdict(set)
     for record in swept:
-        spans[record["environment"]["node_id"]].append((record["started_at"], record["finished_at"]))
+        spans[record["environment"]["node_id"]] |= {(r["started_at"], r["finished_at"]) for r in record["rounds"]}
+    assert len(spans[nodes["kind_b"].node_id]) == 2 * 2  # two measurements, two rounds each
     for node, intervals in spans.items():
-        intervals.sort()
-        for (_s1, end), (start, _e2) in zip(intervals, intervals[1:], strict=False):
+        ordered = sorted(intervals)
+        for (_s1, end), (start, _e2) in zip(ordered, ordered[1:], strict=False):
             assert end <= start, f"node {node}: measurements overlap ({end} > {start})"
+    # The two alternated: both first rounds before either second round, the order rotated between them.
+    pinned = [r["rounds"] for r in swept if r["model"] == PINNED]
+    assert all(rnd["of"] == 2 for rounds in pinned for rnd in rounds)
+    assert max(rounds[0]["finished_at"] for rounds in pinned) <= min(rounds[1]["started_at"] for rounds in pinned)
+    assert all(rounds[0]["position"] != rounds[1]["position"] for rounds in pinned)
 
 
 def test_a_pinned_model_runs_only_on_its_labelled_node(cluster, swept):
