@@ -102,9 +102,9 @@ def _evaluate(compiled: Any, entry: ModelEntry, opts: Any, ctx: SweepContext) ->
     }
 
 
-def tuned_bench(target: Any, opts: Any, config: BenchConfig, ctx: SweepContext) -> tuple[Block, str]:
-    """`bench --tune` for the cell: the chosen configuration's record and what was chosen. Tuning
-    explores configurations itself, one after another, so a tuned cell does not alternate rounds."""
+def tuned_bench(target: Any, opts: Any, ctx: SweepContext) -> tuple[Block, str]:
+    """`bench --tune` for the cell: the chosen configuration's record and what was chosen. Tuning runs
+    its own alternating rounds over the configurations it explores, so a tuned cell is measured alone."""
     from omz_mobilenet.bench.tune import tune_target
     from omz_mobilenet.runtime import new_core
 

@@ -14,7 +14,7 @@ A cell's data is final when the last round of its block ends; the block's cells 
 so a killed sweep loses at most the block in progress and a re-run measures only that. A block is
 the device's measurements up to `BLOCK_BATCH` images of batch in all (each keeps compiled models and
 an input pool in memory); a sweep of more than that alternates within each block.
-A tuned configuration (`bench --tune`) explores configurations one after another and runs alone.
+A tuned configuration (`bench --tune`) runs its own alternating rounds over what it explores, alone.
 """
 
 from __future__ import annotations
@@ -182,7 +182,8 @@ def _alternate(running: list[_Running], ctx: SweepContext) -> None:
     for index in range(ctx.rounds):
         live = [r for r in running if r.error is None]
         if live:
-            ctx.log(f"round {index + 1}/{ctx.rounds} over {len(live)} measurements on {live[0].opts.device}")
+            which = f"{len(live)} measurements" if len(live) > 1 else "1 measurement"
+            ctx.log(f"round {index + 1}/{ctx.rounds} over {which} on {live[0].opts.device}")
         for position, run in enumerate(rotated(live, index)):
             started = time.time()
             try:
@@ -228,7 +229,7 @@ def _tuned(run: _Running, ctx: SweepContext) -> Iterator[CellRecord]:
         compiled = compile_target(new_core(), _target(m), opts)
         accuracy = measure.accuracy_of(compiled.compiled, m.entry, m.members[0].key.ir_sha256, opts, ctx)
         del compiled
-        bench, chosen = measure.tuned_bench(_target(m), opts, m.cell.config, ctx)
+        bench, chosen = measure.tuned_bench(_target(m), opts, ctx)
     except ToolError as exc:
         yield from (measure.failed(r, exc.message, m.entry) for r in run.records)
         return
