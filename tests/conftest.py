@@ -8,6 +8,7 @@ Test groups are chosen by marker, not by folder: a test that reads ../shared/ass
 from __future__ import annotations
 
 import http.server
+import signal
 import threading
 from pathlib import Path
 
@@ -36,6 +37,27 @@ def pytest_collection_finish(session):
             f"e.g. {needs_assets[0].nodeid}); set OMZ_MOBILENET_ASSETS, or run `make test-fast` "
             '(pytest -m "not assets") for the tests that need none'
         )
+
+
+# Process-wide signal handlers a test (or its fixtures) may install and must not leave behind: Ray's
+# in-process cluster (test_ray_sweep) sets a Python SIGTERM handler. A child forked later inherits it
+# (OpenVINO's telemetry forks one per event from a worker thread; a child caught in the resolver lock
+# another thread held at the fork then ignores terminate()), and multiprocessing's exit handler waits
+# for that child forever: the session printed its summary and never exited.
+LEAKY_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _restore_signals():
+    saved = {number: signal.getsignal(number) for number in LEAKY_SIGNALS}
+    yield
+    for number, handler in saved.items():
+        if signal.getsignal(number) is not handler:
+            signal.signal(number, handler)
+
+
+# Module scope covers module fixtures (the Ray cluster); function scope covers test bodies.
+signals_restored_per_module = pytest.fixture(scope="module", autouse=True)(_restore_signals)
+signals_restored_per_test = pytest.fixture(autouse=True)(_restore_signals)
 
 
 class FlatMirrorHandler(http.server.BaseHTTPRequestHandler):

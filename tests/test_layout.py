@@ -105,3 +105,36 @@ def test_no_test_selected_is_exit_5_and_a_usage_error_keeps_pytests_message(tmp_
 def test_no_hard_exit_left_in_the_tests():
     offenders = [str(p.relative_to(TESTS)) for p in TESTS.rglob("*.py") if "os." + "_exit(" in p.read_text()]
     assert offenders == []
+
+
+LEAKS_A_HANDLER = """
+import signal
+import pytest
+
+@pytest.fixture(scope="module")
+def cluster():  # as Ray's in-process cluster does: a process-wide SIGTERM handler, never removed
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    yield
+
+def test_uses_the_cluster(cluster):
+    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+
+def test_sets_one_itself():
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+"""
+
+RUNS_AFTER = """
+import signal
+
+def test_later_tests_see_the_default_sigterm():
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+"""
+
+
+def test_signal_handlers_set_by_a_test_module_do_not_outlive_it(tmp_path):
+    """A SIGTERM handler left in the pytest process is inherited by children forked later (OpenVINO's
+    telemetry forks some), which then cannot be terminated, and the session hangs at exit waiting for them."""
+    (tmp_path / "test_a_leaky.py").write_text(LEAKS_A_HANDLER)
+    (tmp_path / "test_b_after.py").write_text(RUNS_AFTER)
+    run = _pytest("-p", "tests.conftest", "--rootdir", str(tmp_path), str(tmp_path), assets=str(ASSETS))
+    assert run.returncode == 0 and "3 passed" in run.stdout, run.stdout + run.stderr
