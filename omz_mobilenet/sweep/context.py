@@ -40,6 +40,7 @@ class SweepContext:
     log: Log = _quiet
     loaded_set: Any = None  # inputs.dataset.ImageSet, loaded on first use
     decoded: Any = None  # inputs.images.DecodedCache, made on first use
+    ov_core: Any = None  # openvino.Core, made on first use (see `core`)
     # (IR sha256, device, inference precision, batch) -> accuracy block: the hint does not change predictions
     accuracy_cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
@@ -50,6 +51,15 @@ class SweepContext:
             self.min_images = MinImages(count=1)
         elif not isinstance(given, MinImages):
             self.min_images = MinImages.parse(str(given))
+
+    def core(self) -> Any:
+        """The sweep's one OpenVINO Core: every compile of the sweep shares its loaded plugins, as a
+        bench session does (a Core per measurement loaded and unloaded the device plugins each time)."""
+        from omz_mobilenet.runtime import new_core
+
+        if self.ov_core is None:
+            self.ov_core = new_core()
+        return self.ov_core
 
     def image_set(self) -> Any:
         from omz_mobilenet.inputs.dataset import load_image_set

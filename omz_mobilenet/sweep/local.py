@@ -22,20 +22,20 @@ from omz_mobilenet.sweep.rounds import Member, measure_device, measurements
 NOT_MADE = "none"  # the ir_sha256 of a cell whose IR could not be made
 
 
-def available_devices() -> list[str]:
-    from omz_mobilenet.runtime import device_names, new_core
+def available_devices(core: Any) -> list[str]:
+    from omz_mobilenet.runtime import device_names
 
-    return device_names(new_core())
+    return device_names(core)
 
 
-def device_problem(device: str, devices: list[str]) -> Optional[str]:
-    from omz_mobilenet.runtime import check_device, new_core
+def device_problem(device: str, devices: list[str], core: Any) -> Optional[str]:
+    from omz_mobilenet.runtime import check_device
 
     base = device.split(":", 1)[0].split(".", 1)[0]
     if base in devices:
         return None
     try:
-        check_device(new_core(), device)
+        check_device(core, device)
     except ToolError as exc:
         return exc.message
     return None
@@ -69,7 +69,7 @@ class LocalSweep:
 
         self.ctx, self.db, self.force, self.on_cell = ctx, db, force, on_cell
         self.machine = machine_key()
-        self.devices = available_devices()
+        self.devices = available_devices(ctx.core())
         self.done = stored_done(db, ctx)
         self.outcome = SweepOutcome()
 
@@ -102,7 +102,7 @@ class LocalSweep:
             if not self.force and key.as_tuple() in self.done:
                 self.outcome.skipped += 1
                 continue
-            problem = device_problem(cell.device, self.devices)
+            problem = device_problem(cell.device, self.devices, self.ctx.core())
             if problem is not None:
                 self._store(unavailable_record(cell, key, problem, self.ctx))
                 continue

@@ -106,9 +106,8 @@ def tuned_bench(target: Any, opts: Any, ctx: SweepContext) -> tuple[Block, str]:
     """`bench --tune` for the cell: the chosen configuration's record and what was chosen. Tuning runs
     its own alternating rounds over the configurations it explores, so a tuned cell is measured alone."""
     from omz_mobilenet.bench.tune import tune_target
-    from omz_mobilenet.runtime import new_core
 
-    chosen, _explored = tune_target(new_core(), target, opts, log=ctx.log)  # opts carry max_latency_ms
+    chosen, _explored = tune_target(ctx.core(), target, opts, log=ctx.log)  # opts carry max_latency_ms
     return chosen.record.as_dict(), chosen.summary()
 
 

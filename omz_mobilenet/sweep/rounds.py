@@ -164,11 +164,10 @@ def _prepare(run: _Running, ctx: SweepContext) -> None:
     """Compile once, evaluate accuracy on that compiled model, then warm it up for the rounds."""
     from omz_mobilenet.bench.compiled import compile_target
     from omz_mobilenet.bench.loop import prepare_compiled
-    from omz_mobilenet.runtime import new_core
 
     m = run.measurement
     run.opts = measure.bench_options(m.cell.config, m.cell.device, ctx)
-    compiled = compile_target(new_core(), _target(m), run.opts)
+    compiled = compile_target(ctx.core(), _target(m), run.opts)
     run.accuracy = measure.accuracy_of(compiled.compiled, m.entry, m.members[0].key.ir_sha256, run.opts, ctx)
     run.prepared = prepare_compiled(_target(m), compiled, run.opts, ctx.log)
 
@@ -221,12 +220,11 @@ def _finish(run: _Running, ctx: SweepContext) -> Iterator[CellRecord]:
 
 def _tuned(run: _Running, ctx: SweepContext) -> Iterator[CellRecord]:
     from omz_mobilenet.bench.compiled import compile_target
-    from omz_mobilenet.runtime import new_core
 
     m = run.measurement
     try:
         opts = measure.bench_options(m.cell.config, m.cell.device, ctx)
-        compiled = compile_target(new_core(), _target(m), opts)
+        compiled = compile_target(ctx.core(), _target(m), opts)
         accuracy = measure.accuracy_of(compiled.compiled, m.entry, m.members[0].key.ir_sha256, opts, ctx)
         del compiled
         bench, chosen = measure.tuned_bench(_target(m), opts, ctx)

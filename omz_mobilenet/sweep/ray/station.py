@@ -118,7 +118,7 @@ class Station:
         from omz_mobilenet.sweep.local import available_devices, device_problem
 
         env = environment()
-        present = available_devices()
+        present = available_devices(self.ctx.core())
         try:
             fingerprint, error = self.ctx.dataset_fingerprint(), None
         except ToolError as exc:
@@ -129,7 +129,7 @@ class Station:
             "machine": machine_key(env),
             "host": host_identity(env),
             "devices": present,
-            "problems": {d: device_problem(d, present) for d in devices},
+            "problems": {d: device_problem(d, present, self.ctx.core()) for d in devices},
             "fingerprint": fingerprint,
             "error": error,
         }
