@@ -37,7 +37,6 @@ def _one_line(capsys, rc) -> str:
         ("CPU::", "CPU plugin supports only"),
         ("CPU.5", "CPU plugin supports only"),
         ("cpu", "is not available here"),
-        ("", "is not available here"),
         ("GPU.1", "is not available here"),
         ("AUTO:GPU,NPU", "is not available here"),
         ("MULTI:NPU,CPU", "is not available here"),
@@ -68,6 +67,14 @@ def test_invalid_config_key_or_value_is_a_usage_error(dirs, extra, expected):
         compile_ir(new_core(), ir_xml(root / "ir", QUANT, "FP32"), "CPU", "f32", extra)
     assert info.value.exit_code == 2 and expected in info.value.message
     assert "\n" not in info.value.message
+
+
+def test_an_empty_device_is_refused_by_the_parser_in_one_line(dirs, capsys):
+    _root, locations = dirs
+    with pytest.raises(SystemExit) as info:
+        main(["bench", QUANT, "--device", "", "--niter", "2", *locations])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert info.value.code == 2 and len(err) == 1 and "--device" in err[0] and "(got '')" in err[0], err
 
 
 def test_invalid_infer_precision_is_refused_by_the_parser(dirs, capsys):
