@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -22,4 +23,6 @@ OFFLINE_TFLITE = [
 
 
 def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("omz-mobilenet: error:")]
+    """The error lines of a run: `omz-mobilenet: error: ...` (a refused job) and
+    `omz-mobilenet COMMAND: error: ...` (a refused flag, from the command's own parser)."""
+    return [line for line in stderr.splitlines() if re.match(r"omz-mobilenet( [a-z][a-z-]*)?: error:", line)]
