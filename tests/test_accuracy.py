@@ -30,10 +30,15 @@ pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py
 
 IMAGENET = ASSETS / "imagenet"
 SMALL_SET = IMAGENET / "val_original_20"
-OFFLINE_MODELS = ["mobilenet-v2-1.0-224-quant", "mobilenet-v2-1.0-224-int8", "mobilenet-v1-0.25-224-quant",
-                  "mobilenet-v1-0.50-160-quant", "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.75-192-quant",
-                  "mobilenet-v1-0.25-224-tflite"]
-needs_assets = pytest.mark.skipif(not SMALL_SET.is_dir(), reason=f"assets not found at {ASSETS}")
+OFFLINE_MODELS = [
+    "mobilenet-v2-1.0-224-quant",
+    "mobilenet-v2-1.0-224-int8",
+    "mobilenet-v1-0.25-224-quant",
+    "mobilenet-v1-0.50-160-quant",
+    "mobilenet-v1-0.25-128-quant",
+    "mobilenet-v1-0.75-192-quant",
+    "mobilenet-v1-0.25-224-tflite",
+]
 
 
 @pytest.fixture
@@ -50,6 +55,7 @@ def _images(folder: Path, names: list[str], shape=(40, 50, 3)) -> None:
 
 
 # ---- metrics ----------------------------------------------------------------------------------
+
 
 def test_top_k_on_known_logits():
     logits = np.array([0.1, 2.0, -1.0, 3.5, 2.0, 0.0])
@@ -68,7 +74,9 @@ def test_wilson_interval_known_values():
     assert wilson_interval(0, 20)[0] == 0.0 and wilson_interval(0, 20)[1] == pytest.approx(0.1611, abs=1e-4)
     assert wilson_interval(20, 20)[1] == 1.0
     summary = accuracy_summary(15, 19, 20)
-    assert summary["top1"] == 75.0 and summary["top5"] == 95.0 and summary["top1_ci95"][0] < 75 < summary["top1_ci95"][1]
+    assert (
+        summary["top1"] == 75.0 and summary["top5"] == 95.0 and summary["top1_ci95"][0] < 75 < summary["top1_ci95"][1]
+    )
 
 
 def test_label_mapping_1000_and_1001():
@@ -80,6 +88,7 @@ def test_label_mapping_1000_and_1001():
 
 
 # ---- ground truth ---------------------------------------------------------------------------------
+
 
 def test_val_txt_errors_name_file_and_line(tmp_path):
     good = tmp_path / "val.txt"
@@ -97,7 +106,6 @@ def test_val_txt_errors_name_file_and_line(tmp_path):
         parse_val_txt(bad)
 
 
-@needs_assets
 def test_assets_files_tsv_agrees_with_val_txt():
     from_tsv = parse_files_tsv(SMALL_SET / "FILES.tsv")
     val = parse_val_txt(IMAGENET / "labels" / "val.txt")
@@ -130,6 +138,7 @@ def test_missing_dataset_and_unlabelled_or_missing_images(tmp_path):
 
 # ---- preprocessing ----------------------------------------------------------------------------------
 
+
 def test_central_crop_matches_hand_computation():
     """16x16 -> central 87.5 % = rows/cols 1..14 -> bilinear 14->7 = the mean of each 2x2 block."""
     rng = np.random.default_rng(1)
@@ -151,13 +160,12 @@ def test_resize_short_side_then_centre_crop_hand_computation():
     assert np.abs(out[112, :, 0] - source_column * 0.5).max() <= 1.0
 
 
-@needs_assets
 def test_real_image_decodes_to_bgr_and_crops_like_tf_central_crop():
     path = sorted(SMALL_SET.glob("*.JPEG"))[0]
     image = decode_bgr(path)
     h, w = image.shape[:2]
     top, left = int((h - h * 0.875) / 2), int((w - w * 0.875) / 2)
-    hand = cv2.resize(image[top:h - top, left:w - left], (224, 224), interpolation=cv2.INTER_LINEAR)
+    hand = cv2.resize(image[top : h - top, left : w - left], (224, 224), interpolation=cv2.INTER_LINEAR)
     assert np.array_equal(apply_geometry(image, Geometry(kind="central_crop"), 224), hand)
     assert np.array_equal(image, cv2.imread(str(path), cv2.IMREAD_COLOR))  # OpenCV's BGR order
 
@@ -174,6 +182,7 @@ def test_grayscale_and_cmyk_jpegs_decode_to_three_channels(tmp_path):
 
 
 # ---- accuracy_checker configs ----------------------------------------------------------------------------
+
 
 def test_every_catalogued_model_has_a_config_matching_the_catalogue():
     assert ac_config.stale_configs() == [], "run `python -m omz_mobilenet.accuracy.ac_config write`"
@@ -202,10 +211,16 @@ def _config_with(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_config_reader_rejects_what_it_does_not_understand(tmp_path):
-    path = _config_with(tmp_path, "    - type: crop\n", "    - type: normalization\n      mean: 127.5\n    - type: crop\n")
+    path = _config_with(
+        tmp_path, "    - type: crop\n", "    - type: normalization\n      mean: 127.5\n    - type: crop\n"
+    )
     with pytest.raises(ToolError, match="expected two steps"):
         ac_config.parse_config(path)
-    path = _config_with(tmp_path, "    - type: crop\n      central_fraction: 0.875\n", "    - type: crop\n      central_fraction: 0.875\n      use_pillow: true\n")
+    path = _config_with(
+        tmp_path,
+        "    - type: crop\n      central_fraction: 0.875\n",
+        "    - type: crop\n      central_fraction: 0.875\n      use_pillow: true\n",
+    )
     with pytest.raises(ToolError, match=r"preprocessing\[0\]: unsupported key\(s\) use_pillow"):
         ac_config.parse_config(path)
     path = _config_with(tmp_path, "      top_k: 5\n", "      top_k: 5\n      sub_reference: 1\n")
@@ -217,19 +232,34 @@ def test_config_reader_rejects_what_it_does_not_understand(tmp_path):
     monkey_dir = tmp_path / "configs"
     monkey_dir.mkdir()
     (monkey_dir / "mobilenet-v1-0.25-224-tflite.yml").write_text(
-        ac_config.config_path("mobilenet-v1-0.25-224-tflite").read_text().replace("size: 224", "size: 192"))
+        ac_config.config_path("mobilenet-v1-0.25-224-tflite").read_text().replace("size: 224", "size: 192")
+    )
     with pytest.raises(ToolError, match="resizes to 192"):
         ac_config.config_for(load_catalogue().get("mobilenet-v1-0.25-224-tflite"), monkey_dir)
 
 
 # ---- the command ------------------------------------------------------------------------------------------
 
-@needs_assets
+
 def test_accuracy_cli_with_original_predictions_and_json(scratch, capsys):
     out = scratch / "acc.json"
     predictions = scratch / "pred.csv"
-    code = main(["accuracy", "mobilenet-v1-0.25-128-quant", "--dataset", str(SMALL_SET), "--original",
-                 "--precision", "FP32,INT8", "--predictions", str(predictions), "--json", str(out), "--no-progress"])
+    code = main(
+        [
+            "accuracy",
+            "mobilenet-v1-0.25-128-quant",
+            "--dataset",
+            str(SMALL_SET),
+            "--original",
+            "--precision",
+            "FP32,INT8",
+            "--predictions",
+            str(predictions),
+            "--json",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     rows = json.loads(out.read_text())["records"]
     assert [r["precision"] for r in rows] == ["FP32", "INT8"]
@@ -243,9 +273,18 @@ def test_accuracy_cli_with_original_predictions_and_json(scratch, capsys):
     assert "Wilson" in capsys.readouterr().out
 
 
-@needs_assets
 def test_int8_of_a_float_model_needs_its_int8_ir_first(scratch, capsys):
-    code = main(["accuracy", "mobilenet-v1-0.25-224-tflite", "--dataset", str(SMALL_SET), "--precision", "INT8", "--no-progress"])
+    code = main(
+        [
+            "accuracy",
+            "mobilenet-v1-0.25-224-tflite",
+            "--dataset",
+            str(SMALL_SET),
+            "--precision",
+            "INT8",
+            "--no-progress",
+        ]
+    )
     assert code == 2
     assert "--precision FP32-INT8 --calibration DIR" in capsys.readouterr().err
 
@@ -259,7 +298,6 @@ def test_missing_dataset_folder_is_a_clear_error(scratch, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-@needs_assets
 def test_corrupt_and_truncated_images_stop_or_are_skipped(scratch, capsys):
     folder = scratch / "bad"
     folder.mkdir()
@@ -330,11 +368,11 @@ def test_image_set_checks_say_no_images_and_find_corrupt_images_first(tmp_path):
         check_image_set(folder, annotations=tmp_path / "nope.txt")
 
 
-@needs_assets
 def test_accuracy_table_leads_with_top1_interval_and_top5_at_100_columns(scratch, cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
-    code, out, err = cli("accuracy", "mobilenet-v1-0.25-224-tflite", "--dataset", SMALL_SET, "--limit", "4",
-                         "--no-progress")
+    code, out, err = cli(
+        "accuracy", "mobilenet-v1-0.25-224-tflite", "--dataset", SMALL_SET, "--limit", "4", "--no-progress"
+    )
     assert code == 0, err
     header = next(line for line in out.splitlines() if "model" in line)
     for column in ("Top-1 [CI]", "Top-5", "images", "skipped", "status"):

@@ -8,6 +8,7 @@ request what to send (`handler.do_GET` replaced by a function of the test).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import socket
 import threading
@@ -22,7 +23,14 @@ pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py
 
 MODEL = "mobilenet-v1-0.25-128-quant"
 FILE = "mobilenet_v1_0.25_128_quant.tflite"
-GOOD = (ASSETS / "models" / "mobilenet_v1_0.25_128_quant_uint8_coral" / FILE).read_bytes()
+
+
+@functools.cache
+def good() -> bytes:
+    """The real model file the faulty servers send (read on first use: collection needs no assets)."""
+    return (ASSETS / "models" / "mobilenet_v1_0.25_128_quant_uint8_coral" / FILE).read_bytes()
+
+
 SHA256 = "cb273c23ee76374b05b9583177e28aa19744858a7679c56a250e83d0333da785"
 SRC = f"/src/{FILE}"
 
@@ -33,7 +41,11 @@ def _folder(cache):
 
 def _leftovers(cache) -> list[str]:
     folder = _folder(cache)
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.name != ".lock") if folder.is_dir() else []
+    return (
+        sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.name != ".lock")
+        if folder.is_dir()
+        else []
+    )
 
 
 def _assert_good(cache):
@@ -61,7 +73,9 @@ def server(workdirs, http_mirror, tmp_path, monkeypatch):
     def local(entry):
         entry["files"][0]["sources"] = [f"{base}{SRC}"] + extra.get("more_sources", [])
         entry["files"][0].update(extra.get("file_fields", {}))
-        entry["files"].append({**raw_catalogue()["default_labels_file"], "sources": [f"{base}/labels/synset_words.txt"]})
+        entry["files"].append(
+            {**raw_catalogue()["default_labels_file"], "sources": [f"{base}/labels/synset_words.txt"]}
+        )
 
     monkeypatch.setenv("OMZ_MOBILENET_BACKOFF", "0.05")
     requests_seen: list[tuple[float, str, str]] = []
@@ -115,9 +129,15 @@ def serve_range(h):
     wanted = h.headers.get("Range")
     if wanted and wanted.startswith("bytes=") and wanted.endswith("-"):
         start = int(wanted[6:-1])
-        body = GOOD[start:]
-        return send(h, 206, body, len(body), {"Content-Range": f"bytes {start}-{len(GOOD) - 1}/{len(GOOD)}", "Accept-Ranges": "bytes"})
-    return send(h, 200, GOOD, len(GOOD), {"Accept-Ranges": "bytes"})
+        body = good()[start:]
+        return send(
+            h,
+            206,
+            body,
+            len(body),
+            {"Content-Range": f"bytes {start}-{len(good()) - 1}/{len(good())}", "Accept-Ranges": "bytes"},
+        )
+    return send(h, 200, good(), len(good()), {"Accept-Ranges": "bytes"})
 
 
 # --- 5xx and 404 -----------------------------------------------------------------------------
@@ -131,7 +151,7 @@ def test_5xx_then_success_retries_with_exponential_backoff(server, cli, monkeypa
             return send(h, 500, b"oops", 4)
         if n == 2:
             return send(h, 503, b"busy", 4)
-        return send(h, 200, GOOD, len(GOOD))
+        return send(h, 200, good(), len(good()))
 
     server.behave(flaky)
     code, out, err = cli("download", MODEL)
@@ -155,7 +175,7 @@ def test_retry_after_is_honoured(server, cli):
     def busy_once(h, n):
         if n == 1:
             return send(h, 503, b"later", 5, {"Retry-After": "1"})
-        return send(h, 200, GOOD, len(GOOD))
+        return send(h, 200, good(), len(good()))
 
     server.behave(busy_once)
     assert cli("download", MODEL)[0] == 0
@@ -170,7 +190,7 @@ def test_404_is_not_retried_and_the_next_source_is_used(server, cli):
     def gone_then_alt(h, n):
         if h.path.startswith("/src/"):
             return send(h, 404, b"no", 2)
-        return send(h, 200, GOOD, len(GOOD))
+        return send(h, 200, good(), len(good()))
 
     server.behave(gone_then_alt)
     code, _out, err = cli("download", MODEL)
@@ -181,7 +201,7 @@ def test_404_is_not_retried_and_the_next_source_is_used(server, cli):
 
 def test_404_on_the_http_mirror_falls_back_to_the_source(server, cli):
     """The mirror is tried first; its 404 moves on to the catalogue's source at once."""
-    server.behave(lambda h, n: send(h, 200, GOOD, len(GOOD)))
+    server.behave(lambda h, n: send(h, 200, good(), len(good())))
     server.handler.routes[f"/mirror/{FILE}"] = (404, b"not mirrored")
     code, _out, err = cli("download", MODEL, "--mirror", f"{server.base}/mirror")
     assert code == 0, err
@@ -195,7 +215,7 @@ def test_404_on_the_http_mirror_falls_back_to_the_source(server, cli):
 def test_dropped_connection_resumes_with_a_range_request(server, cli):
     def cut_once(h, n):
         if n == 1:
-            send(h, 200, GOOD[:200_000], len(GOOD), {"Accept-Ranges": "bytes"})
+            send(h, 200, good()[:200_000], len(good()), {"Accept-Ranges": "bytes"})
             return drop(h)
         return serve_range(h)
 
@@ -211,9 +231,9 @@ def test_dropped_connection_resumes_with_a_range_request(server, cli):
 def test_dropped_connection_restarts_when_the_server_ignores_range(server, cli):
     def cut_once(h, n):
         if n == 1:
-            send(h, 200, GOOD[:100_000], len(GOOD))
+            send(h, 200, good()[:100_000], len(good()))
             return drop(h)
-        return send(h, 200, GOOD, len(GOOD))  # ignores the Range header: whole file again
+        return send(h, 200, good(), len(good()))  # ignores the Range header: whole file again
 
     server.behave(cut_once)
     code, _out, err = cli("download", MODEL)
@@ -224,13 +244,16 @@ def test_dropped_connection_restarts_when_the_server_ignores_range(server, cli):
 
 def test_bad_resume_offset_starts_over(server, cli):
     """A 206 that does not start where we stopped is not appended: the download starts over."""
+
     def wrong_offset(h, n):
         if n == 1:
-            send(h, 200, GOOD[:150_000], len(GOOD))
+            send(h, 200, good()[:150_000], len(good()))
             return drop(h)
         if h.headers.get("Range"):
-            return send(h, 206, GOOD[10:], len(GOOD) - 10, {"Content-Range": f"bytes 10-{len(GOOD) - 1}/{len(GOOD)}"})
-        return send(h, 200, GOOD, len(GOOD))
+            return send(
+                h, 206, good()[10:], len(good()) - 10, {"Content-Range": f"bytes 10-{len(good()) - 1}/{len(good())}"}
+            )
+        return send(h, 200, good(), len(good()))
 
     server.behave(wrong_offset)
     code, _out, err = cli("download", MODEL)
@@ -244,7 +267,7 @@ def test_connection_that_always_drops_fails_without_a_partial_file(server, cli, 
     monkeypatch.setenv("OMZ_MOBILENET_RETRIES", "2")
 
     def always_cut(h, n):
-        send(h, 200, GOOD[:100_000], len(GOOD))
+        send(h, 200, good()[:100_000], len(good()))
         drop(h)
 
     server.behave(always_cut)
@@ -281,10 +304,10 @@ def release():
 def test_stall_mid_body_times_out_then_succeeds(server, cli, release):
     def stall_once(h, n):
         if n == 1:
-            send(h, 200, GOOD[:64_000], len(GOOD))
+            send(h, 200, good()[:64_000], len(good()))
             release.wait(30)
             return
-        return send(h, 200, GOOD, len(GOOD))
+        return send(h, 200, good(), len(good()))
 
     server.behave(stall_once)
     started = time.monotonic()
@@ -325,7 +348,7 @@ def test_redirect_is_followed(server, cli):
     def moved(h, n):
         if h.path == SRC:
             return send(h, 302, b"", 0, {"Location": f"/alt/{FILE}"})
-        return send(h, 200, GOOD, len(GOOD))
+        return send(h, 200, good(), len(good()))
 
     server.behave(moved)
     code, _out, err = cli("download", MODEL)
@@ -340,7 +363,7 @@ def test_redirect_loop_fails_that_source_only(server, cli):
     def loop(h, n):
         if h.path == SRC:
             return send(h, 301, b"", 0, {"Location": SRC})
-        return send(h, 200, GOOD, len(GOOD))
+        return send(h, 200, good(), len(good()))
 
     server.behave(loop)
     code, _out, err = cli("download", MODEL)
@@ -351,7 +374,7 @@ def test_redirect_loop_fails_that_source_only(server, cli):
 
 def test_redirect_to_a_local_file_is_refused(server, cli, tmp_path):
     secret = tmp_path / FILE
-    secret.write_bytes(GOOD)  # even the right bytes must not be read through a file:// redirect
+    secret.write_bytes(good())  # even the right bytes must not be read through a file:// redirect
     server.behave(lambda h, n: send(h, 302, b"", 0, {"Location": secret.as_uri()}))
     code, _out, err = cli("download", MODEL)
     _assert_clean_failure(server.cache, code, err, "unsupported scheme")
@@ -364,7 +387,7 @@ def test_content_length_longer_than_the_body_is_retried_then_fails(server, cli, 
     monkeypatch.setenv("OMZ_MOBILENET_RETRIES", "1")
 
     def short_body(h, n):
-        send(h, 200, GOOD, len(GOOD) + 1000)  # promises 1000 B more, then closes
+        send(h, 200, good(), len(good()) + 1000)  # promises 1000 B more, then closes
 
     server.behave(short_body)
     code, _out, err = cli("download", MODEL)
@@ -374,7 +397,7 @@ def test_content_length_longer_than_the_body_is_retried_then_fails(server, cli, 
 
 def test_content_length_longer_once_then_right(server, cli):
     def lie_once(h, n):
-        send(h, 200, GOOD, len(GOOD) + (1000 if n == 1 else 0))
+        send(h, 200, good(), len(good()) + (1000 if n == 1 else 0))
 
     server.behave(lie_once)
     code, _out, err = cli("download", MODEL)
@@ -386,7 +409,7 @@ def test_content_length_longer_once_then_right(server, cli):
 
 
 def test_content_length_shorter_than_the_body_is_a_mismatch(server, cli):
-    server.behave(lambda h, n: send(h, 200, GOOD, len(GOOD) - 1000))  # the client stops early
+    server.behave(lambda h, n: send(h, 200, good(), len(good()) - 1000))  # the client stops early
     code, _out, err = cli("download", MODEL)
     _assert_clean_failure(server.cache, code, err, "checksum mismatch")
     assert len(server.requests) == 1  # bytes arrived as announced: a wrong file, not a network fault
@@ -394,10 +417,10 @@ def test_content_length_shorter_than_the_body_is_a_mismatch(server, cli):
 
 def test_body_beyond_the_catalogue_size_is_cut_off(server, cli):
     """No Content-Length (HTTP/1.0, read to close) and an endless body: stopped at the catalogue size."""
-    server.catalogue(file_fields={"size": len(GOOD)})
+    server.catalogue(file_fields={"size": len(good())})
 
     def endless(h, n):
-        send(h, 200, GOOD, None)
+        send(h, 200, good(), None)
         try:
             for _ in range(200):
                 h.wfile.write(b"\0" * 65536)
@@ -410,7 +433,7 @@ def test_body_beyond_the_catalogue_size_is_cut_off(server, cli):
 
 
 def test_wrong_checksum_with_the_right_size(server, cli):
-    bad = bytearray(GOOD)
+    bad = bytearray(good())
     bad[len(bad) // 2] ^= 0xFF
     server.behave(lambda h, n: send(h, 200, bytes(bad), len(bad)))
     code, _out, err = cli("download", MODEL)
@@ -424,8 +447,8 @@ def test_wrong_checksum_with_the_right_size(server, cli):
 def test_parts_and_staging_folders_of_a_killed_run_are_removed(server, cli):
     folder = _folder(server.cache)
     folder.mkdir(parents=True)
-    (folder / f".{FILE}.abc123.part").write_bytes(GOOD[:1000])
+    (folder / f".{FILE}.abc123.part").write_bytes(good()[:1000])
     (folder / ".something.tgz.d.xyz").mkdir()
-    server.behave(lambda h, n: send(h, 200, GOOD, len(GOOD)))
+    server.behave(lambda h, n: send(h, 200, good(), len(good())))
     assert cli("download", MODEL)[0] == 0
     _assert_good(server.cache)
