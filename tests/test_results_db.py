@@ -260,3 +260,18 @@ def test_an_unwritable_output_is_refused_before_work(tmp_path):
     assert info.value.exit_code == 2 and "cells.json" in info.value.message
     with pytest.raises(ToolError, match="is a folder"):
         run_cmd(["report", str(db), "-o", str(tmp_path)])
+
+
+def test_an_unavailable_row_is_dropped_once_the_same_cell_has_run(tmp_path):
+    """An unavailable cell is keyed with a placeholder IR digest (the IR could not be made); the cell
+    that later runs has the real digest, so without this the stale row would still be listed."""
+    db_path = tmp_path / "results.db"
+    missing = make_cell("mobilenet-v2-1.0-224", "INT8", status="unavailable", reason="IR not made: no calibration")
+    missing["key"]["ir_sha256"] = "none"
+    other_model = make_cell("mobilenet-v1-0.25-128", "INT8", status="unavailable", reason="IR not made")
+    other_model["key"]["ir_sha256"] = "none"
+    write_db(db_path, [missing, other_model, make_cell("mobilenet-v2-1.0-224", "INT8", top1=70.9)])
+    with ResultsDB.open(db_path) as db:
+        left = db.cells(status="unavailable")
+        assert [c["key"]["model"] for c in left] == ["mobilenet-v1-0.25-128"]
+        assert [c["key"]["model"] for c in db.cells(status="ok")] == ["mobilenet-v2-1.0-224"]

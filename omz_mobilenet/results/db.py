@@ -36,6 +36,19 @@ CREATE TABLE IF NOT EXISTS cells (
 _REPLACE = "DO UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in ("status", "started_at", "finished_at", "record"))
 
 
+# An unavailable cell is stored under a placeholder IR digest (the IR could not be made) and, from a
+# Ray cluster, without a machine; once the same cell has run, that row no longer tells the truth.
+_SUPERSEDED = (
+    "DELETE FROM cells WHERE status='unavailable' AND model=? AND precision=? AND device=? AND config=? "
+    "AND dataset_fingerprint=? AND (machine=? OR machine='') AND ir_sha256<>?"
+)
+
+
+def _superseded_args(key: dict[str, Any]) -> tuple[str, ...]:
+    fields = ("model", "precision", "device", "config", "dataset_fingerprint", "machine", "ir_sha256")
+    return tuple(str(key[f]) for f in fields)
+
+
 def key_tuple(key: dict[str, Any]) -> tuple[str, ...]:
     """The key of a cell as a tuple in `KEY_FIELDS` order; a missing field is bad input."""
     return CellKey.from_dict(key).as_tuple()
@@ -217,6 +230,8 @@ class ResultsDB:
         try:
             with self.transaction():
                 cursor = self.conn.execute(sql, row)
+                if record["status"] != "unavailable" and cursor.rowcount > 0:
+                    self.conn.execute(_SUPERSEDED, _superseded_args(record["key"]))
         except sqlite3.OperationalError as exc:
             raise ToolError(f"cannot write the results database {self.path}: {exc}", 2) from None
         return cursor.rowcount > 0
