@@ -37,7 +37,7 @@ RECORDS: list[tuple[str, str, tuple[str, ...]]] = [
         "AccuracyRecord",
         ("omz_mobilenet.accuracy.records", "omz_mobilenet.accuracy.evaluate"),
     ),
-    ("`gate --json` records", "GateRow", ("omz_mobilenet.accuracy.records", "omz_mobilenet.accuracy.gate")),
+    ("`gate --json` records", "GateRow", ("omz_mobilenet.accuracy.judge", "omz_mobilenet.accuracy.gate")),
     ("`verify --json` records", "VerifyRecord", ("omz_mobilenet.verify.record", "omz_mobilenet.verify.check")),
     (
         "`results --json` records (one sweep cell)",
