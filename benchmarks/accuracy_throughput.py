@@ -57,10 +57,16 @@ def main() -> int:
     add_markdown_option(parser, "accuracy_throughput")
     args = parser.parse_args()
     image_set = load_image_set(args.dataset)
-    rows = [measure(load_catalogue().get(model), image_set, args) for model in args.model or ["mobilenet-v2-1.0-224-quant"]]
+    rows = [
+        measure(load_catalogue().get(model), image_set, args) for model in args.model or ["mobilenet-v2-1.0-224-quant"]
+    ]
     if args.markdown:
-        write_markdown(args.markdown, "accuracy_throughput", markdown(rows, image_set, args.rounds),
-                       title="Accuracy pipeline speed")
+        write_markdown(
+            args.markdown,
+            "accuracy_throughput",
+            markdown(rows, image_set, args.rounds),
+            title="Accuracy pipeline speed",
+        )
     return 0 if all(row["same"] for row in rows) else 1
 
 
@@ -81,21 +87,45 @@ def report(args, entry, image_set, rounds) -> dict:
     seq = statistics.median(r[0][0] for r in rounds)
     pipe = statistics.median(r[1][0] for r in rounds)
     same = all(r[0][1] == r[1][1] for r in rounds)
-    print(f"model {entry.name}, {len(image_set.items)} images of {image_set.name}, FP32 IR, {INFER_PRECISION} hint, "
-          f"{args.rounds} alternating rounds, {platform.machine()} x{os.cpu_count()}")
-    print(f"sequential decode-then-infer: median {seq:.1f} images/s  (rounds: {', '.join(f'{r[0][0]:.0f}' for r in rounds)})")
-    print(f"thread-pool decode + AsyncInferQueue: median {pipe:.1f} images/s  (rounds: {', '.join(f'{r[1][0]:.0f}' for r in rounds)})")
+    print(
+        f"model {entry.name}, {len(image_set.items)} images of {image_set.name}, FP32 IR, {INFER_PRECISION} hint, "
+        f"{args.rounds} alternating rounds, {platform.machine()} x{os.cpu_count()}"
+    )
+    print(
+        f"sequential decode-then-infer: median {seq:.1f} images/s  (rounds: {', '.join(f'{r[0][0]:.0f}' for r in rounds)})"
+    )
+    print(
+        f"thread-pool decode + AsyncInferQueue: median {pipe:.1f} images/s  (rounds: {', '.join(f'{r[1][0]:.0f}' for r in rounds)})"
+    )
     print(f"speed-up {pipe / seq:.2f}x; same top-1 hits in both: {same}")
     return {"model": entry.name, "sequential": seq, "pipeline": pipe, "same": same}
 
 
 def markdown(rows: list[dict], image_set, rounds: int) -> str:
-    header = [f"model ({len(image_set.items)} images of {image_set.name}, FP32 IR, {INFER_PRECISION}; {rounds} rounds)",
-              "sequential img/s (median)", "pipeline img/s (median)", "speed-up", "same top-1 hits"]
-    table = markdown_table(header, [[r["model"], f"{r['sequential']:.1f}", f"{r['pipeline']:.1f}",
-                                     f"**{r['pipeline'] / r['sequential']:.2f}x**", "yes" if r["same"] else "**NO**"]
-                                    for r in rows])
-    return "Sequential decode-then-infer against the thread-pool decode + `AsyncInferQueue` pipeline, in alternating rounds.\n\n" + table
+    header = [
+        f"model ({len(image_set.items)} images of {image_set.name}, FP32 IR, {INFER_PRECISION}; {rounds} rounds)",
+        "sequential img/s (median)",
+        "pipeline img/s (median)",
+        "speed-up",
+        "same top-1 hits",
+    ]
+    table = markdown_table(
+        header,
+        [
+            [
+                r["model"],
+                f"{r['sequential']:.1f}",
+                f"{r['pipeline']:.1f}",
+                f"**{r['pipeline'] / r['sequential']:.2f}x**",
+                "yes" if r["same"] else "**NO**",
+            ]
+            for r in rows
+        ],
+    )
+    return (
+        "Sequential decode-then-infer against the thread-pool decode + `AsyncInferQueue` pipeline, in alternating rounds.\n\n"
+        + table
+    )
 
 
 if __name__ == "__main__":

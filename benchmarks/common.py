@@ -12,8 +12,12 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"
 ASSETS = Path(os.environ.get("OMZ_MOBILENET_ASSETS", REPO.parent / "shared" / "assets"))
 OFFLINE_MODELS = [
-    "mobilenet-v2-1.0-224-quant", "mobilenet-v2-1.0-224-int8", "mobilenet-v1-0.25-224-quant",
-    "mobilenet-v1-0.50-160-quant", "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.75-192-quant",
+    "mobilenet-v2-1.0-224-quant",
+    "mobilenet-v2-1.0-224-int8",
+    "mobilenet-v1-0.25-224-quant",
+    "mobilenet-v1-0.50-160-quant",
+    "mobilenet-v1-0.25-128-quant",
+    "mobilenet-v1-0.75-192-quant",
     "mobilenet-v1-0.25-224-tflite",
 ]
 
@@ -35,13 +39,18 @@ DOCS_RESULTS = REPO / "docs" / "results"
 def add_markdown_option(parser, name: str) -> None:
     """`--markdown [PATH]`: also write the script's table(s), stamped with the machine, into its results page."""
     parser.add_argument(
-        "--markdown", nargs="?", const=str(DOCS_RESULTS / f"{name}.md"), metavar="PATH",
+        "--markdown",
+        nargs="?",
+        const=str(DOCS_RESULTS / f"{name}.md"),
+        metavar="PATH",
         help=f"also write the table(s) with the machine stamp into PATH (default docs/results/{name}.md); "
-             "only this script's block of the page is replaced")
+        "only this script's block of the page is replaced",
+    )
 
 
 def markdown_table(header: list[str], rows: list[list], right: tuple[int, ...] = ()) -> str:
     """A Markdown table; columns whose index is in `right` are right-aligned."""
+
     def text(value) -> str:
         return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -59,15 +68,22 @@ def machine_stamp() -> str:
     from omz_mobilenet.environment import isa_label
 
     env = machine()
-    labels = {"openvino": "OpenVINO", "nncf": "NNCF", "litert": "LiteRT", "onnxruntime": "ONNX Runtime",
-              "tensorflow": "TensorFlow"}
+    labels = {
+        "openvino": "OpenVINO",
+        "nncf": "NNCF",
+        "litert": "LiteRT",
+        "onnxruntime": "ONNX Runtime",
+        "tensorflow": "TensorFlow",
+    }
     versions = ", ".join(f"{label} {env[key]}" for key, label in labels.items() if env.get(key))
     load = f"; load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
     label = isa_label(env)
     extra = [flag for flag in env.get("isa") or [] if flag not in label]  # e.g. avx_vnni, amx_int8
-    return (f"Measured on {label}{' (also ' + ', '.join(extra) + ')' if extra else ''} ({env.get('os')}; "
-            f"Python {env.get('python')}, {versions}), {datetime.date.today().isoformat()}, "
-            f"commit {env.get('git_commit') or 'unknown'}{load}")
+    return (
+        f"Measured on {label}{' (also ' + ', '.join(extra) + ')' if extra else ''} ({env.get('os')}; "
+        f"Python {env.get('python')}, {versions}), {datetime.date.today().isoformat()}, "
+        f"commit {env.get('git_commit') or 'unknown'}{load}"
+    )
 
 
 def _invocation(script: str) -> str:
@@ -102,7 +118,7 @@ def write_markdown(path, script: str, body: str, title: Optional[str] = None) ->
     start = old.find(f"<!-- BEGIN benchmarks/{script}.py")
     stop = old.find(end)
     if start >= 0 and stop > start:
-        new = old[:start] + block + old[stop + len(end):]
+        new = old[:start] + block + old[stop + len(end) :]
     else:
         new = old.rstrip("\n") + "\n\n" + block + "\n"
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -37,11 +37,26 @@ def swapped_catalogue(models: list[str], folder: Path) -> Path:
 
 
 def gate(models: list[str], dataset: Path, folder: Path) -> tuple[list[dict], int]:
-    env = {**environment(), "OMZ_MOBILENET_CATALOGUE": str(swapped_catalogue(models, folder)),
-           "OMZ_MOBILENET_OUT": str(folder / "ir")}
+    env = {
+        **environment(),
+        "OMZ_MOBILENET_CATALOGUE": str(swapped_catalogue(models, folder)),
+        "OMZ_MOBILENET_OUT": str(folder / "ir"),
+    }
     report = folder / "gate.json"
-    cmd = [sys.executable, "-m", "omz_mobilenet", "gate", *models, "--dataset", str(dataset), "--precision", "FP32",
-           "--no-progress", "--json", str(report)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "omz_mobilenet",
+        "gate",
+        *models,
+        "--dataset",
+        str(dataset),
+        "--precision",
+        "FP32",
+        "--no-progress",
+        "--json",
+        str(report),
+    ]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if not report.is_file():
         raise SystemExit(f"gate wrote no report ({done.returncode}): {done.stderr.strip()[-1500:]}")
@@ -71,8 +86,10 @@ def markdown(rows: list[dict], code: int) -> str:
         by_model.setdefault(r["model"], {})[r["image_set"]] = _cell(r)
     failed = sum(1 for r in rows if r.get("status", "").upper().startswith("FAIL"))
     table = markdown_table(["model", *sets], [[m, *(cells.get(s, "") for s in sets)] for m, cells in by_model.items()])
-    return (f"Every model converted with the wrong channel order, gated at FP32: {failed} of {len(rows)} rows FAILED, "
-            f"exit {code}. Top-1 measured against the minimum allowed (a row that did not fail says so):\n\n" + table)
+    return (
+        f"Every model converted with the wrong channel order, gated at FP32: {failed} of {len(rows)} rows FAILED, "
+        f"exit {code}. Top-1 measured against the minimum allowed (a row that did not fail says so):\n\n" + table
+    )
 
 
 def main() -> int:

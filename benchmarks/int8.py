@@ -46,7 +46,9 @@ def v2_catalogue(work: Path) -> Path:
     for entry in data["models"]:
         if entry["name"] == V2_MODEL:
             blob = archive.read_bytes()
-            entry["files"][0].update(size=len(blob), checksum={"algorithm": "sha384", "value": hashlib.sha384(blob).hexdigest()})
+            entry["files"][0].update(
+                size=len(blob), checksum={"algorithm": "sha384", "value": hashlib.sha384(blob).hexdigest()}
+            )
     path = work / "models.yml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -74,17 +76,39 @@ def alternate(env: dict, model: str, rounds: int, seconds: float) -> dict:
         for precision in order:
             record = throughput(env, model, precision, seconds)
             fps[precision].append(record["throughput_fps"])
-            meta[precision] = {k: record.get(k) for k in ("infer_precision_hint", "compiled_precision", "runtime_precisions", "streams", "device_full_name", "openvino")}
+            meta[precision] = {
+                k: record.get(k)
+                for k in (
+                    "infer_precision_hint",
+                    "compiled_precision",
+                    "runtime_precisions",
+                    "streams",
+                    "device_full_name",
+                    "openvino",
+                )
+            }
     medians = {p: statistics.median(v) for p, v in fps.items()}
-    return {"model": model, "rounds": rounds, "fps": fps, "median_fps": medians, "int8_over_fp32": medians["INT8"] / medians["FP32"], "meta": meta}
+    return {
+        "model": model,
+        "rounds": rounds,
+        "fps": fps,
+        "median_fps": medians,
+        "int8_over_fp32": medians["INT8"] / medians["FP32"],
+        "meta": meta,
+    }
 
 
 def accuracy(env: dict, model: str, datasets: list[Path]) -> list[dict]:
     rows = []
     for dataset in datasets:
-        payload = json_of(env, "accuracy", model, "--precision", "FP32,INT8", "--dataset", str(dataset), "--no-progress")
+        payload = json_of(
+            env, "accuracy", model, "--precision", "FP32,INT8", "--dataset", str(dataset), "--no-progress"
+        )
         for row in payload["records"] if isinstance(payload, dict) else payload:
-            rows.append({k: row.get(k) for k in ("model", "precision", "image_set", "images", "top1", "top5")} | {"dataset": str(dataset)})
+            rows.append(
+                {k: row.get(k) for k in ("model", "precision", "image_set", "images", "top1", "top5")}
+                | {"dataset": str(dataset)}
+            )
     return rows
 
 
@@ -92,15 +116,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--time", type=float, default=5.0)
-    parser.add_argument("--assets", default=os.environ.get("OMZ_MOBILENET_ASSETS", str(REPO.parent / "shared" / "assets")))
+    parser.add_argument(
+        "--assets", default=os.environ.get("OMZ_MOBILENET_ASSETS", str(REPO.parent / "shared" / "assets"))
+    )
     add_markdown_option(parser, "int8")
     args = parser.parse_args()
     assets = Path(args.assets).resolve()
     images = assets / "imagenet"
     work = Path(tempfile.mkdtemp(prefix="omz-int8-"))
-    env = dict(os.environ, OMZ_MOBILENET_CACHE=str(work / "cache"), OMZ_MOBILENET_OUT=str(work / "ir"), OMZ_MOBILENET_MIRROR=str(assets))
-    cli(env, "split", str(images / "val_1300_resized_227"), "--calibration-count", "300", "--out", str(work / "split"),
-        "--exclude", str(images / "val_100_cropped_reencoded"), "--exclude", str(images / "val_original_20"))
+    env = dict(
+        os.environ,
+        OMZ_MOBILENET_CACHE=str(work / "cache"),
+        OMZ_MOBILENET_OUT=str(work / "ir"),
+        OMZ_MOBILENET_MIRROR=str(assets),
+    )
+    cli(
+        env,
+        "split",
+        str(images / "val_1300_resized_227"),
+        "--calibration-count",
+        "300",
+        "--out",
+        str(work / "split"),
+        "--exclude",
+        str(images / "val_100_cropped_reencoded"),
+        "--exclude",
+        str(images / "val_original_20"),
+    )
     calibration = str(work / "split" / "calibration")
     cli(env, "convert", FLOAT_MODEL, "--precisions", "FP32,INT8", "--calibration", calibration)
     v2_env = dict(env, OMZ_MOBILENET_CATALOGUE=str(v2_catalogue(work)), OMZ_MOBILENET_MIRROR=str(work / "mirror"))
@@ -108,13 +150,21 @@ def main() -> None:
     cli(v2_env, "convert", V2_MODEL, "--precisions", "FP32,INT8", "--calibration", calibration)
 
     speed = [alternate(env, FLOAT_MODEL, args.rounds, args.time), alternate(v2_env, V2_MODEL, args.rounds, args.time)]
-    acc = accuracy(env, FLOAT_MODEL, [work / "split" / "evaluation", images / "val_100_cropped_reencoded", images / "val_original_20"])
+    acc = accuracy(
+        env,
+        FLOAT_MODEL,
+        [work / "split" / "evaluation", images / "val_100_cropped_reencoded", images / "val_original_20"],
+    )
     print("\nINT8 vs FP32 throughput (throughput hint, f32 inference hint, medians of alternating rounds)")
     for s in speed:
-        print(f"  {s['model']}: FP32 {s['median_fps']['FP32']:.1f} FPS, INT8 {s['median_fps']['INT8']:.1f} FPS, ratio {s['int8_over_fp32']:.2f}")
+        print(
+            f"  {s['model']}: FP32 {s['median_fps']['FP32']:.1f} FPS, INT8 {s['median_fps']['INT8']:.1f} FPS, ratio {s['int8_over_fp32']:.2f}"
+        )
     print("\nTop-1 / Top-5 on images disjoint from calibration")
     for row in acc:
-        print(f"  {row['image_set']:<28} {row['precision']:<5} {row['images']:>5} images  top1 {row['top1']:.2f}  top5 {row['top5']:.2f}")
+        print(
+            f"  {row['image_set']:<28} {row['precision']:<5} {row['images']:>5} images  top1 {row['top1']:.2f}  top5 {row['top5']:.2f}"
+        )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "int8.json").write_text(json.dumps({"throughput": speed, "accuracy": acc}, indent=2))
     print(f"\nwrote {RESULTS / 'int8.json'}")
@@ -124,9 +174,18 @@ def main() -> None:
 
 def markdown(speed: list[dict], acc: list[dict], rounds: int) -> str:
     labels = {V2_MODEL: "MobileNetV2 1.0 224 (TF-built graph, random weights: only its speed means anything)"}
-    fps = markdown_table(["model", "FP32 FPS", "INT8 FPS", "INT8 / FP32"], [
-        [labels.get(s["model"], s["model"]), f"{s['median_fps']['FP32']:.1f}", f"{s['median_fps']['INT8']:.1f}",
-         f"{s['int8_over_fp32']:.2f}"] for s in speed])
+    fps = markdown_table(
+        ["model", "FP32 FPS", "INT8 FPS", "INT8 / FP32"],
+        [
+            [
+                labels.get(s["model"], s["model"]),
+                f"{s['median_fps']['FP32']:.1f}",
+                f"{s['median_fps']['INT8']:.1f}",
+                f"{s['int8_over_fp32']:.2f}",
+            ]
+            for s in speed
+        ],
+    )
     by_set: dict[str, dict[str, dict]] = {}
     for row in acc:
         by_set.setdefault(row["image_set"], {})[row["precision"]] = row
@@ -134,12 +193,21 @@ def markdown(speed: list[dict], acc: list[dict], rounds: int) -> str:
     for name, rows in by_set.items():
         fp32, int8 = rows.get("FP32", {}), rows.get("INT8", {})
         drop = fp32["top1"] - int8["top1"] if fp32.get("top1") is not None and int8.get("top1") is not None else None
-        top.append([f"{name} ({fp32.get('images')})", f"{fp32.get('top1'):.2f} / {fp32.get('top5'):.2f}",
-                    f"{int8.get('top1'):.2f} / {int8.get('top5'):.2f}", "" if drop is None else f"{drop:.2f} points"])
-    accuracy_table = markdown_table(["images (disjoint from calibration)", "FP32 Top-1 / Top-5", "INT8 Top-1 / Top-5",
-                                     "Top-1 drop"], top)
-    return (f"Throughput hint, f32 inference hint, FP32 and INT8 in {rounds} alternating rounds (medians):\n\n{fps}\n\n"
-            f"Top-1 / Top-5 of {FLOAT_MODEL} on images disjoint from calibration:\n\n{accuracy_table}")
+        top.append(
+            [
+                f"{name} ({fp32.get('images')})",
+                f"{fp32.get('top1'):.2f} / {fp32.get('top5'):.2f}",
+                f"{int8.get('top1'):.2f} / {int8.get('top5'):.2f}",
+                "" if drop is None else f"{drop:.2f} points",
+            ]
+        )
+    accuracy_table = markdown_table(
+        ["images (disjoint from calibration)", "FP32 Top-1 / Top-5", "INT8 Top-1 / Top-5", "Top-1 drop"], top
+    )
+    return (
+        f"Throughput hint, f32 inference hint, FP32 and INT8 in {rounds} alternating rounds (medians):\n\n{fps}\n\n"
+        f"Top-1 / Top-5 of {FLOAT_MODEL} on images disjoint from calibration:\n\n{accuracy_table}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,13 +45,24 @@ def markdown(sweep_s: float, report_s: float, records: list[dict], irs: int) -> 
     models = len({r["key"]["model"] if isinstance(r.get("key"), dict) else r.get("model") for r in records})
     table = markdown_table(
         ["make sweep (wall time)", "cells", "status", "models", "IRs converted", "make report"],
-        [[f"**{int(sweep_s // 60)} min {sweep_s % 60:04.1f} s**", len(records),
-          ", ".join(f"{n} {s}" for s, n in sorted(status.items())), models, irs, f"{report_s:.1f} s"]],
+        [
+            [
+                f"**{int(sweep_s // 60)} min {sweep_s % 60:04.1f} s**",
+                len(records),
+                ", ".join(f"{n} {s}" for s, n in sorted(status.items())),
+                models,
+                irs,
+                f"{report_s:.1f} s",
+            ]
+        ],
     )
-    return ("`make sweep` then `make report` from an empty IR folder and results folder (the calibration split, every "
-            "conversion and NNCF calibration included).\n\n" + table +
-            "\n\n![Top-1 against median latency of the cells of make sweep](../pareto-CPU.png)"
-            "\n\n![Throughput against median latency of the same cells](../throughput-CPU.png)")
+    return (
+        "`make sweep` then `make report` from an empty IR folder and results folder (the calibration split, every "
+        "conversion and NNCF calibration included).\n\n"
+        + table
+        + "\n\n![Top-1 against median latency of the cells of make sweep](../pareto-CPU.png)"
+        "\n\n![Throughput against median latency of the same cells](../throughput-CPU.png)"
+    )
 
 
 def main() -> int:

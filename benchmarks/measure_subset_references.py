@@ -35,8 +35,10 @@ from omz_mobilenet.inputs.dataset import load_image_sets
 from omz_mobilenet.settings import Settings
 
 BASE_FRACTION = 0.01
-HOW = ("original file in {runtime}, batch 1, on OpenCV-decoded BGR images cropped/resized per the accuracy "
-       "config and normalised per the catalogue; IR (f32 hint) top1/top5 hits then: {ir}")
+HOW = (
+    "original file in {runtime}, batch 1, on OpenCV-decoded BGR images cropped/resized per the accuracy "
+    "config and normalised per the catalogue; IR (f32 hint) top1/top5 hits then: {ir}"
+)
 
 
 def base_tolerance(images: int) -> int:
@@ -67,7 +69,9 @@ def subset_entry(image_set, original, ir: dict, today: str) -> dict:
         drop = max([0] + [hits - h for h in ir.get(metric, [])])
         tolerance[metric] = drop + base_tolerance(summary["images"])
         ir_text.append(f"{metric} FP32/FP16 {'/'.join(map(str, ir.get(metric, []))) or 'n/a'}")
-    framework, _, version = original.runtime.partition(" ") if original.runtime.startswith("LiteRT") else original.runtime.rpartition(" ")
+    framework, _, version = (
+        original.runtime.partition(" ") if original.runtime.startswith("LiteRT") else original.runtime.rpartition(" ")
+    )
     return {
         "images": summary["images"],
         "image_list_sha256": image_set.list_sha256,
@@ -77,8 +81,12 @@ def subset_entry(image_set, original, ir: dict, today: str) -> dict:
         "top5": summary["top5"],
         "tolerance_images": tolerance,
         "ir_hits": ir,
-        "measured": {"framework": framework, "version": version, "date": today,
-                     "how": HOW.format(runtime=original.runtime, ir="; ".join(ir_text))},
+        "measured": {
+            "framework": framework,
+            "version": version,
+            "date": today,
+            "how": HOW.format(runtime=original.runtime, ir="; ".join(ir_text)),
+        },
     }
 
 
@@ -89,8 +97,11 @@ def measure(entry, image_sets, settings, today: str) -> dict:
     for image_set in image_sets:
         original = run_original(entry, model_path, image_set, Options(progress=False), lambda _n: None)
         subsets[image_set.name] = subset_entry(image_set, original, ir.get(image_set.name, {}), today)
-        print(f"  {entry.name} {image_set.name}: {subsets[image_set.name]['top1']} / {subsets[image_set.name]['top5']} "
-              f"tolerance {subsets[image_set.name]['tolerance_images']}", flush=True)
+        print(
+            f"  {entry.name} {image_set.name}: {subsets[image_set.name]['top1']} / {subsets[image_set.name]['top5']} "
+            f"tolerance {subsets[image_set.name]['tolerance_images']}",
+            flush=True,
+        )
     return subsets
 
 
@@ -118,8 +129,12 @@ def main() -> int:
             measured[entry.name] = subsets
             print(write_subsets(entry.name, {name: _stored(s) for name, s in subsets.items()}))
     if args.markdown:
-        write_markdown(args.markdown, "measure_subset_references", markdown(measured),
-                       title="Measured accuracy and the gate's references")
+        write_markdown(
+            args.markdown,
+            "measure_subset_references",
+            markdown(measured),
+            title="Measured accuracy and the gate's references",
+        )
     return 0
 
 
@@ -141,11 +156,21 @@ def markdown(measured: dict[str, dict]) -> str:
         for name, s in subsets.items():
             runtime = f"{s['measured']['framework']} {s['measured']['version']}".strip()
             tolerance = s["tolerance_images"]
-            rows.append([model, f"{name} ({s['images']})", f"{s['top1']:.2f} / {s['top5']:.2f} ({runtime})",
-                         _ir(s, 0), _ir(s, 1), f"{tolerance['top1']} / {tolerance['top5']}"])
+            rows.append(
+                [
+                    model,
+                    f"{name} ({s['images']})",
+                    f"{s['top1']:.2f} / {s['top5']:.2f} ({runtime})",
+                    _ir(s, 0),
+                    _ir(s, 1),
+                    f"{tolerance['top1']} / {tolerance['top5']}",
+                ]
+            )
     header = ["model", "image set (images)", "original top1 / top5", "IR FP32", "IR FP16", "tolerance top1/top5"]
-    return ("% Top-1 / Top-5. The original in its own framework, the IRs with the f32 hint; the tolerance is the "
-            "number of images each metric may lose in the gate.\n\n" + markdown_table(header, rows))
+    return (
+        "% Top-1 / Top-5. The original in its own framework, the IRs with the f32 hint; the tolerance is the "
+        "number of images each metric may lose in the gate.\n\n" + markdown_table(header, rows)
+    )
 
 
 if __name__ == "__main__":

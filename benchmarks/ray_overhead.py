@@ -57,14 +57,44 @@ def parse_args(argv=None) -> argparse.Namespace:
 def sweep_args(args: argparse.Namespace, cells: int) -> list[str]:
     """`cells` cells of one IR (two hints x cells/2 batch sizes), so their IR is converted once."""
     batches = BATCHES[: cells // 2]
-    return ["--models", args.model, "--precision", "FP32", "--hint", ",".join(HINTS), "--batch", ",".join(batches),
-            "--dataset", args.dataset, "--limit", str(args.limit), "--time", str(args.time), "--rounds", "2"]
+    return [
+        "--models",
+        args.model,
+        "--precision",
+        "FP32",
+        "--hint",
+        ",".join(HINTS),
+        "--batch",
+        ",".join(batches),
+        "--dataset",
+        args.dataset,
+        "--limit",
+        str(args.limit),
+        "--time",
+        str(args.time),
+        "--rounds",
+        "2",
+    ]
 
 
 def run_once(args: argparse.Namespace, cells: int, ray_address: str | None, work: Path, tag: str) -> dict:
     db = work / f"{tag}.db"
-    cmd = [sys.executable, "-m", "omz_mobilenet", "sweep", *sweep_args(args, cells), "--db", str(db), "--mirror",
-           str(ASSETS), "--cache-dir", str(work / f"{tag}-cache"), "-o", str(work / f"{tag}-ir"), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "omz_mobilenet",
+        "sweep",
+        *sweep_args(args, cells),
+        "--db",
+        str(db),
+        "--mirror",
+        str(ASSETS),
+        "--cache-dir",
+        str(work / f"{tag}-cache"),
+        "-o",
+        str(work / f"{tag}-ir"),
+        "--no-progress",
+    ]
     if ray_address:
         cmd += ["--ray", ray_address]
     started, clock = time.monotonic(), time.time()
@@ -78,8 +108,16 @@ def run_once(args: argparse.Namespace, cells: int, ray_address: str | None, work
     # The nodes are processes on this machine here, so their clock is this one.
     startup = min(r["started_at"] for r in records) - clock
     tail = ended - max(r["finished_at"] for r in records)
-    return {"cells": len(records), "wall_s": wall, "measuring_s": measuring, "overhead_s": wall - measuring,
-            "startup_s": startup, "tail_s": tail, "gap_s": mean_gap(records), "full_cell_s": sum(full_cell_s(r, args) for r in records) / len(records)}
+    return {
+        "cells": len(records),
+        "wall_s": wall,
+        "measuring_s": measuring,
+        "overhead_s": wall - measuring,
+        "startup_s": startup,
+        "tail_s": tail,
+        "gap_s": mean_gap(records),
+        "full_cell_s": sum(full_cell_s(r, args) for r in records) / len(records),
+    }
 
 
 def mean_gap(records: list[dict]) -> float:
@@ -110,8 +148,13 @@ def lab_estimate(cell_s: float, overhead_s: float, fixed_s: float, convert_s: fl
     cells, machines = 27 * 4 * 3, 100
     rounds = math.ceil(cells / machines)
     wall = fixed_s + rounds * (convert_s + cell_s + overhead_s)
-    return {"cells": cells, "machines": machines, "rounds_per_node": rounds, "wall_s": wall,
-            "serial_one_machine_s": fixed_s + 27 * 4 * convert_s + cells * (cell_s + overhead_s)}
+    return {
+        "cells": cells,
+        "machines": machines,
+        "rounds_per_node": rounds,
+        "wall_s": wall,
+        "serial_one_machine_s": fixed_s + 27 * 4 * convert_s + cells * (cell_s + overhead_s),
+    }
 
 
 def markdown(args, out: dict, cluster_start: float, estimate: dict, cell_s: float) -> str:
@@ -121,20 +164,28 @@ def markdown(args, out: dict, cluster_start: float, estimate: dict, cell_s: floa
         return f"{out[(path, size)]['startup_s'] + out[(path, size)]['tail_s']:.1f}"
 
     rows = [
-        ["per cell: gap between one cell's end and the next one's start on a node",
-         f"{out[('local', large)]['gap_s'] * 1000:.0f} ms", f"{out[('ray', large)]['gap_s'] * 1000:.0f} ms"],
-        [f"fixed, per sweep: until the first cell starts + after the last ends ({small} / {large} cells, best of {args.repeat})",
-         f"{fixed('local', small)} / {fixed('local', large)} s", f"{fixed('ray', small)} / {fixed('ray', large)} s"],
+        [
+            "per cell: gap between one cell's end and the next one's start on a node",
+            f"{out[('local', large)]['gap_s'] * 1000:.0f} ms",
+            f"{out[('ray', large)]['gap_s'] * 1000:.0f} ms",
+        ],
+        [
+            f"fixed, per sweep: until the first cell starts + after the last ends ({small} / {large} cells, best of {args.repeat})",
+            f"{fixed('local', small)} / {fixed('local', large)} s",
+            f"{fixed('ray', small)} / {fixed('ray', large)} s",
+        ],
         ["Ray cluster start (one node, once; a lab's cluster is already running)", "-", f"{cluster_start:.0f} s"],
     ]
     table = markdown_table(["", "local", "Ray"], rows)
-    return (f"The same cells ({args.model} FP32, {small} and {large} bench configurations, {args.limit} images, "
-            f"`--time {args.time:g}`) swept locally and through Ray (one node on 127.0.0.1, started once); "
-            "overhead = wall time - time the cells spent measuring.\n\n" + table + "\n\n"
-            f"On paper, 100 machines sweeping {estimate['cells']} cells (27 models x 4 precisions x 3 devices): "
-            f"{estimate['rounds_per_node']} cells per node, about {estimate['wall_s'] / 60:.1f} min of wall time "
-            f"(one machine alone: {estimate['serial_one_machine_s'] / 3600:.1f} h), assuming a cell measures "
-            f"{cell_s:.1f} s as this machine's cells would with bench 3 s and {REAL_IMAGES} images.")
+    return (
+        f"The same cells ({args.model} FP32, {small} and {large} bench configurations, {args.limit} images, "
+        f"`--time {args.time:g}`) swept locally and through Ray (one node on 127.0.0.1, started once); "
+        "overhead = wall time - time the cells spent measuring.\n\n" + table + "\n\n"
+        f"On paper, 100 machines sweeping {estimate['cells']} cells (27 models x 4 precisions x 3 devices): "
+        f"{estimate['rounds_per_node']} cells per node, about {estimate['wall_s'] / 60:.1f} min of wall time "
+        f"(one machine alone: {estimate['serial_one_machine_s'] / 3600:.1f} h), assuming a cell measures "
+        f"{cell_s:.1f} s as this machine's cells would with bench 3 s and {REAL_IMAGES} images."
+    )
 
 
 def main(argv=None) -> int:
@@ -155,40 +206,63 @@ def main(argv=None) -> int:
                 out[("ray", size)] = best(args, size, cluster.address, work, f"ray{size}")
     finally:
         cluster.shutdown()
-    per_cell = {path: (out[(path, large)]["overhead_s"] - out[(path, args.small)]["overhead_s"]) / (large - args.small)
-                for path in ("local", "ray")}
+    per_cell = {
+        path: (out[(path, large)]["overhead_s"] - out[(path, args.small)]["overhead_s"]) / (large - args.small)
+        for path in ("local", "ray")
+    }
     cell_s = out[("local", large)]["full_cell_s"]
     fixed = min(r["startup_s"] + r["tail_s"] for (p, _n), r in out.items() if p == "ray")
     convert = min(r["startup_s"] + r["tail_s"] for (p, _n), r in out.items() if p == "local")
     for (path, size), r in out.items():
-        print(f"{path:5s} {size} cells: wall {r['wall_s']:.1f} s, measuring {r['measuring_s']:.1f} s, "
-              f"overhead {r['overhead_s']:.1f} s = until the first cell {r['startup_s']:.1f} s + "
-              f"after the last {r['tail_s']:.1f} s + gaps between cells (mean {r['gap_s'] * 1000:.0f} ms)")
+        print(
+            f"{path:5s} {size} cells: wall {r['wall_s']:.1f} s, measuring {r['measuring_s']:.1f} s, "
+            f"overhead {r['overhead_s']:.1f} s = until the first cell {r['startup_s']:.1f} s + "
+            f"after the last {r['tail_s']:.1f} s + gaps between cells (mean {r['gap_s'] * 1000:.0f} ms)"
+        )
     gap = {path: out[(path, large)]["gap_s"] for path in ("local", "ray")}
     extra = per_cell["ray"] - per_cell["local"]
     print(f"Ray cluster start (one node, once): {cluster_start:.1f} s")
-    print(f"per-cell overhead, gap between cells on a node: local {gap['local'] * 1000:.0f} ms, "
-          f"Ray {gap['ray'] * 1000:.0f} ms, Ray minus local {(gap['ray'] - gap['local']) * 1000:+.0f} ms (target < 0.5 s)")
-    print(f"per-cell overhead, marginal ({args.small} -> {large} cells, includes the start-up's noise): "
-          f"local {per_cell['local']:+.2f} s, Ray {per_cell['ray']:+.2f} s, Ray minus local {extra:+.2f} s")
-    print(f"fixed cost per sweep: Ray {fixed:.1f} s (join, stations, conversion on the node); "
-          f"local {convert:.1f} s (start, conversion)")
-    estimate = lab_estimate(cell_s=cell_s, overhead_s=gap["ray"], fixed_s=fixed,
-                            convert_s=convert)
-    print(f"on paper, 100 machines x 324 cells (27 models x 4 precisions x 3 devices): {estimate['rounds_per_node']} "
-          f"cells per node, about {estimate['wall_s'] / 60:.1f} min (one machine alone: "
-          f"{estimate['serial_one_machine_s'] / 3600:.1f} h); assumes a cell measuring {cell_s:.1f} s "
-          f"(this machine's {args.model} cells with bench 3 s and {REAL_IMAGES} images), {convert:.1f} s per IR "
-          "(the local path's whole start-up: an upper bound for one conversion)")
+    print(
+        f"per-cell overhead, gap between cells on a node: local {gap['local'] * 1000:.0f} ms, "
+        f"Ray {gap['ray'] * 1000:.0f} ms, Ray minus local {(gap['ray'] - gap['local']) * 1000:+.0f} ms (target < 0.5 s)"
+    )
+    print(
+        f"per-cell overhead, marginal ({args.small} -> {large} cells, includes the start-up's noise): "
+        f"local {per_cell['local']:+.2f} s, Ray {per_cell['ray']:+.2f} s, Ray minus local {extra:+.2f} s"
+    )
+    print(
+        f"fixed cost per sweep: Ray {fixed:.1f} s (join, stations, conversion on the node); "
+        f"local {convert:.1f} s (start, conversion)"
+    )
+    estimate = lab_estimate(cell_s=cell_s, overhead_s=gap["ray"], fixed_s=fixed, convert_s=convert)
+    print(
+        f"on paper, 100 machines x 324 cells (27 models x 4 precisions x 3 devices): {estimate['rounds_per_node']} "
+        f"cells per node, about {estimate['wall_s'] / 60:.1f} min (one machine alone: "
+        f"{estimate['serial_one_machine_s'] / 3600:.1f} h); assumes a cell measuring {cell_s:.1f} s "
+        f"(this machine's {args.model} cells with bench 3 s and {REAL_IMAGES} images), {convert:.1f} s per IR "
+        "(the local path's whole start-up: an upper bound for one conversion)"
+    )
     print(f"load average at end {os.getloadavg()[0]:.1f} (a shared machine inflates every number)")
     if args.markdown:
-        write_markdown(args.markdown, "ray_overhead", markdown(args, out, cluster_start, estimate, cell_s),
-                       title="Ray overhead")
+        write_markdown(
+            args.markdown, "ray_overhead", markdown(args, out, cluster_start, estimate, cell_s), title="Ray overhead"
+        )
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "environment": environment(), "machine": isa_label(), "cluster_start_s": cluster_start,
-            "runs": {f"{p}-{n}": r for (p, n), r in out.items()}, "per_cell_overhead_s": per_cell, "gap_s": gap,
-            "ray_minus_local_s": extra, "lab_estimate": estimate}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "environment": environment(),
+                    "machine": isa_label(),
+                    "cluster_start_s": cluster_start,
+                    "runs": {f"{p}-{n}": r for (p, n), r in out.items()},
+                    "per_cell_overhead_s": per_cell,
+                    "gap_s": gap,
+                    "ray_minus_local_s": extra,
+                    "lab_estimate": estimate,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -58,22 +58,43 @@ class Runner:
         self.work = work
         self.env = {
             **__import__("os").environ,
-            "OMZ_MOBILENET_CATALOGUE": str(work / "models.yml"), "OMZ_MOBILENET_MIRROR": str(work / "mirror"),
-            "OMZ_MOBILENET_CACHE": str(work / "cache"), "OMZ_MOBILENET_OUT": str(work / "ir"),
+            "OMZ_MOBILENET_CATALOGUE": str(work / "models.yml"),
+            "OMZ_MOBILENET_MIRROR": str(work / "mirror"),
+            "OMZ_MOBILENET_CACHE": str(work / "cache"),
+            "OMZ_MOBILENET_OUT": str(work / "ir"),
             "OMZ_MOBILENET_AC_CONFIGS": str(work / "accuracy_checker_configs"),
         }
 
     def run(self, *args) -> str:
-        proc = subprocess.run([sys.executable, "-m", "omz_mobilenet", *map(str, args)], cwd=self.work,
-                              env=self.env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "omz_mobilenet", *map(str, args)],
+            cwd=self.work,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode:
-            raise SystemExit(f"omz-mobilenet {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+            raise SystemExit(
+                f"omz-mobilenet {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
+            )
         return proc.stdout
 
     def accuracy(self, model: str, images: int, original: bool) -> dict:
         report = self.work / f"acc-{model}-{images}.json"
-        self.run("accuracy", model, "--dataset", self.work / "split" / "evaluation", "--subset", images,
-                 "--precision", "FP32", "--no-progress", "--json", report, *(["--original"] if original else []))
+        self.run(
+            "accuracy",
+            model,
+            "--dataset",
+            self.work / "split" / "evaluation",
+            "--subset",
+            images,
+            "--precision",
+            "FP32",
+            "--no-progress",
+            "--json",
+            report,
+            *(["--original"] if original else []),
+        )
         rows = json.loads(report.read_text())
         rows = rows["records"] if isinstance(rows, dict) and "records" in rows else rows
         return rows[0]
@@ -81,7 +102,9 @@ class Runner:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=1000, help="evaluation images (of the 1000 left after calibration)")
+    parser.add_argument(
+        "--images", type=int, default=1000, help="evaluation images (of the 1000 left after calibration)"
+    )
     parser.add_argument("--work", type=Path, default=REPO / "results" / "real_weights", help="working folder (rebuilt)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     add_markdown_option(parser, "real_weights")
@@ -103,9 +126,22 @@ def main(argv=None) -> int:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
-    proc = subprocess.run([sys.executable, "-m", "tests.helpers.real_weights", "--out", work / "mirror",
-                           "--catalogue-out", work / "models.yml", "--ac-configs-out", work / "accuracy_checker_configs"],
-                          cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.helpers.real_weights",
+            "--out",
+            work / "mirror",
+            "--catalogue-out",
+            work / "models.yml",
+            "--ac-configs-out",
+            work / "accuracy_checker_configs",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode:
         raise SystemExit(f"fixture build failed:\n{proc.stderr[-3000:]}")
     print(f"fixture build: {time.monotonic() - start:.1f} s")
@@ -129,8 +165,11 @@ def main(argv=None) -> int:
             "quantized top1": reference["original_top1"],
             "quantized runtime": reference.get("original_runtime"),
             "gap": round(floats["top1"] - reference["original_top1"], 2),
-            "GFlops": gflops, "GFlops ref": PUBLISHED[model][0],
-            "MParams": mparams, "MParams ref": PUBLISHED[model][1], "ref": PUBLISHED[model][2],
+            "GFlops": gflops,
+            "GFlops ref": PUBLISHED[model][0],
+            "MParams": mparams,
+            "MParams ref": PUBLISHED[model][1],
+            "ref": PUBLISHED[model][2],
         }
         if rw.REFERENCE_OF[model] != rw.QUANTIZED_OF[model]:
             raw = runner.accuracy(rw.QUANTIZED_OF[model], args.images, original=True)
@@ -139,18 +178,31 @@ def main(argv=None) -> int:
             row["raw int8 runtime"] = raw.get("original_runtime")
         rows.append(row)
 
-    print(f"\nSeed models on real (dequantized) weights: Top-1 (%) on the first {args.images} images of "
-          f"{SPLIT_SOURCE.name} after {CALIBRATION_COUNT} calibration images (biased, easier than ImageNet val)")
+    print(
+        f"\nSeed models on real (dequantized) weights: Top-1 (%) on the first {args.images} images of "
+        f"{SPLIT_SOURCE.name} after {CALIBRATION_COUNT} calibration images (biased, easier than ImageNet val)"
+    )
     header = ["model", "float IR", "float orig.", "quantized orig. (runtime)", "gap", "GFlops (ref)", "MParams (ref)"]
     lines = []
     for r in rows:
         quant = f"{r['quantized top1']:.2f} ({r['quantized runtime']})"
         if "raw int8 top1" in r:
             quant += f"; raw {r['raw int8 runtime']} int8: {r['raw int8 top1']:.2f}"
-        lines.append([r["model"], f"{r['float IR top1']:.2f}", f"{r['float original top1']:.2f}", quant, f"{r['gap']:+.2f}",
-                      f"{r['GFlops']:.4f} ({r['GFlops ref']} {r['ref']})", f"{r['MParams']:.4f} ({r['MParams ref']} {r['ref']})"])
-    title = (f"Top-1 (%) on the first {args.images} images of {SPLIT_SOURCE.name} after {CALIBRATION_COUNT} calibration "
-             "images (biased, easier than ImageNet val)")
+        lines.append(
+            [
+                r["model"],
+                f"{r['float IR top1']:.2f}",
+                f"{r['float original top1']:.2f}",
+                quant,
+                f"{r['gap']:+.2f}",
+                f"{r['GFlops']:.4f} ({r['GFlops ref']} {r['ref']})",
+                f"{r['MParams']:.4f} ({r['MParams ref']} {r['ref']})",
+            ]
+        )
+    title = (
+        f"Top-1 (%) on the first {args.images} images of {SPLIT_SOURCE.name} after {CALIBRATION_COUNT} calibration "
+        "images (biased, easier than ImageNet val)"
+    )
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("-+-".join("-" * w for w in widths))

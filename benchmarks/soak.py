@@ -40,7 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--nireq", type=int, help="requests in flight (default: the compiled model's optimal number)")
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--bucket-s", type=float, default=60.0, help="length of one reporting period (default 60 s)")
-    p.add_argument("--max-growth", type=float, default=5.0, help="allowed RSS growth after the first period, %% (default 5)")
+    p.add_argument(
+        "--max-growth", type=float, default=5.0, help="allowed RSS growth after the first period, %% (default 5)"
+    )
     p.add_argument("--mirror", help="download mirror (folder or URL) if the model is not cached yet")
     p.add_argument("--cache-dir")
     p.add_argument("-o", "--output-dir", help="IR folder (default: OMZ_MOBILENET_OUT or ./ir)")
@@ -104,8 +106,11 @@ def main(argv=None) -> int:
     end = started + args.minutes * 60
     rows: list[dict] = []
     interrupted = False
-    print(f"soak: {entry.name} {args.precision} on {args.device}, {nireq} request(s), {args.minutes:g} min, "
-          f"a fresh {shape} {np.dtype(dtype).name} input per request; OpenVINO {ov.get_version()}", flush=True)
+    print(
+        f"soak: {entry.name} {args.precision} on {args.device}, {nireq} request(s), {args.minutes:g} min, "
+        f"a fresh {shape} {np.dtype(dtype).name} input per request; OpenVINO {ov.get_version()}",
+        flush=True,
+    )
     try:
         for index in range(periods):
             boundary = min(end, started + (index + 1) * args.bucket_s)
@@ -151,8 +156,10 @@ def close_period(index: int, state: dict, sampler: Sampler) -> dict:
 
 
 def _row_text(r: dict) -> str:
-    return (f"period {r['period']}: {r['inferences']} inferences, median {r['median_ms']} ms, "
-            f"RSS {r['rss_end_mb']} MB (anonymous {r['anon_mb']} MB)")
+    return (
+        f"period {r['period']}: {r['inferences']} inferences, median {r['median_ms']} ms, "
+        f"RSS {r['rss_end_mb']} MB (anonymous {r['anon_mb']} MB)"
+    )
 
 
 def summarize(rows: list[dict], args, model: str, nireq: int, version: str, interrupted: bool) -> dict:
@@ -162,12 +169,24 @@ def summarize(rows: list[dict], args, model: str, nireq: int, version: str, inte
     anon_first, anon_last = (rows[0]["anon_mb"], rows[-1]["anon_mb"]) if rows else (None, None)
     anon_growth = round((anon_last - anon_first) / anon_first * 100, 2) if anon_first and len(rows) > 1 else None
     return {
-        "model": model, "precision": args.precision, "device": args.device, "hint": args.hint, "requests": nireq,
-        "minutes": args.minutes, "period_s": args.bucket_s, "inferences": sum(r["inferences"] for r in rows),
-        "rss_first_period_end_mb": first, "rss_last_period_end_mb": last, "rss_growth_pct": growth,
+        "model": model,
+        "precision": args.precision,
+        "device": args.device,
+        "hint": args.hint,
+        "requests": nireq,
+        "minutes": args.minutes,
+        "period_s": args.bucket_s,
+        "inferences": sum(r["inferences"] for r in rows),
+        "rss_first_period_end_mb": first,
+        "rss_last_period_end_mb": last,
+        "rss_growth_pct": growth,
         "anonymous_growth_pct": anon_growth,
-        "max_growth_pct": args.max_growth, "openvino": version, "cpu": _cpu_name(), "cores": os.cpu_count(),
-        "python": platform.python_version(), "interrupted": interrupted,
+        "max_growth_pct": args.max_growth,
+        "openvino": version,
+        "cpu": _cpu_name(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "interrupted": interrupted,
     }
 
 
@@ -183,25 +202,35 @@ def _cpu_name() -> str:
 
 def table_text(rows: list[dict], report: dict) -> str:
     unit = "min" if report["period_s"] == 60 else f"x{report['period_s']:g}s"
-    lines = [f"\n| {unit} | inferences | median ms | p99 ms | RSS end MB | RSS max MB | anonymous MB |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"\n| {unit} | inferences | median ms | p99 ms | RSS end MB | RSS max MB | anonymous MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r['period']} | {r['inferences']} | {r['median_ms']} | {r['p99_ms']} | {r['rss_end_mb']} "
-                     f"| {r['rss_max_mb']} | {r['anon_mb']} |")
+        lines.append(
+            f"| {r['period']} | {r['inferences']} | {r['median_ms']} | {r['p99_ms']} | {r['rss_end_mb']} "
+            f"| {r['rss_max_mb']} | {r['anon_mb']} |"
+        )
     growth = report["rss_growth_pct"]
     verdict = "n/a" if growth is None else ("OK" if growth <= report["max_growth_pct"] else "TOO MUCH")
-    lines.append(f"\nRSS growth after the first period: {growth} % (limit {report['max_growth_pct']} %): {verdict}; "
-                 f"anonymous memory: {report['anonymous_growth_pct']} %")
-    lines.append(f"{report['inferences']} inferences; {report['cpu']}, {report['cores']} cores; OpenVINO {report['openvino']}"
-                 + ("; INTERRUPTED" if report["interrupted"] else ""))
+    lines.append(
+        f"\nRSS growth after the first period: {growth} % (limit {report['max_growth_pct']} %): {verdict}; "
+        f"anonymous memory: {report['anonymous_growth_pct']} %"
+    )
+    lines.append(
+        f"{report['inferences']} inferences; {report['cpu']}, {report['cores']} cores; OpenVINO {report['openvino']}"
+        + ("; INTERRUPTED" if report["interrupted"] else "")
+    )
     return "\n".join(lines)
 
 
 def markdown(rows: list[dict], report: dict, shape) -> str:
     """The table under a line saying what ran (the page's stamp names the machine)."""
-    what = (f"{report['model']} {report['precision']} on {report['device']}, {report['hint']} hint, "
-            f"INFERENCE_PRECISION_HINT=f32, {report['requests']} request(s) in flight, a fresh "
-            f"{'x'.join(map(str, shape))} random image per request, {report['minutes']:g} min:")
+    what = (
+        f"{report['model']} {report['precision']} on {report['device']}, {report['hint']} hint, "
+        f"INFERENCE_PRECISION_HINT=f32, {report['requests']} request(s) in flight, a fresh "
+        f"{'x'.join(map(str, shape))} random image per request, {report['minutes']:g} min:"
+    )
     return what + "\n" + table_text(rows, report)
 
 

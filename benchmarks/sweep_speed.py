@@ -49,7 +49,10 @@ def separate(env: dict, model: str, images: str, bench_time: float, out: Path) -
     took, top1 = 0.0, {}
     for precision in PRECISIONS:
         report = out / f"acc-{precision}.json"
-        took += run(["accuracy", model, "--precision", precision, "--dataset", images, "--no-progress", "--json", str(report)], env)
+        took += run(
+            ["accuracy", model, "--precision", precision, "--dataset", images, "--no-progress", "--json", str(report)],
+            env,
+        )
         took += run(["bench", model, "--precision", precision, "--time", str(bench_time), "--rounds", "3"], env)
         data = json.loads(report.read_text())
         rows = data["records"] if isinstance(data, dict) else data
@@ -58,8 +61,23 @@ def separate(env: dict, model: str, images: str, bench_time: float, out: Path) -
 
 
 def swept(env: dict, model: str, images: str, bench_time: float, db: Path) -> tuple[float, dict]:
-    args = ["sweep", "--models", model, "--precision", ",".join(PRECISIONS), "--dataset", images, "--time", str(bench_time),
-            "--rounds", "3", "--db", str(db), "--no-progress", "--force"]
+    args = [
+        "sweep",
+        "--models",
+        model,
+        "--precision",
+        ",".join(PRECISIONS),
+        "--dataset",
+        images,
+        "--time",
+        str(bench_time),
+        "--rounds",
+        "3",
+        "--db",
+        str(db),
+        "--no-progress",
+        "--force",
+    ]
     took = run(args, env)
     proc = subprocess.run(CLI + ["results", str(db), "--json"], env=env, capture_output=True, text=True, check=True)
     records = json.loads(proc.stdout)["records"]
@@ -79,15 +97,42 @@ def compare(env: dict, args, root: Path, bench_time: float) -> dict:
                 took, separate_top1 = separate(env, args.model, args.images, bench_time, root)
                 separate_times.append(took)
             print(f"--time {bench_time:g} round {round_index + 1} {side}: {took:.1f} s", flush=True)
-    rerun = run(["sweep", "--models", args.model, "--precision", ",".join(PRECISIONS), "--dataset", args.images,
-                 "--time", str(bench_time), "--db", str(root / "r.db"), "--no-progress"], env)
+    rerun = run(
+        [
+            "sweep",
+            "--models",
+            args.model,
+            "--precision",
+            ",".join(PRECISIONS),
+            "--dataset",
+            args.images,
+            "--time",
+            str(bench_time),
+            "--db",
+            str(root / "r.db"),
+            "--no-progress",
+        ],
+        env,
+    )
     s, p = statistics.median(sweep_times), statistics.median(separate_times)
-    print(f"\nsweep (1 command, 3 cells): median {s:.1f} s over {args.rounds} rounds, range {min(sweep_times):.1f}-{max(sweep_times):.1f}")
-    print(f"separate (3 x accuracy + bench): median {p:.1f} s, range {min(separate_times):.1f}-{max(separate_times):.1f}")
+    print(
+        f"\nsweep (1 command, 3 cells): median {s:.1f} s over {args.rounds} rounds, range {min(sweep_times):.1f}-{max(sweep_times):.1f}"
+    )
+    print(
+        f"separate (3 x accuracy + bench): median {p:.1f} s, range {min(separate_times):.1f}-{max(separate_times):.1f}"
+    )
     print(f"speed-up: {p / s:.2f}x (target 2x); re-run with every cell stored: {rerun:.2f} s (target < 5 s)")
-    print(f"Top-1 sweep {sweep_top1} vs separate {separate_top1}: {'same' if sweep_top1 == separate_top1 else 'DIFFERENT'}")
-    return {"time": bench_time, "sweep": sweep_times, "separate": separate_times, "rerun": rerun,
-            "same": sweep_top1 == separate_top1, "top1": sweep_top1}
+    print(
+        f"Top-1 sweep {sweep_top1} vs separate {separate_top1}: {'same' if sweep_top1 == separate_top1 else 'DIFFERENT'}"
+    )
+    return {
+        "time": bench_time,
+        "sweep": sweep_times,
+        "separate": separate_times,
+        "rerun": rerun,
+        "same": sweep_top1 == separate_top1,
+        "top1": sweep_top1,
+    }
 
 
 def markdown(rows: list[dict], args) -> str:
@@ -95,15 +140,31 @@ def markdown(rows: list[dict], args) -> str:
         return f"{statistics.median(values):.1f} s ({min(values):.1f}-{max(values):.1f})"
 
     table = markdown_table(
-        ["bench time per cell (both sides)", "sweep", "3 x (accuracy + bench)", "speed-up", "re-run, every cell stored",
-         "same Top-1"],
-        [[f"`--time {r['time']:g}`", span(r["sweep"]), span(r["separate"]),
-          f"**{statistics.median(r['separate']) / statistics.median(r['sweep']):.2f}x**", f"{r['rerun']:.2f} s",
-          ("yes (" + " / ".join(str(r["top1"].get(p)) for p in PRECISIONS) + ")") if r["same"] else "**no**"]
-         for r in rows])
-    return (f"One `sweep` of {args.model} x {', '.join(PRECISIONS)} over `{args.images}` against 3 x (`accuracy` + "
-            f"`bench --rounds 3`) in fresh processes, IRs converted beforehand on both sides, alternating which goes "
-            f"first; medians (range) of {args.rounds} rounds.\n\n" + table)
+        [
+            "bench time per cell (both sides)",
+            "sweep",
+            "3 x (accuracy + bench)",
+            "speed-up",
+            "re-run, every cell stored",
+            "same Top-1",
+        ],
+        [
+            [
+                f"`--time {r['time']:g}`",
+                span(r["sweep"]),
+                span(r["separate"]),
+                f"**{statistics.median(r['separate']) / statistics.median(r['sweep']):.2f}x**",
+                f"{r['rerun']:.2f} s",
+                ("yes (" + " / ".join(str(r["top1"].get(p)) for p in PRECISIONS) + ")") if r["same"] else "**no**",
+            ]
+            for r in rows
+        ],
+    )
+    return (
+        f"One `sweep` of {args.model} x {', '.join(PRECISIONS)} over `{args.images}` against 3 x (`accuracy` + "
+        f"`bench --rounds 3`) in fresh processes, IRs converted beforehand on both sides, alternating which goes "
+        f"first; medians (range) of {args.rounds} rounds.\n\n" + table
+    )
 
 
 def main() -> None:
@@ -111,8 +172,13 @@ def main() -> None:
     parser.add_argument("--model", default="mobilenet-v1-0.25-224-tflite")
     parser.add_argument("--images", default=str(RESULTS / "split" / "evaluation"))
     parser.add_argument("--calibration", default=str(RESULTS / "split" / "calibration"))
-    parser.add_argument("--time", type=float, nargs="+", default=[3.0],
-                        help="bench seconds per cell on both sides; several values give a row each (default 3)")
+    parser.add_argument(
+        "--time",
+        type=float,
+        nargs="+",
+        default=[3.0],
+        help="bench seconds per cell on both sides; several values give a row each (default 3)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     add_markdown_option(parser, "sweep_speed")
     args = parser.parse_args()
@@ -124,8 +190,9 @@ def main() -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     if args.markdown:
-        write_markdown(args.markdown, "sweep_speed", markdown(rows, args),
-                       title="Sweep speed: one sweep against separate commands")
+        write_markdown(
+            args.markdown, "sweep_speed", markdown(rows, args), title="Sweep speed: one sweep against separate commands"
+        )
 
 
 if __name__ == "__main__":

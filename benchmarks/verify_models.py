@@ -23,8 +23,19 @@ MODELS = [*OFFLINE_MODELS, "mobilenetv2-12-int8"]
 
 
 def verify(models: list[str], dataset: Path, precision: str) -> tuple[list[dict], int]:
-    cmd = [sys.executable, "-m", "omz_mobilenet", "verify", *models, "--dataset", str(dataset),
-           "--precision", precision, "--no-progress", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "omz_mobilenet",
+        "verify",
+        *models,
+        "--dataset",
+        str(dataset),
+        "--precision",
+        precision,
+        "--no-progress",
+        "--json",
+    ]
     done = subprocess.run(cmd, env=environment(), capture_output=True, text=True)
     if done.returncode not in (0, 1):  # 1: a check failed, and its row says which
         raise SystemExit(f"{' '.join(cmd[2:])} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
@@ -40,18 +51,43 @@ def row(r: dict) -> list:
     top1 = "" if r.get("top1_ir") is None else f"{r['top1_ir']:g} / {r['top1_original']:g} %"
     margin = "exact" if r["criterion"] == "exact" else r.get("margin_images")
     p_value = "" if r.get("mcnemar_p") is None else f"{r['mcnemar_p']:.3g}"
-    return [r["model"], r["criterion"], f"{100 * r['top1_agreement']:.0f} % {_interval(r.get('agreement_ci95'), 100)}",
-            f"{100 * r['min_agreement']:.0f} %", r.get("mcnemar_b"), r.get("mcnemar_c"), p_value, top1, diff,
-            f"{r['max_abs_diff']:.2g}", margin, "pass" if r["passed"] else f"**FAIL** {r.get('note', '')}".strip()]
+    return [
+        r["model"],
+        r["criterion"],
+        f"{100 * r['top1_agreement']:.0f} % {_interval(r.get('agreement_ci95'), 100)}",
+        f"{100 * r['min_agreement']:.0f} %",
+        r.get("mcnemar_b"),
+        r.get("mcnemar_c"),
+        p_value,
+        top1,
+        diff,
+        f"{r['max_abs_diff']:.2g}",
+        margin,
+        "pass" if r["passed"] else f"**FAIL** {r.get('note', '')}".strip(),
+    ]
 
 
 def markdown(records: list[dict], dataset: Path, precision: str) -> str:
-    header = ["model", "criterion", "agreement [95 % CI]", "floor", "b", "c", "p (one-sided)", "Top-1 IR / original",
-              "IR - original, points [95 % CI]", "max abs diff", "margin (images)", "result"]
+    header = [
+        "model",
+        "criterion",
+        "agreement [95 % CI]",
+        "floor",
+        "b",
+        "c",
+        "p (one-sided)",
+        "Top-1 IR / original",
+        "IR - original, points [95 % CI]",
+        "max abs diff",
+        "margin (images)",
+        "result",
+    ]
     images = records[0]["images"] if records else 0
-    return (f"`omz-mobilenet verify` at {precision} (f32 inference hint), {images} images of `{dataset.name}`; "
-            f"b = images only the original gets right, c = only the IR.\n\n"
-            + markdown_table(header, [row(r) for r in records]))
+    return (
+        f"`omz-mobilenet verify` at {precision} (f32 inference hint), {images} images of `{dataset.name}`; "
+        f"b = images only the original gets right, c = only the IR.\n\n"
+        + markdown_table(header, [row(r) for r in records])
+    )
 
 
 def main() -> int:

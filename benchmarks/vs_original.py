@@ -26,9 +26,14 @@ from pathlib import Path
 from common import ASSETS, RESULTS, add_markdown_option, environment, markdown_table, write_markdown
 
 OFFLINE = [
-    "mobilenet-v2-1.0-224-quant", "mobilenet-v2-1.0-224-int8", "mobilenet-v1-0.25-224-quant",
-    "mobilenet-v1-0.50-160-quant", "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.75-192-quant",
-    "mobilenet-v1-0.25-224-tflite", "mobilenetv2-12-int8",
+    "mobilenet-v2-1.0-224-quant",
+    "mobilenet-v2-1.0-224-int8",
+    "mobilenet-v1-0.25-224-quant",
+    "mobilenet-v1-0.50-160-quant",
+    "mobilenet-v1-0.25-128-quant",
+    "mobilenet-v1-0.75-192-quant",
+    "mobilenet-v1-0.25-224-tflite",
+    "mobilenetv2-12-int8",
 ]
 
 
@@ -38,7 +43,11 @@ def _candidates(entry, out_dir: Path) -> list[tuple[str, Path]]:
 
     int8 = REQUANTIZED if entry.source_precision == "INT8" else "FP32-INT8"
     folders = ["FP32", int8]
-    return [(folder, ir_xml(out_dir, entry.name, folder)) for folder in folders if ir_xml(out_dir, entry.name, folder).is_file()]
+    return [
+        (folder, ir_xml(out_dir, entry.name, folder))
+        for folder in folders
+        if ir_xml(out_dir, entry.name, folder).is_file()
+    ]
 
 
 def _compile(core, target, opts, pinning: bool):
@@ -51,7 +60,9 @@ def _compile(core, target, opts, pinning: bool):
 
     model = load_model(core, target.xml, opts.batch, target.model)
     started = time.perf_counter()
-    compiled = compile_model(core, model, opts.device, {**compile_config(opts), "ENABLE_CPU_PINNING": pinning}, str(target.xml))
+    compiled = compile_model(
+        core, model, opts.device, {**compile_config(opts), "ENABLE_CPU_PINNING": pinning}, str(target.xml)
+    )
     compile_ms = (time.perf_counter() - started) * 1e3
     return Compiled(model, compiled, compile_ms, *model_cost(model), compiled_facts(core, compiled, opts))
 
@@ -61,7 +72,9 @@ def _time_against_original(core, entry, folder: str, xml: Path, settings, args) 
     from omz_mobilenet.bench.compiled import BenchTarget
     from omz_mobilenet.bench.options import BenchOptions
 
-    opts = BenchOptions(hint="latency", infer_precision="f32", nthreads=args.threads, nstreams=1, time_s=args.time).validate()
+    opts = BenchOptions(
+        hint="latency", infer_precision="f32", nthreads=args.threads, nstreams=1, time_s=args.time
+    ).validate()
     target = BenchTarget(entry.name, folder, folder, xml, entry)
     compiled = _compile(core, target, opts, args.pinning)
     record = compare_target(target, compiled, opts, settings, args.rounds)
@@ -82,20 +95,54 @@ def measure_model(core, name: str, image_set, settings, args) -> dict:
     for folder, xml in candidates:
         judged = judgement(entry, folder, image_set.name, ir_top1(entry, xml, image_set), original)
         timed = _time_against_original(core, entry, folder, xml, settings, args)
-        tried.append({"ir": folder, "faithful": judged.passed, "top1": judged.top1, "original_top1": judged.original_top1,
-                      "top1_min": judged.minimum_top1, **{k: timed[k] for k in (
-                          "openvino_median_ms", "original_median_ms", "ratio_original_to_openvino", "threads", "runtime",
-                          "runtime_version", "kernels", "rounds")}})
+        tried.append(
+            {
+                "ir": folder,
+                "faithful": judged.passed,
+                "top1": judged.top1,
+                "original_top1": judged.original_top1,
+                "top1_min": judged.minimum_top1,
+                **{
+                    k: timed[k]
+                    for k in (
+                        "openvino_median_ms",
+                        "original_median_ms",
+                        "ratio_original_to_openvino",
+                        "threads",
+                        "runtime",
+                        "runtime_version",
+                        "kernels",
+                        "rounds",
+                    )
+                },
+            }
+        )
         print(f"  {name} {folder}: {tried[-1]}", file=sys.stderr)
     faithful = [t for t in tried if t["faithful"]] or tried
     best = min(faithful, key=lambda t: t["openvino_median_ms"])
-    return {"model": name, "source": entry.source_precision, **best, "images": judged.images,
-            "note": "" if best["faithful"] else "no faithful IR: fastest shown", "candidates": tried}
+    return {
+        "model": name,
+        "source": entry.source_precision,
+        **best,
+        "images": judged.images,
+        "note": "" if best["faithful"] else "no faithful IR: fastest shown",
+        "candidates": tried,
+    }
 
 
-SHORT = {"model": "model", "ir": "IR", "kernels": "kernels", "openvino_median_ms": "OV ms", "original_median_ms": "orig ms",
-         "ratio_original_to_openvino": "orig/OV", "top1": "IR top1", "original_top1": "orig top1", "faithful": "faithful",
-         "runtime": "original", "note": "note"}
+SHORT = {
+    "model": "model",
+    "ir": "IR",
+    "kernels": "kernels",
+    "openvino_median_ms": "OV ms",
+    "original_median_ms": "orig ms",
+    "ratio_original_to_openvino": "orig/OV",
+    "top1": "IR top1",
+    "original_top1": "orig top1",
+    "faithful": "faithful",
+    "runtime": "original",
+    "note": "note",
+}
 
 
 def _short(row: dict) -> dict:
@@ -110,8 +157,9 @@ def _other(row: dict) -> str:
         if c["ir"] == row.get("ir"):
             continue
         faithful = "" if c["faithful"] else f" (NOT faithful: needs {c['top1_min']})"
-        texts.append(f"{c['ir']}: {c['openvino_median_ms']:.2f} vs {c['original_median_ms']:.2f} ms, "
-                     f"Top-1 {c['top1']}{faithful}")
+        texts.append(
+            f"{c['ir']}: {c['openvino_median_ms']:.2f} vs {c['original_median_ms']:.2f} ms, Top-1 {c['top1']}{faithful}"
+        )
     return "; ".join(texts)
 
 
@@ -122,15 +170,38 @@ def markdown(rows: list[dict], args, image_set: str) -> str:
             table.append([r["model"], "", "", "", "", "", "", "", "", r.get("note", "")])
             continue
         ratio = r["ratio_original_to_openvino"]
-        table.append([r["model"], r["source"], r["ir"] + ("" if r["faithful"] else " (not faithful)"), r["kernels"],
-                      f"{r['openvino_median_ms']:.2f}", f"{r['original_median_ms']:.2f}",
-                      f"{ratio:.2f}x" if ratio else "", r["top1"], f"{r['original_top1']} ({r['runtime']})", _other(r)])
-    header = ["model", "source", "fastest faithful IR", "kernels", "OpenVINO ms", "original ms", "original / OpenVINO",
-              "IR Top-1", "original Top-1", "other candidate"]
-    return (f"{args.threads} threads each, CPU pinning {'on' if args.pinning else 'off'}, latency, 1 request, synchronous "
-            f"calls, {args.rounds} alternating rounds; Top-1 on {args.images} images of {image_set} (disjoint from "
-            "calibration). Faithful: Top-1 at most 1 point plus one image below the original's.\n\n"
-            + markdown_table(header, table))
+        table.append(
+            [
+                r["model"],
+                r["source"],
+                r["ir"] + ("" if r["faithful"] else " (not faithful)"),
+                r["kernels"],
+                f"{r['openvino_median_ms']:.2f}",
+                f"{r['original_median_ms']:.2f}",
+                f"{ratio:.2f}x" if ratio else "",
+                r["top1"],
+                f"{r['original_top1']} ({r['runtime']})",
+                _other(r),
+            ]
+        )
+    header = [
+        "model",
+        "source",
+        "fastest faithful IR",
+        "kernels",
+        "OpenVINO ms",
+        "original ms",
+        "original / OpenVINO",
+        "IR Top-1",
+        "original Top-1",
+        "other candidate",
+    ]
+    return (
+        f"{args.threads} threads each, CPU pinning {'on' if args.pinning else 'off'}, latency, 1 request, synchronous "
+        f"calls, {args.rounds} alternating rounds; Top-1 on {args.images} images of {image_set} (disjoint from "
+        "calibration). Faithful: Top-1 at most 1 point plus one image below the original's.\n\n"
+        + markdown_table(header, table)
+    )
 
 
 def main() -> int:
@@ -138,9 +209,15 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=1000, help="evaluation images (default 1000)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per IR vs original (default 4)")
     parser.add_argument("--time", type=float, default=4.0, help="seconds per IR vs original comparison (default 4)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for both runtimes (default: all cores)")
-    parser.add_argument("--pinning", action=argparse.BooleanOptionalAction, default=False,
-                        help="OpenVINO ENABLE_CPU_PINNING (default off: the shared machines here are oversubscribed)")
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="threads for both runtimes (default: all cores)"
+    )
+    parser.add_argument(
+        "--pinning",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="OpenVINO ENABLE_CPU_PINNING (default off: the shared machines here are oversubscribed)",
+    )
     parser.add_argument("--split", type=Path, default=RESULTS / "split" / "evaluation", help="evaluation image folder")
     parser.add_argument("--models", default=",".join(OFFLINE), help="comma list (default: the 8 offline models)")
     parser.add_argument("--out", type=Path, default=RESULTS / "vs_original.json")
@@ -163,16 +240,34 @@ def main() -> int:
     core = new_core()
     rows = [measure_model(core, name, image_set, settings, args) for name in args.models.split(",")]
     stamp = f"{isa_label()}; OpenVINO {ov.get_version().split('-')[0]}"
-    print_table(f"fastest faithful IR vs the original ({stamp}; latency, 1 request, synchronous, {args.threads} threads each, "
-                f"CPU pinning {'on' if args.pinning else 'off'}, "
-                f"alternating rounds; Top-1 on {image_set.name}, {args.images} images)", [_short(r) for r in rows])
+    print_table(
+        f"fastest faithful IR vs the original ({stamp}; latency, 1 request, synchronous, {args.threads} threads each, "
+        f"CPU pinning {'on' if args.pinning else 'off'}, "
+        f"alternating rounds; Top-1 on {image_set.name}, {args.images} images)",
+        [_short(r) for r in rows],
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine(), "isa": isa_label(), "images": args.images, "threads": args.threads,
-                                        "pinning": args.pinning, "rows": rows}, indent=2))
+    args.out.write_text(
+        json.dumps(
+            {
+                "machine": machine(),
+                "isa": isa_label(),
+                "images": args.images,
+                "threads": args.threads,
+                "pinning": args.pinning,
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {args.out}")
     if args.markdown:
-        write_markdown(args.markdown, "vs_original", markdown(rows, args, image_set.name),
-                       title="The fastest faithful IR against the original runtime")
+        write_markdown(
+            args.markdown,
+            "vs_original",
+            markdown(rows, args, image_set.name),
+            title="The fastest faithful IR against the original runtime",
+        )
     return 0
 
 

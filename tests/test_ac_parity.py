@@ -37,6 +37,7 @@ PARITY_MODELS = ["mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.50-160-quant"]
 
 # ---- configs: f32 pinned, and our reader accepts it ------------------------------------------------------
 
+
 def test_every_generated_config_pins_f32_and_the_reader_accepts_it():
     for entry in load_catalogue().models:
         path = ac_config.config_path(entry.name)
@@ -58,12 +59,18 @@ def test_reader_refuses_another_precision_hint(tmp_path):
 
 # ---- geometry ------------------------------------------------------------------------------------------
 
+
 def test_crop_boxes_of_both_rules_on_227():
     """FACTS 7: 227 -> TF keeps 199 rows from 14, accuracy_checker 198 rows from 14."""
     assert central_crop_box(227, 227, 0.875, "tf") == (14, 14, 199, 199)
     assert central_crop_box(227, 227, 0.875, "accuracy-checker") == (14, 14, 198, 198)
     assert central_crop_box(224, 300, 0.875, "tf") == (14, 18, 196, 264)  # 224-196 = 28: both rules agree
-    assert central_crop_box(224, 300, 0.875, "accuracy-checker") == (14, 19, 196, 262)  # 262 columns from (300-262)//2 = 19
+    assert central_crop_box(224, 300, 0.875, "accuracy-checker") == (
+        14,
+        19,
+        196,
+        262,
+    )  # 262 columns from (300-262)//2 = 19
     with pytest.raises(ToolError, match="unknown crop rule 'pillow'"):
         central_crop_box(10, 10, 0.875, "pillow")
 
@@ -78,7 +85,7 @@ def _torchvision_resize_short_crop(image: np.ndarray, short_target: int, size: i
         new_h, new_w = int(h * short_target / w), short_target
     resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     top, left = (new_h - size) // 2, (new_w - size) // 2
-    return resized[top:top + size, left:left + size]
+    return resized[top : top + size, left : left + size]
 
 
 def test_resize_short_truncates_the_long_side_like_torchvision():
@@ -86,7 +93,9 @@ def test_resize_short_truncates_the_long_side_like_torchvision():
     rounding_differs = 0
     for path in sorted(SET_100.glob("*.JPEG")):
         image = decode_bgr(path)
-        assert np.array_equal(apply_geometry(image, geometry, 224), _torchvision_resize_short_crop(image, 256, 224)), path
+        assert np.array_equal(apply_geometry(image, geometry, 224), _torchvision_resize_short_crop(image, 256, 224)), (
+            path
+        )
         h, w = image.shape[:2]
         short, long = min(h, w), max(h, w)
         rounding_differs += int(round(long * 256 / short) != int(long * 256 / short))
@@ -95,6 +104,7 @@ def test_resize_short_truncates_the_long_side_like_torchvision():
 
 
 # ---- tie rule ------------------------------------------------------------------------------------------
+
 
 def test_tie_rules_and_the_tied_flag():
     scores = np.array([0, 7, 3, 7, 7, 1, 2, 0, 5, 7], dtype=np.float32)
@@ -107,6 +117,7 @@ def test_tie_rules_and_the_tied_flag():
 
 
 # ---- ac-dataset ----------------------------------------------------------------------------------------
+
 
 def _ac_dataset_cli(*args: str) -> int:
     parser = argparse.ArgumentParser(prog="omz-mobilenet")
@@ -174,10 +185,12 @@ def test_ac_dataset_failure_midway_leaves_no_half_written_folder(tmp_path, monke
 
 def test_accuracy_check_command_line():
     assert accuracy_check_command("mobilenet-v2-1.0-224-quant", Path("/data/ac_val_1300")) == (
-        "accuracy_check -c accuracy_checker_configs/mobilenet-v2-1.0-224-quant.yml -m ir/ -s /data/ac_val_1300")
+        "accuracy_check -c accuracy_checker_configs/mobilenet-v2-1.0-224-quant.yml -m ir/ -s /data/ac_val_1300"
+    )
 
 
 # ---- --crop-rule accuracy-checker == accuracy_checker's pipeline ------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:
@@ -200,7 +213,7 @@ def _accuracy_checker_predictions(xml: Path, image_set, entry) -> dict[str, tupl
         h, w = image.shape[:2]
         new_h, new_w = int(h * fraction), int(w * fraction)
         top, left = (h - new_h) // 2, (w - new_w) // 2
-        image = cv2.resize(image[top:top + new_h, left:left + new_w], (size, size), interpolation=cv2.INTER_LINEAR)
+        image = cv2.resize(image[top : top + new_h, left : left + new_w], (size, size), interpolation=cv2.INTER_LINEAR)
         scores = request.infer({0: image.transpose(2, 0, 1)[None]})[0].reshape(-1)
         found[path.name] = (int(np.argpartition(scores, -1)[-1]), {int(i) for i in np.argpartition(scores, -5)[-5:]})
     return found
@@ -214,7 +227,9 @@ def test_accuracy_checker_rule_gives_accuracy_checkers_predictions(model, settin
     # half of val_1300 keeps the file under 2 minutes on a shared 2-core machine; the full set's numbers
     # for both rules come from benchmarks/crop_rules.py
     image_sets = [load_image_set(SET_100), load_image_set(SET_1300, subset=650)]
-    evaluations = evaluate_model(entry, ["FP32"], image_sets, settings, Options(progress=False, crop_rule="accuracy-checker"))
+    evaluations = evaluate_model(
+        entry, ["FP32"], image_sets, settings, Options(progress=False, crop_rule="accuracy-checker")
+    )
     xml = ir_xml(settings.out_dir, model, "FP32")
     for evaluation, image_set in zip(evaluations, image_sets, strict=True):
         reference = _accuracy_checker_predictions(xml, image_set, entry)
@@ -222,22 +237,39 @@ def test_accuracy_checker_rule_gives_accuracy_checkers_predictions(model, settin
         assert len(ours) == len(reference) == len(image_set.items)
         mismatched = [p.image.name for p in ours if (p.top1, set(p.top5)) != reference[p.image.name]]
         assert mismatched == [], f"{model} {image_set.name}: {len(mismatched)} images differ, e.g. {mismatched[:3]}"
-        hits = sum(int(reference[p.name][0] == to_model_label(label, entry.output.classes)) for p, label in image_set.items)
+        hits = sum(
+            int(reference[p.name][0] == to_model_label(label, entry.output.classes)) for p, label in image_set.items
+        )
         row = evaluation.row()
         assert row["top1_hits"] == hits and row["crop_rule"] == "accuracy-checker"
-        print(f"{model} {image_set.name}: Top-1 hits {hits} of {len(image_set.items)} in both; tied top-1 {row['tied_top1']}")
+        print(
+            f"{model} {image_set.name}: Top-1 hits {hits} of {len(image_set.items)} in both; tied top-1 {row['tied_top1']}"
+        )
     # the two rules really feed different pixels on 227x227 images (198 vs 199 rows kept)
     image = decode_bgr(image_sets[1].items[0][0])
-    assert not np.array_equal(apply_geometry(image, entry.preprocessing, entry.resolution, "tf"),
-                              apply_geometry(image, entry.preprocessing, entry.resolution, "accuracy-checker"))
+    assert not np.array_equal(
+        apply_geometry(image, entry.preprocessing, entry.resolution, "tf"),
+        apply_geometry(image, entry.preprocessing, entry.resolution, "accuracy-checker"),
+    )
 
 
 def test_crop_rule_flag_on_accuracy_and_gate(mirror, capsys):
     from omz_mobilenet.cli import main
 
     out = mirror[0].parent / "acc.json"
-    code = main(["accuracy", "mobilenet-v1-0.25-128-quant", "--dataset", str(IMAGENET / "val_original_20"),
-                 "--crop-rule", "accuracy-checker", "--no-progress", "--json", str(out)])
+    code = main(
+        [
+            "accuracy",
+            "mobilenet-v1-0.25-128-quant",
+            "--dataset",
+            str(IMAGENET / "val_original_20"),
+            "--crop-rule",
+            "accuracy-checker",
+            "--no-progress",
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     records = json.loads(out.read_text())
     records = records["records"] if isinstance(records, dict) else records

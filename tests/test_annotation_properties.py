@@ -17,7 +17,8 @@ NOISE_LINE = st.one_of(
     st.text(max_size=60),
     st.builds(lambda n, label: f"{n} {label}", NAMES, st.integers(-5, 2000)),
     st.builds(lambda n, x: f"{n}\t{x}", NAMES, st.text(max_size=8)),
-    st.just("# a comment"), st.just(""),
+    st.just("# a comment"),
+    st.just(""),
 )
 
 

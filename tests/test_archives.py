@@ -48,7 +48,9 @@ def _bomb(path, sizes: dict[str, int]):
 @pytest.fixture(scope="module")
 def big_bomb(tmp_path_factory):
     """One member of 300 MiB zeros: over the 256 MiB floor, yet a ~1.3 MB archive."""
-    return _bomb(tmp_path_factory.mktemp("bomb") / "bomb.tgz", {"mobilenet_v2_1.0_224_frozen.pb": MAX_UNPACK_FLOOR + 44 * 2**20})
+    return _bomb(
+        tmp_path_factory.mktemp("bomb") / "bomb.tgz", {"mobilenet_v2_1.0_224_frozen.pb": MAX_UNPACK_FLOOR + 44 * 2**20}
+    )
 
 
 def _special(kind: bytes, name: str = "dev", linkname: str = "") -> bytes:
@@ -115,7 +117,9 @@ def test_bomb_spread_over_many_members_is_refused(tmp_path):
     assert len(list(out.iterdir())) == 40 and (out / "part000.bin").stat().st_size == 64 * 1024
 
 
-def test_download_of_a_bomb_is_refused_and_leaves_no_unpacked_folder(big_bomb, workdirs, http_mirror, tmp_path, monkeypatch, cli):
+def test_download_of_a_bomb_is_refused_and_leaves_no_unpacked_folder(
+    big_bomb, workdirs, http_mirror, tmp_path, monkeypatch, cli
+):
     """The bomb even matches the catalogue's checksum (a compromised entry): unpacking still stops."""
     cache, _ = workdirs
     base, handler = http_mirror
@@ -123,10 +127,13 @@ def test_download_of_a_bomb_is_refused_and_leaves_no_unpacked_folder(big_bomb, w
 
     def bomb_entry(entry):
         entry["files"][0].update(
-            size=len(data), checksum={"algorithm": "sha256", "value": hashlib.sha256(data).hexdigest()},
+            size=len(data),
+            checksum={"algorithm": "sha256", "value": hashlib.sha256(data).hexdigest()},
             sources=[f"{base}/evil/{ARCHIVE_FILE}"],
         )
-        entry["files"].append({**raw_catalogue()["default_labels_file"], "sources": [f"{base}/labels/synset_words.txt"]})
+        entry["files"].append(
+            {**raw_catalogue()["default_labels_file"], "sources": [f"{base}/labels/synset_words.txt"]}
+        )
 
     edited_catalogue(tmp_path, monkeypatch, {ARCHIVE_MODEL: bomb_entry})
     handler.routes[f"/evil/{ARCHIVE_FILE}"] = (200, data)

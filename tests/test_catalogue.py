@@ -14,9 +14,16 @@ from tests.helpers.catalogue_edit import raw_catalogue
 
 V1_VARIANTS = [f"mobilenet-v1-{a}-{r}" for a in ("1.0", "0.75", "0.50", "0.25") for r in (224, 192, 160, 128)]
 REQUIRED = V1_VARIANTS + [
-    "mobilenet-v2-1.0-224", "mobilenet-v2-1.0-224-int8", "mobilenetv2-7", "mobilenet-v2-1.0-224-quant",
-    "mobilenet-v1-0.25-224-quant", "mobilenet-v1-0.50-160-quant", "mobilenet-v1-0.25-128-quant",
-    "mobilenet-v1-0.75-192-quant", "mobilenet-v1-0.25-224-tflite", "mobilenetv2-12-int8",
+    "mobilenet-v2-1.0-224",
+    "mobilenet-v2-1.0-224-int8",
+    "mobilenetv2-7",
+    "mobilenet-v2-1.0-224-quant",
+    "mobilenet-v1-0.25-224-quant",
+    "mobilenet-v1-0.50-160-quant",
+    "mobilenet-v1-0.25-128-quant",
+    "mobilenet-v1-0.75-192-quant",
+    "mobilenet-v1-0.25-224-tflite",
+    "mobilenetv2-12-int8",
 ]
 
 
@@ -60,7 +67,10 @@ BAD = {
     "missing field": (lambda ms: ms[0].pop("gflops"), ["mobilenet-v1-1.0-224", "gflops", "required"]),
     "bad layout": (lambda ms: ms[1]["original_input"].update(layout="HWCN"), ["original_input.layout"]),
     "duplicate": (lambda ms: ms.append(dict(ms[0])), ["duplicate model name 'mobilenet-v1-1.0-224'"]),
-    "not http": (lambda ms: ms[0]["files"][0].update(sources=["ftp://x/y.tgz"]), ["files.0.sources", "not an http(s) URL"]),
+    "not http": (
+        lambda ms: ms[0]["files"][0].update(sources=["ftp://x/y.tgz"]),
+        ["files.0.sources", "not an http(s) URL"],
+    ),
     "checksum length": (lambda ms: ms[0]["files"][0]["checksum"].update(value="abc"), ["96 lowercase hex"]),
     "wrong type": (lambda ms: ms[0].update(mparams="many"), ["mparams"]),
 }

@@ -16,9 +16,14 @@ pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py
 IMAGES = ASSETS / "imagenet" / "val_original_20"
 SMALL = "mobilenet-v1-0.25-128-quant"
 OFFLINE_MODELS = {
-    "mobilenet-v2-1.0-224-int8", "mobilenet-v2-1.0-224-quant", "mobilenet-v1-0.25-224-quant",
-    "mobilenet-v1-0.50-160-quant", "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.75-192-quant",
-    "mobilenet-v1-0.25-224-tflite", "mobilenetv2-12-int8",
+    "mobilenet-v2-1.0-224-int8",
+    "mobilenet-v2-1.0-224-quant",
+    "mobilenet-v1-0.25-224-quant",
+    "mobilenet-v1-0.50-160-quant",
+    "mobilenet-v1-0.25-128-quant",
+    "mobilenet-v1-0.75-192-quant",
+    "mobilenet-v1-0.25-224-tflite",
+    "mobilenetv2-12-int8",
 }  # the models whose files are in ../shared/assets (its MANIFEST.md)
 
 
@@ -29,6 +34,7 @@ def _records(text: str, command: str) -> list[dict]:
 
 
 # --- flag names and aliases ------------------------------------------------------------------------
+
 
 def test_old_spellings_are_aliases_of_the_new_names():
     parse = build_parser().parse_args
@@ -66,6 +72,7 @@ def test_help_shows_defaults_examples_exit_codes_and_environment(capsys):
 
 # --- output paths before work, mirror scheme ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("command", ["accuracy", "gate"])
 def test_unwritable_json_fails_before_any_conversion(mirror, tmp_path, cli, command):
     blocker = tmp_path / "a-file"
@@ -92,6 +99,7 @@ def test_ftp_mirror_is_refused_even_when_the_model_is_cached(mirror, cli):
 
 # --- offline status, --available without network ----------------------------------------------------
 
+
 def test_list_available_is_exactly_the_offline_models(mirror, cli):
     code, out, err = cli("list", "--available", "--json")
     assert code == 0, err
@@ -109,7 +117,9 @@ def test_available_never_touches_the_network(mirror, http_mirror, cli):
     assert code == 0 and "8 downloaded, 0 already cached, 0 not available" in out, err
     code, out, err = cli("download", "--available", "--mirror", base, "--json")
     records = _records(out, "download")
-    assert code == 0 and {r["model"] for r in records} == OFFLINE_MODELS and {r["status"] for r in records} == {"cached"}
+    assert (
+        code == 0 and {r["model"] for r in records} == OFFLINE_MODELS and {r["status"] for r in records} == {"cached"}
+    )
     code, out, _err = cli("list", "--available", "--mirror", base, "--json")
     assert {r["name"] for r in _records(out, "list")} == OFFLINE_MODELS
     assert handler.hits == []
@@ -139,6 +149,7 @@ def test_download_all_ends_with_a_summary(mirror, http_mirror, tmp_path, monkeyp
     from tests.helpers.catalogue_edit import edited_catalogue
 
     base, _handler = http_mirror
+
     # Every source of the catalogue goes to the local server (404 unless the file is in the assets):
     # the summary is then the same with or without a network.
     def local(entry: dict) -> None:
@@ -155,6 +166,7 @@ def test_download_all_ends_with_a_summary(mirror, http_mirror, tmp_path, monkeyp
 
 
 # --- one set of validators: the same value gets the same one-line message everywhere -------------------
+
 
 def _run(capsys, *argv) -> tuple[int, str, str]:
     """cli.main in-process; argparse's refusals leave through SystemExit, as from the console script."""
@@ -265,8 +277,16 @@ def _refused_before_work(code: int, err: str, db, ir) -> str:
 
 @pytest.mark.parametrize(
     "flag, value",
-    [("--limit", "0"), ("--limit", "-5"), ("--time", "0"), ("--rounds", "0"), ("--batch", "0"), ("--batch", "abc"),
-     ("--hint", "foo"), ("--min-images", "0")],
+    [
+        ("--limit", "0"),
+        ("--limit", "-5"),
+        ("--time", "0"),
+        ("--rounds", "0"),
+        ("--batch", "0"),
+        ("--batch", "abc"),
+        ("--hint", "foo"),
+        ("--min-images", "0"),
+    ],
 )
 def test_sweep_refuses_bad_flag_values_like_bench(flag, value, workdirs, tmp_path, capsys):
     db = tmp_path / "r.db"
@@ -276,14 +296,22 @@ def test_sweep_refuses_bad_flag_values_like_bench(flag, value, workdirs, tmp_pat
     if _commands_with(flag) != ["sweep"]:
         other = next(c for c in _commands_with(flag) if c != "sweep")
         _code, _out, other_err = _run(capsys, other, f"{flag}={value}")
-        assert other_err.split(f"argument {flag}: ")[1].split("; see")[0] == line.split(f"argument {flag}: ")[1].split("; see")[0]
+        assert (
+            other_err.split(f"argument {flag}: ")[1].split("; see")[0]
+            == line.split(f"argument {flag}: ")[1].split("; see")[0]
+        )
 
 
 @pytest.mark.parametrize(
     "text, key, flag",
-    [("limit: 0\n", "limit", "--limit"), ("time: 0\n", "time", "--time"), ("rounds: -1\n", "rounds", "--rounds"),
-     ("bench:\n  - hint: foo\n", "bench[0].hint", "--hint"), ("bench:\n  - batch: abc\n", "bench[0].batch", "--batch"),
-     ("min_images: 0\n", "min_images", "--min-images")],
+    [
+        ("limit: 0\n", "limit", "--limit"),
+        ("time: 0\n", "time", "--time"),
+        ("rounds: -1\n", "rounds", "--rounds"),
+        ("bench:\n  - hint: foo\n", "bench[0].hint", "--hint"),
+        ("bench:\n  - batch: abc\n", "bench[0].batch", "--batch"),
+        ("min_images: 0\n", "min_images", "--min-images"),
+    ],
 )
 def test_sweep_spec_values_get_the_same_words_as_their_flags(text, key, flag, workdirs, tmp_path, capsys):
     spec, db = tmp_path / "spec.yml", tmp_path / "r.db"
@@ -321,8 +349,19 @@ def test_sweep_mistyped_calibration_is_bad_input_even_with_allow_missing(workdir
 def test_sweep_refuses_to_evaluate_on_its_calibration_images(workdirs, tmp_path, capsys):
     db = tmp_path / "r.db"
     code, _out, err = _run(
-        capsys, "sweep", "--models", FLOAT, "--precision", "INT8", "--dataset", IMAGES, "--calibration", IMAGES,
-        "--db", db, "--allow-missing",
+        capsys,
+        "sweep",
+        "--models",
+        FLOAT,
+        "--precision",
+        "INT8",
+        "--dataset",
+        IMAGES,
+        "--calibration",
+        IMAGES,
+        "--db",
+        db,
+        "--allow-missing",
     )
     line = _refused_before_work(code, err, db, workdirs[1])
     assert "20 image(s)" in line and "inflates INT8 accuracy" in line and "--allow-overlap" in line
@@ -333,8 +372,9 @@ def test_sweep_allow_overlap_counts_the_shared_images_for_the_cells(workdirs, tm
     from omz_mobilenet.settings import Settings
     from omz_mobilenet.sweep.spec import SpecFile, SweepSpec, check_calibration, check_images
 
-    spec = SweepSpec(models=[FLOAT], precision=["INT8"], dataset=str(IMAGES), calibration=str(IMAGES), limit=5,
-                     allow_overlap=True)
+    spec = SweepSpec(
+        models=[FLOAT], precision=["INT8"], dataset=str(IMAGES), calibration=str(IMAGES), limit=5, allow_overlap=True
+    )
     spec_file = SpecFile(None, "", spec)
     image_set = check_images(spec_file)
     entry = load_catalogue().get(FLOAT)
@@ -383,7 +423,9 @@ def test_sweep_unknown_model_says_did_you_mean(workdirs, tmp_path, capsys):
     assert f"{spec}:4: models: " in line and f"Did you mean: {SMALL}" in line
 
 
-def test_sweep_available_with_nothing_offline_is_bad_input_and_creates_no_database(workdirs, tmp_path, capsys, monkeypatch):
+def test_sweep_available_with_nothing_offline_is_bad_input_and_creates_no_database(
+    workdirs, tmp_path, capsys, monkeypatch
+):
     monkeypatch.chdir(tmp_path)  # found by the CLI fuzz: exit 0 and an empty results/results.db
     code, _out, err = _run(capsys, "sweep", "--available")
     line = _refused_before_work(code, err, tmp_path / "results" / "results.db", workdirs[1])
@@ -395,8 +437,10 @@ def test_a_value_with_a_line_break_stays_one_line(workdirs, tmp_path, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1 and "mobile\\nnet" in err, err
 
 
-@pytest.mark.parametrize("flag, value", [("--annotations", ASSETS / "imagenet" / "labels" / "val.txt"), ("--limit", "5"),
-                                         ("--min-images", "50%")])
+@pytest.mark.parametrize(
+    "flag, value",
+    [("--annotations", ASSETS / "imagenet" / "labels" / "val.txt"), ("--limit", "5"), ("--min-images", "50%")],
+)
 def test_sweep_refuses_dataset_options_without_a_dataset(flag, value, workdirs, tmp_path, capsys):
     db = tmp_path / "r.db"
     code, _out, err = _run(capsys, "sweep", "--models", SMALL, flag, value, "--db", db)

@@ -52,8 +52,12 @@ def _env(cache: Path, out: Path, catalogue: Path | None = None, mirror: str | No
 
 def _start(args: list[str], env: dict, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "omz_mobilenet", *args], env=env, cwd=cwd,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "omz_mobilenet", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -68,6 +68,7 @@ def test_falls_back_to_the_next_source(workdirs, http_mirror, tmp_path, monkeypa
 
 def test_server_errors_are_retried(workdirs, http_mirror, tmp_path, monkeypatch, cli):
     base, handler = http_mirror
+
     def flaky_source(entry):
         entry["files"][0]["sources"] = [f"{base}/flaky/{FILE}"]
         _local_labels(entry, base)
@@ -165,8 +166,11 @@ def _tgz(members: dict[str, bytes], link: str | None = None) -> bytes:
 
 @pytest.mark.parametrize(
     "members, link, expected",
-    [({"../escape.txt": b"x"}, None, "leaves the target"), ({"/abs.txt": b"x"}, None, "leaves the target"),
-     ({"ok.txt": b"x"}, "evil", "links and devices")],
+    [
+        ({"../escape.txt": b"x"}, None, "leaves the target"),
+        ({"/abs.txt": b"x"}, None, "leaves the target"),
+        ({"ok.txt": b"x"}, "evil", "links and devices"),
+    ],
 )
 def test_unsafe_archives_are_refused(tmp_path, members, link, expected):
     archive = tmp_path / "bad.tgz"

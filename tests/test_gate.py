@@ -49,7 +49,9 @@ def _gate(scratch, *args: str) -> tuple[int, list[dict]]:
 
 
 def test_gate_passes_on_the_real_converted_models(scratch, capsys):
-    code, rows = _gate(scratch, "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite", "--dataset", str(IMAGENET))
+    code, rows = _gate(
+        scratch, "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite", "--dataset", str(IMAGENET)
+    )
     assert code == 0, capsys.readouterr().out
     assert len(rows) == 2 * 2 * 3  # models x FP32/FP16 x image sets
     assert {r["status"] for r in rows} == {"PASSED"}
@@ -68,7 +70,9 @@ def test_gate_fails_on_a_channel_swapped_ir(scratch, monkeypatch, capsys):
 
 def test_gate_fails_on_a_double_applied_mean(scratch, monkeypatch):
     # (pixel - 127.5) - 127.5: what subtracting the mean outside an IR that already bakes it in does
-    broken_catalogue(scratch, monkeypatch, "mobilenet-v1-0.25-224-tflite", lambda spec: spec.update(mean=[255.0, 255.0, 255.0]))
+    broken_catalogue(
+        scratch, monkeypatch, "mobilenet-v1-0.25-224-tflite", lambda spec: spec.update(mean=[255.0, 255.0, 255.0])
+    )
     code, rows = _gate(scratch, "mobilenet-v1-0.25-224-tflite", "--dataset", str(SENSITIVE_SET), "--precision", "FP32")
     assert code == 1 and rows[0]["status"] == "FAILED"
 
@@ -78,12 +82,16 @@ def test_unconvertible_model_is_an_error_row_and_exit_2(scratch, monkeypatch, ca
     onnx = ASSETS / "models" / "mobilenetv2-12-int8_onnx" / "mobilenetv2-12-int8.onnx"
 
     def onnx_as_tflite(entry):
-        entry["files"][0].update(name=onnx.name, checksum={"algorithm": "sha256", "value": hashlib.sha256(onnx.read_bytes()).hexdigest()})
+        entry["files"][0].update(
+            name=onnx.name, checksum={"algorithm": "sha256", "value": hashlib.sha256(onnx.read_bytes()).hexdigest()}
+        )
         entry["files"][0].pop("size", None)
         entry["model_file"]["file"] = onnx.name
 
     edited_catalogue(scratch, monkeypatch, {"mobilenet-v1-0.25-128-quant": onnx_as_tflite})
-    code, rows = _gate(scratch, "mobilenet-v1-0.25-128-quant", "--dataset", str(IMAGENET / "val_original_20"), "--precision", "FP32")
+    code, rows = _gate(
+        scratch, "mobilenet-v1-0.25-128-quant", "--dataset", str(IMAGENET / "val_original_20"), "--precision", "FP32"
+    )
     assert code == 2
     assert rows[0]["status"] == "ERROR" and "not a TFLite flatbuffer" in rows[0]["note"]
     assert "gate ERROR" in capsys.readouterr().out  # the table is still printed
@@ -91,7 +99,9 @@ def test_unconvertible_model_is_an_error_row_and_exit_2(scratch, monkeypatch, ca
 
 def test_unavailable_model_is_skipped_and_the_gate_incomplete(scratch):
     entry = load_catalogue().get("mobilenet-v1-1.0-224")  # float frozen graph: not in the offline mirror
-    settings = Settings(cache_dir=scratch / "cache", out_dir=scratch / "ir", mirror=str(ASSETS), timeout=2, retries=0, progress=False)
+    settings = Settings(
+        cache_dir=scratch / "cache", out_dir=scratch / "ir", mirror=str(ASSETS), timeout=2, retries=0, progress=False
+    )
     image_sets = load_image_sets(IMAGENET / "val_original_20")
     options = Options(progress=False)
     logged: list[str] = []
@@ -102,8 +112,16 @@ def test_unavailable_model_is_skipped_and_the_gate_incomplete(scratch):
 
 
 def test_unknown_image_list_falls_back_to_the_published_reference(scratch):
-    code, rows = _gate(scratch, "mobilenet-v1-0.25-224-tflite", "--dataset", str(IMAGENET / "val_original_20"),
-                       "--subset", "10", "--precision", "FP32")
+    code, rows = _gate(
+        scratch,
+        "mobilenet-v1-0.25-224-tflite",
+        "--dataset",
+        str(IMAGENET / "val_original_20"),
+        "--subset",
+        "10",
+        "--precision",
+        "FP32",
+    )
     assert code == 0 and rows[0]["status"] == "PASSED"
     assert rows[0]["reference"].startswith("published") and rows[0]["top1_ref"] == 50.6
     assert "another image list" in rows[0]["note"]

@@ -34,8 +34,21 @@ def unreachable(mirror, http_mirror, tmp_path, monkeypatch):
 def _gate(cli, folder, *extra: str):
     report = folder / "gate.json"
     report.unlink(missing_ok=True)
-    code, out, err = cli("gate", OFFLINE, MISSING, "--dataset", IMAGES, "--precision", "FP32", "--limit", "5",
-                         "--no-progress", "--json", report, *extra)
+    code, out, err = cli(
+        "gate",
+        OFFLINE,
+        MISSING,
+        "--dataset",
+        IMAGES,
+        "--precision",
+        "FP32",
+        "--limit",
+        "5",
+        "--no-progress",
+        "--json",
+        report,
+        *extra,
+    )
     return code, out, err, json.loads(report.read_text())
 
 
@@ -92,8 +105,19 @@ def _image_set(folder, good: int, bad: int):
 def _run(cli, tmp_path, command: str, folder, *extra: str):
     report = tmp_path / f"{command}.json"
     report.unlink(missing_ok=True)
-    code, out, err = cli(command, OFFLINE, "--dataset", folder, "--precision", "FP32", "--skip-bad-images",
-                         "--no-progress", "--json", report, *extra)
+    code, out, err = cli(
+        command,
+        OFFLINE,
+        "--dataset",
+        folder,
+        "--precision",
+        "FP32",
+        "--skip-bad-images",
+        "--no-progress",
+        "--json",
+        report,
+        *extra,
+    )
     return code, out, err, json.loads(report.read_text()) if report.is_file() else None
 
 

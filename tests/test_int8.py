@@ -21,16 +21,34 @@ EVALUATION = IMAGES / "val_100_cropped_reencoded"
 
 
 def _int8(cli, *extra):
-    return cli("convert", FLOAT, "--precisions", "FP32,INT8", "--calibration", CALIBRATION, "--subset-size", "20", *extra)
+    return cli(
+        "convert", FLOAT, "--precisions", "FP32,INT8", "--calibration", CALIBRATION, "--subset-size", "20", *extra
+    )
 
 
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):
     """FP32 and INT8 IRs, the INT8 one calibrated on 300 images of val_1300 that share no name with val_100."""
     work = tmp_path_factory.mktemp("int8")
-    env = dict(os.environ, OMZ_MOBILENET_CACHE=str(work / "cache"), OMZ_MOBILENET_OUT=str(work / "ir"), OMZ_MOBILENET_MIRROR=str(ASSETS))
-    run = lambda *args: subprocess.run([sys.executable, "-m", "omz_mobilenet", *map(str, args)], env=env, check=True, capture_output=True)
-    run("split", IMAGES / "val_1300_resized_227", "--calibration-count", "300", "--out", work / "split", "--exclude", EVALUATION)
+    env = dict(
+        os.environ,
+        OMZ_MOBILENET_CACHE=str(work / "cache"),
+        OMZ_MOBILENET_OUT=str(work / "ir"),
+        OMZ_MOBILENET_MIRROR=str(ASSETS),
+    )
+    run = lambda *args: subprocess.run(
+        [sys.executable, "-m", "omz_mobilenet", *map(str, args)], env=env, check=True, capture_output=True
+    )
+    run(
+        "split",
+        IMAGES / "val_1300_resized_227",
+        "--calibration-count",
+        "300",
+        "--out",
+        work / "split",
+        "--exclude",
+        EVALUATION,
+    )
     run("convert", FLOAT, "--precisions", "FP32,INT8", "--calibration", work / "split" / "calibration")
     return work / "ir"
 
@@ -60,7 +78,9 @@ def test_overlap_is_refused_unless_allowed_and_then_printed(mirror, cli):
     assert _int8(cli)[0] == 0
     code, _out, err = cli("accuracy", FLOAT, "--precision", "INT8", "--dataset", CALIBRATION, "--no-progress")
     assert code == 2 and "calibrated" in err and "--allow-overlap" in err and len(error_lines(err)) == 1
-    code, out, _err = cli("accuracy", FLOAT, "--precision", "INT8", "--dataset", CALIBRATION, "--no-progress", "--allow-overlap")
+    code, out, _err = cli(
+        "accuracy", FLOAT, "--precision", "INT8", "--dataset", CALIBRATION, "--no-progress", "--allow-overlap"
+    )
     assert code == 0 and "--allow-overlap: 20 of these images calibrated" in out
     code, _out, _err = cli("gate", FLOAT, "--precision", "INT8", "--dataset", CALIBRATION, "--no-progress")
     assert code == 2
@@ -87,7 +107,9 @@ def test_gate_fails_when_int8_was_quantized_with_broken_preprocessing(mirror, cl
 
 def test_quantized_sources_are_requantized_not_compressed_twice(mirror, cli):
     """INT8 of an already-quantized source is its requantization (tests/test_requantize.py); FP16-INT8 is refused."""
-    code, _out, err = cli("convert", "mobilenet-v1-0.25-128-quant", "--precision", "FP16-INT8", "--calibration", CALIBRATION)
+    code, _out, err = cli(
+        "convert", "mobilenet-v1-0.25-128-quant", "--precision", "FP16-INT8", "--calibration", CALIBRATION
+    )
     assert code == 2 and "already an INT8 model" in err
 
 
@@ -115,19 +137,30 @@ def test_missing_calibration_folder_names_calibration_before_any_work(mirror, tm
     cache, _out = mirror
     entry = {m.name: m for m in load_catalogue().models}[FLOAT]
     with pytest.raises(ToolError) as info:
-        convert_model(entry, ["FP32", "FP32-INT8"], Settings.resolve(), quantize_options=QuantizeOptions(tmp_path / "typo"))
+        convert_model(
+            entry, ["FP32", "FP32-INT8"], Settings.resolve(), quantize_options=QuantizeOptions(tmp_path / "typo")
+        )
     message = info.value.message
     assert info.value.exit_code == 2 and "--calibration" in message and "--dataset" not in message, message
     assert str(tmp_path / "typo") in message and not (cache / "models" / FLOAT).exists()
 
 
 def test_subset_larger_than_folder_uses_all_and_says_so(mirror, cli):
-    code, _out, err = cli("convert", FLOAT, "--precisions", "INT8", "--calibration", CALIBRATION, "--subset-size", "500")
+    code, _out, err = cli(
+        "convert", FLOAT, "--precisions", "INT8", "--calibration", CALIBRATION, "--subset-size", "500"
+    )
     assert code == 0 and "using all 20" in err
 
 
 def test_split_is_disjoint_and_deterministic(tmp_path, cli):
-    args = ["split", IMAGES / "val_100_cropped_reencoded", "--calibration-count", "30", "--exclude", IMAGES / "val_1300_resized_227"]
+    args = [
+        "split",
+        IMAGES / "val_100_cropped_reencoded",
+        "--calibration-count",
+        "30",
+        "--exclude",
+        IMAGES / "val_1300_resized_227",
+    ]
     assert cli(*args, "--out", tmp_path / "a")[0] == 0
     assert cli(*args, "--out", tmp_path / "b")[0] == 0
     names = lambda folder: sorted(p.name for p in folder.glob("*.JPEG"))

@@ -33,8 +33,11 @@ def _bench(dirs, *args: str):
     """Start `bench` with SIGINT at its default (a test runner started in the background may ignore it)."""
     root, locations = dirs
     proc = subprocess.Popen(
-        [sys.executable, "-m", "omz_mobilenet", "bench", *args, *locations], cwd=root,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "omz_mobilenet", "bench", *args, *locations],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines: queue.Queue = queue.Queue()
@@ -84,8 +87,22 @@ def test_ctrl_c_during_the_measurement_reports_the_partial_run(dirs, tmp_path):
 
 def test_ctrl_c_in_the_second_run_keeps_the_first_complete(dirs, tmp_path):
     path, csv_path = tmp_path / "r.json", tmp_path / "r.csv"
-    proc, lines, err = _bench(dirs, FLOAT, "--precision", "FP32,FP16", "--time", "5", "--warmup", "2", "--rounds", "1",
-                              "--json", str(path), "--csv", str(csv_path))
+    proc, lines, err = _bench(
+        dirs,
+        FLOAT,
+        "--precision",
+        "FP32,FP16",
+        "--time",
+        "5",
+        "--warmup",
+        "2",
+        "--rounds",
+        "1",
+        "--json",
+        str(path),
+        "--csv",
+        str(csv_path),
+    )
     _wait_for(lines, "measuring", count=2)  # FP32 finished, FP16 started
     time.sleep(0.5)
     out, _took = _interrupt(proc)
@@ -116,9 +133,25 @@ def test_ctrl_c_during_accuracy_prints_partial_results_and_exits_130(dirs, tmp_p
     assert main(["convert", slower, *locations]) == 0
     report = tmp_path / "accuracy.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "omz_mobilenet", "accuracy", slower, "--dataset", str(ASSETS / "imagenet" / "val_1300_resized_227"),
-         "--precision", "FP32", "--no-progress", "--json", str(report), *locations],
-        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "omz_mobilenet",
+            "accuracy",
+            slower,
+            "--dataset",
+            str(ASSETS / "imagenet" / "val_1300_resized_227"),
+            "--precision",
+            "FP32",
+            "--no-progress",
+            "--json",
+            str(report),
+            *locations,
+        ],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(7)  # the IR exists already: this lands inside the pass over 1300 images

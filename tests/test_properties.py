@@ -47,10 +47,50 @@ def test_random_bytes(data):
 
 
 TOKENS = [
-    "models:", "models: ", "- ", "  ", "\n", ":", "{", "}", "[", "]", ",", "name: ", "files:", "sources: ", "'",
-    '"', "&a ", "*a", "!!python/object:os.system ", "!!binary ", "2001-02-28", "1e999", ".nan", "~", "null",
-    "yes", "0x1F", "- name: x", "checksum: {algorithm: sha256, value: ", "http://h/x", "ftp://h/x", "#", "? ",
-    "|", ">", "%YAML 1.1\n", "---\n", "...\n", "\t", "<<: *a", "models: [", "- {name: ", "size: -1", "1:",
+    "models:",
+    "models: ",
+    "- ",
+    "  ",
+    "\n",
+    ":",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "name: ",
+    "files:",
+    "sources: ",
+    "'",
+    '"',
+    "&a ",
+    "*a",
+    "!!python/object:os.system ",
+    "!!binary ",
+    "2001-02-28",
+    "1e999",
+    ".nan",
+    "~",
+    "null",
+    "yes",
+    "0x1F",
+    "- name: x",
+    "checksum: {algorithm: sha256, value: ",
+    "http://h/x",
+    "ftp://h/x",
+    "#",
+    "? ",
+    "|",
+    ">",
+    "%YAML 1.1\n",
+    "---\n",
+    "...\n",
+    "\t",
+    "<<: *a",
+    "models: [",
+    "- {name: ",
+    "size: -1",
+    "1:",
 ]
 
 
@@ -64,7 +104,11 @@ SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) 
 # Mapping keys without control or line-separator characters: a key with a newline makes a two-line
 # message (see test_key_with_a_newline_stays_one_line below).
 KEYS = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=10)
-TREES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS | st.integers(), inner, max_size=4), max_leaves=25)
+TREES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS | st.integers(), inner, max_size=4),
+    max_leaves=25,
+)
 
 
 @COMMON
@@ -148,10 +192,23 @@ def test_the_real_catalogue_and_its_subsets_load():
 from omz_mobilenet import validators  # noqa: E402
 from omz_mobilenet.sweep.spec import load_spec  # noqa: E402
 
-NUMERIC = [validators.positive_int, validators.non_negative_int, validators.batch, validators.positive_float,
-           validators.percent, validators.hint, validators.device]
-VALUES = st.one_of(st.text(max_size=30), st.integers(), st.floats(), st.booleans(), st.none(),
-                   st.sampled_from(["0", "-0", "nan", "inf", "1e309", "9" * 5000, "\udcff", " 3 ", "3.0"]))
+NUMERIC = [
+    validators.positive_int,
+    validators.non_negative_int,
+    validators.batch,
+    validators.positive_float,
+    validators.percent,
+    validators.hint,
+    validators.device,
+]
+VALUES = st.one_of(
+    st.text(max_size=30),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["0", "-0", "nan", "inf", "1e309", "9" * 5000, "\udcff", " 3 ", "3.0"]),
+)
 
 
 @COMMON

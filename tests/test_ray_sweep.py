@@ -33,7 +33,9 @@ pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py
 try:
     from ray.cluster_utils import Cluster  # noqa: E402
 except ImportError:  # not a skip: these tests must run in CI
-    raise ImportError("Ray is not installed: pip install 'omz-mobilenet[ray]' (or .venv/bin/pip install 'ray[default]>=2.40')") from None
+    raise ImportError(
+        "Ray is not installed: pip install 'omz-mobilenet[ray]' (or .venv/bin/pip install 'ray[default]>=2.40')"
+    ) from None
 
 SMALL, PINNED = "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.50-160-quant"
 DATASET = IMAGES / "val_100_cropped_reencoded"
@@ -45,11 +47,16 @@ FAST_HEALTH = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 100
 @pytest.fixture(scope="module")
 def cluster():
     """Head (kind_head) + two workers (kind_a, kind_b), one CPU each; every process stopped after."""
-    lab = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "resources": {"kind_head": 1},
-                                                       "_system_config": FAST_HEALTH})
+    lab = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "resources": {"kind_head": 1}, "_system_config": FAST_HEALTH},
+    )
     try:
-        nodes = {"kind_head": lab.head_node, "kind_a": lab.add_node(num_cpus=1, resources={"kind_a": 1}),
-                 "kind_b": lab.add_node(num_cpus=1, resources={"kind_b": 1})}
+        nodes = {
+            "kind_head": lab.head_node,
+            "kind_a": lab.add_node(num_cpus=1, resources={"kind_a": 1}),
+            "kind_b": lab.add_node(num_cpus=1, resources={"kind_b": 1}),
+        }
         lab.wait_for_nodes()
         yield lab, nodes
     finally:
@@ -62,9 +69,28 @@ def root(tmp_path_factory) -> Path:
 
 
 def command(root: Path, address: str, *args: str, db: str) -> list[str]:
-    return [sys.executable, "-m", "omz_mobilenet", "sweep", *args, "--ray", address, "--db", str(root / db),
-            "--mirror", str(ASSETS), "--dataset", str(DATASET), "--limit", "20", "--time", "0.5", "--rounds", "2",
-            "--no-progress"]
+    return [
+        sys.executable,
+        "-m",
+        "omz_mobilenet",
+        "sweep",
+        *args,
+        "--ray",
+        address,
+        "--db",
+        str(root / db),
+        "--mirror",
+        str(ASSETS),
+        "--dataset",
+        str(DATASET),
+        "--limit",
+        "20",
+        "--time",
+        "0.5",
+        "--rounds",
+        "2",
+        "--no-progress",
+    ]
 
 
 def sweep(root: Path, address: str, *args: str, db: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -87,15 +113,17 @@ def swept(cluster, root) -> list[dict]:
     lab, _nodes = cluster
     spec = root / "lab.yml"
     spec.write_text(f"models: [{SMALL}, {PINNED}]\nprecision: [FP32]\npin:\n  {PINNED}: kind_b\n")
-    proc = sweep(root, lab.address, str(spec), "--hint", "latency,throughput", "-d", "CPU,FPGA", "--allow-missing",
-                 db="r.db")
+    proc = sweep(
+        root, lab.address, str(spec), "--hint", "latency,throughput", "-d", "CPU,FPGA", "--allow-missing", db="r.db"
+    )
     assert proc.returncode == 0, proc.stderr
     unavailable = [line for line in proc.stdout.splitlines() if line.startswith("unavailable:")]
     assert len(unavailable) == 4 and all("FPGA: no node of the cluster has FPGA" in u for u in unavailable), proc.stdout
     records = stored(root / "r.db")
     missing = [r for r in records if r["status"] == "unavailable"]  # stored, for `results --status unavailable`
-    assert len(missing) == 4 and all(r["device"] == "FPGA" and "no node of the cluster has FPGA" in r["reason"]
-                                     for r in missing)
+    assert len(missing) == 4 and all(
+        r["device"] == "FPGA" and "no node of the cluster has FPGA" in r["reason"] for r in missing
+    )
     return [r for r in records if r["status"] != "unavailable"]
 
 
@@ -142,8 +170,12 @@ def test_a_pinned_model_runs_only_on_its_labelled_node(cluster, swept):
 def test_the_report_of_a_cluster_sweep_names_each_node(cluster, root, swept, tmp_path):
     _lab, nodes = cluster
     html = tmp_path / "report.html"
-    proc = subprocess.run([sys.executable, "-m", "omz_mobilenet", "report", str(root / "r.db"), "-o", str(html)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "omz_mobilenet", "report", str(root / "r.db"), "-o", str(html)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     page = html.read_text()
     for node in nodes.values():
@@ -164,7 +196,8 @@ def test_a_pin_naming_nothing_in_the_sweep_is_one_line(root):
     spec.write_text(f"models: [{SMALL}]\npin:\n  mobilenet-v9: kind_b\n")
     proc = sweep(root, "127.0.0.1:1", str(spec), db="bad_pin.db", timeout=60)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
-        "omz-mobilenet: error: pin: mobilenet-v9 is neither a model nor a device of this sweep"], proc.stderr
+        "omz-mobilenet: error: pin: mobilenet-v9 is neither a model nor a device of this sweep"
+    ], proc.stderr
 
 
 def _wait(predicate, proc: subprocess.Popen, what: str, timeout: float = 180) -> None:
@@ -197,9 +230,13 @@ FOUR = ("--models", SMALL, "--precision", "FP32,FP16", "--hint", "latency,throug
 def test_ctrl_c_keeps_finished_cells_and_a_rerun_measures_only_the_rest(cluster, root):
     lab, _nodes = cluster
     db = root / "int.db"
-    proc = subprocess.Popen(command(root, lab.address, *FOUR, "--time", "1.5", db="int.db"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        command(root, lab.address, *FOUR, "--time", "1.5", db="int.db"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     _wait(lambda: _count(db) >= 1, proc, "a stored cell")
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=120)
@@ -208,7 +245,9 @@ def test_ctrl_c_keeps_finished_cells_and_a_rerun_measures_only_the_rest(cluster,
     assert 1 <= len(kept) < 4 and all(r["status"] == "ok" for r in kept)
     again = sweep(root, lab.address, *FOUR, db="int.db")
     assert again.returncode == 0, again.stderr
-    assert f"{4 - len(kept)} cells measured" in again.stdout and f"{len(kept)} already stored" in again.stdout, again.stdout
+    assert f"{4 - len(kept)} cells measured" in again.stdout and f"{len(kept)} already stored" in again.stdout, (
+        again.stdout
+    )
     after = stored(db)
     assert len(after) == 4 and len({cell_of(r) for r in after}) == 4
     assert [r for r in after if cell_of(r) in {cell_of(k) for k in kept}] == kept  # the kept ones untouched
@@ -219,8 +258,12 @@ def test_a_node_killed_mid_cell_still_gives_every_cell_once(cluster, root):
     lab, nodes = cluster
     victim = nodes["kind_a"]
     workdir = STATION_ROOT / victim.node_id[:16]  # the station makes it when it starts fetching its first cell
-    proc = subprocess.Popen(command(root, lab.address, *FOUR, "--time", "1.5", db="kill.db"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command(root, lab.address, *FOUR, "--time", "1.5", db="kill.db"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait(workdir.exists, proc, f"node kind_a at work ({workdir})")
         lab.remove_node(victim, allow_graceful=False)

@@ -57,16 +57,23 @@ REFERENCE = {
     "mobilenet-v2-1.0-224": "mobilenet-v2-1.0-224-quant",
     "mobilenetv2-7": "mobilenetv2-12-int8-simulated",
 }
-ORIGINAL_RUNTIME = {"mobilenet-v1-0.50-160": "TensorFlow", "mobilenet-v2-1.0-224": "TensorFlow",
-                    "mobilenetv2-7": "ONNX Runtime", SAVEDMODEL: "TensorFlow"}
+ORIGINAL_RUNTIME = {
+    "mobilenet-v1-0.50-160": "TensorFlow",
+    "mobilenet-v2-1.0-224": "TensorFlow",
+    "mobilenetv2-7": "ONNX Runtime",
+    SAVEDMODEL: "TensorFlow",
+}
 
 # Open Model Zoo's GFlops/MParams for the TF-slim frozen graphs. The rebuilt graphs have BatchNorm
 # folded (conv weights + one bias per channel), which is exactly what Open Model Zoo counted after
 # its Model Optimizer folded BatchNorm into the convolutions: measured 0.1556/1.3266 and
 # 0.6146/3.4891 here, within 0.3 %. 1 % (the tolerance the synthetic-weight TF tests use) bounds
 # the rounding of the published figures to 3 decimals (0.3 % on 0.156) with room to spare.
-OMZ_FIGURES = {"mobilenet-v1-0.50-160": (0.156, 1.327), "mobilenet-v2-1.0-224": (0.615, 3.489),
-               SAVEDMODEL: (0.156, 1.327)}
+OMZ_FIGURES = {
+    "mobilenet-v1-0.50-160": (0.156, 1.327),
+    "mobilenet-v2-1.0-224": (0.615, 3.489),
+    SAVEDMODEL: (0.156, 1.327),
+}
 OMZ_TOLERANCE = 0.01
 # mobilenetv2-7's catalogue figures (0.602 GFlops, 3.505 MParams) are estimates from the torchvision
 # architecture: 2 x 300.8 M MACs, and 3,504,872 parameters counting BatchNorm's gamma and beta (2 per
@@ -74,7 +81,14 @@ OMZ_TOLERANCE = 0.01
 # and adds one FLOP per output element of the bias Adds, ReLU6 clamps and residual Adds (+2.1 %).
 ONNX_FIGURES, ONNX_GFLOPS_TOLERANCE, ONNX_MPARAMS_TOLERANCE = (0.602, 3.505), 0.025, 0.01
 
-NEEDED = {"tensorflow": "tf", "ai_edge_litert": "tflite", "onnx": "onnx", "onnxruntime": "onnx", "yaml": "base", "nncf": "int8"}
+NEEDED = {
+    "tensorflow": "tf",
+    "ai_edge_litert": "tflite",
+    "onnx": "onnx",
+    "onnxruntime": "onnx",
+    "yaml": "base",
+    "nncf": "int8",
+}
 MEASURED: dict[str, dict] = {}
 
 
@@ -94,8 +108,10 @@ def _record(model: str, **values) -> None:
 def tools():
     missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
     if missing:
-        pytest.fail(f"{', '.join(missing)} not installed; these tests need them: make setup "
-                    f"(or pip install -e '.[{','.join(sorted({NEEDED[m] for m in missing}))},test]')")
+        pytest.fail(
+            f"{', '.join(missing)} not installed; these tests need them: make setup "
+            f"(or pip install -e '.[{','.join(sorted({NEEDED[m] for m in missing}))},test]')"
+        )
 
 
 class Workspace:
@@ -117,28 +133,55 @@ class Workspace:
 
     def env(self, **overrides) -> dict:
         env = dict(os.environ)
-        env.update(OMZ_MOBILENET_CATALOGUE=str(self.catalogue), OMZ_MOBILENET_MIRROR=str(self.mirror),
-                   OMZ_MOBILENET_CACHE=str(self.cache), OMZ_MOBILENET_OUT=str(self.out),
-                   OMZ_MOBILENET_AC_CONFIGS=str(self.ac_configs), OMZ_MOBILENET_TIMEOUT="5")
+        env.update(
+            OMZ_MOBILENET_CATALOGUE=str(self.catalogue),
+            OMZ_MOBILENET_MIRROR=str(self.mirror),
+            OMZ_MOBILENET_CACHE=str(self.cache),
+            OMZ_MOBILENET_OUT=str(self.out),
+            OMZ_MOBILENET_AC_CONFIGS=str(self.ac_configs),
+            OMZ_MOBILENET_TIMEOUT="5",
+        )
         env.pop("OMZ_MOBILENET_DATASET", None)
         env.update({k: str(v) for k, v in overrides.items()})
         return env
 
     def build(self) -> float:
         start = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "tests.helpers.real_weights", "--out", str(self.mirror),
-                               "--catalogue-out", str(self.catalogue), "--ac-configs-out", str(self.ac_configs)],
-                              cwd=REPO, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.helpers.real_weights",
+                "--out",
+                str(self.mirror),
+                "--catalogue-out",
+                str(self.catalogue),
+                "--ac-configs-out",
+                str(self.ac_configs),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, f"fixture build failed:\n{proc.stdout}\n{proc.stderr[-3000:]}"
         return time.monotonic() - start
 
     def cli(self, *args, expect: int | None = 0, **env) -> subprocess.CompletedProcess:
         # cwd is a scratch folder: the package comes from the installed (editable) omz_mobilenet.
-        proc = subprocess.run([sys.executable, "-m", "omz_mobilenet", *map(str, args)], cwd=self.work,
-                              env=self.env(**env), capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [sys.executable, "-m", "omz_mobilenet", *map(str, args)],
+            cwd=self.work,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if expect is not None:
-            assert proc.returncode == expect, (f"omz-mobilenet {' '.join(map(str, args))} exited {proc.returncode}, "
-                                               f"expected {expect}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+            assert proc.returncode == expect, (
+                f"omz-mobilenet {' '.join(map(str, args))} exited {proc.returncode}, "
+                f"expected {expect}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+            )
         return proc
 
     def cli_json(self, *args, **env) -> list[dict]:
@@ -150,14 +193,33 @@ class Workspace:
         return _records(json.loads("".join(lines[start:])))
 
     def converted(self, model: str, precisions: str = "FP32,FP16") -> tuple:
-        extra = ["--calibration", self.split / "calibration", "--subset-size", CALIBRATION_SUBSET] if "INT8" in precisions else []
-        return self._once(("convert", model, precisions),
-                          lambda: tuple(self.cli_json("convert", model, "--precisions", precisions, *extra)))
+        extra = (
+            ["--calibration", self.split / "calibration", "--subset-size", CALIBRATION_SUBSET]
+            if "INT8" in precisions
+            else []
+        )
+        return self._once(
+            ("convert", model, precisions),
+            lambda: tuple(self.cli_json("convert", model, "--precisions", precisions, *extra)),
+        )
 
     def accuracy(self, model: str, precision: str = "FP32", original: bool = False, tag: str = "", **env) -> dict:
         report = self.root / f"accuracy-{model}-{precision}{'-original' if original else ''}{tag}.json"
-        self.cli("accuracy", model, "--dataset", self.split / "evaluation", "--subset", EVAL_IMAGES,
-                 "--precision", precision, "--no-progress", "--json", report, *(["--original"] if original else []), **env)
+        self.cli(
+            "accuracy",
+            model,
+            "--dataset",
+            self.split / "evaluation",
+            "--subset",
+            EVAL_IMAGES,
+            "--precision",
+            precision,
+            "--no-progress",
+            "--json",
+            report,
+            *(["--original"] if original else []),
+            **env,
+        )
         rows = _records(json.loads(report.read_text()))
         assert len(rows) == 1, rows
         assert rows[0]["images"] == EVAL_IMAGES and not rows[0].get("skipped"), rows[0]
@@ -205,8 +267,15 @@ def test_convert_float_counts_the_published_figures(ws, model, record_property):
         (want_g, want_p), tol_g, tol_p = OMZ_FIGURES[model], OMZ_TOLERANCE, OMZ_TOLERANCE
     else:
         (want_g, want_p), tol_g, tol_p = ONNX_FIGURES, ONNX_GFLOPS_TOLERANCE, ONNX_MPARAMS_TOLERANCE
-    _record(model, gflops=gflops, mparams=mparams, published_gflops=want_g, published_mparams=want_p,
-            gflops_gap_pct=round(100 * (gflops - want_g) / want_g, 2), mparams_gap_pct=round(100 * (mparams - want_p) / want_p, 2))
+    _record(
+        model,
+        gflops=gflops,
+        mparams=mparams,
+        published_gflops=want_g,
+        published_mparams=want_p,
+        gflops_gap_pct=round(100 * (gflops - want_g) / want_g, 2),
+        mparams_gap_pct=round(100 * (mparams - want_p) / want_p, 2),
+    )
     record_property("gflops_mparams", f"{gflops}/{mparams} vs {want_g}/{want_p}")
     assert abs(gflops - want_g) <= tol_g * want_g, (gflops, want_g)
     assert abs(mparams - want_p) <= tol_p * want_p, (mparams, want_p)
@@ -218,8 +287,13 @@ def test_verify_against_the_original_framework(ws, model, record_property):
     rows = ws.cli_json("verify", model, "--dataset", ws.split / "evaluation", "--limit", VERIFY_IMAGES)
     assert len(rows) == 1, rows
     result = rows[0]
-    _record(model, verify_images=result["images"], top1_agreement=result["top1_agreement"], max_abs_diff=result["max_abs_diff"],
-            original_runtime=result["original_runtime"])
+    _record(
+        model,
+        verify_images=result["images"],
+        top1_agreement=result["top1_agreement"],
+        max_abs_diff=result["max_abs_diff"],
+        original_runtime=result["original_runtime"],
+    )
     record_property("verify", json.dumps(result))
     assert result["original_runtime"].startswith(ORIGINAL_RUNTIME[model]), result
     assert result["images"] == VERIFY_IMAGES, result
@@ -233,8 +307,14 @@ def test_float_top1_matches_the_quantized_original(ws, model, record_property):
     top1 = ws.float_top1(model)
     reference, runtime = ws.original_top1(REFERENCE[model])
     gap = round(top1 - reference, 2)
-    values = dict(float_ir_top1=top1, quantized_original_top1=reference, reference_model=REFERENCE[model],
-                  reference_runtime=runtime, gap=gap, eval_images=EVAL_IMAGES)
+    values = dict(
+        float_ir_top1=top1,
+        quantized_original_top1=reference,
+        reference_model=REFERENCE[model],
+        reference_runtime=runtime,
+        gap=gap,
+        eval_images=EVAL_IMAGES,
+    )
     _record(model, **values)
     record_property("top1_gap", json.dumps(values))
     assert abs(gap) <= MAX_GAP, values

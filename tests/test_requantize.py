@@ -28,12 +28,22 @@ INT8_KERNELS = {"i8", "u8"}
 
 def _convert(env: dict) -> subprocess.Popen:
     args = ["convert", MODEL, "--precision", "INT8", "--calibration", CALIBRATION, "--subset-size", "20"]
-    return subprocess.Popen([sys.executable, "-m", "omz_mobilenet", *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "omz_mobilenet", *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _env(work) -> dict:
-    env = dict(os.environ, OMZ_MOBILENET_CACHE=str(work / "cache"), OMZ_MOBILENET_OUT=str(work / "ir"), OMZ_MOBILENET_MIRROR=str(ASSETS))
+    env = dict(
+        os.environ,
+        OMZ_MOBILENET_CACHE=str(work / "cache"),
+        OMZ_MOBILENET_OUT=str(work / "ir"),
+        OMZ_MOBILENET_MIRROR=str(ASSETS),
+    )
     env.pop("OMZ_MOBILENET_CATALOGUE", None)
     return env
 
@@ -99,7 +109,9 @@ def test_requantized_ir_runs_int8_convolutions(requantized, monkeypatch, cli):
 
 
 def test_int8_rq_is_only_for_quantized_sources(mirror, cli):
-    code, _out, err = cli("convert", "mobilenet-v1-0.25-224-tflite", "--precision", "INT8-RQ", "--calibration", CALIBRATION)
+    code, _out, err = cli(
+        "convert", "mobilenet-v1-0.25-224-tflite", "--precision", "INT8-RQ", "--calibration", CALIBRATION
+    )
     assert code == 2 and "float model" in err and len(error_lines(err)) == 1
 
 
@@ -137,8 +149,25 @@ def test_gate_judges_int8_rq_against_the_original(requantized, broken, tmp_path)
         env = _env(work)
         if name == "broken":
             env["OMZ_MOBILENET_CATALOGUE"] = str(next(work.glob("models.yml")))
-        proc = subprocess.run([sys.executable, "-m", "omz_mobilenet", "gate", MODEL, "--precision", "INT8-RQ", "--dataset",
-                               str(EVALUATION), "--no-progress", "--json", str(out)], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "omz_mobilenet",
+                "gate",
+                MODEL,
+                "--precision",
+                "INT8-RQ",
+                "--dataset",
+                str(EVALUATION),
+                "--no-progress",
+                "--json",
+                str(out),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         codes[name] = proc.returncode
         (row,) = json.loads(out.read_text())["records"]
         assert row["precision"] == "INT8-RQ" and row["reference"].startswith("original in LiteRT"), row

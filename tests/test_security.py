@@ -95,7 +95,9 @@ def test_file_url_is_accepted_as_the_mirror_folder(workdirs, cli):
     assert (cache / "models" / MODEL / FILE).is_file() and FILE in out
 
 
-@pytest.mark.parametrize("mirror", ["ftp://mirror.example/models", "s3://bucket/models", "gopher://x/y", "file://otherhost/srv/models"])
+@pytest.mark.parametrize(
+    "mirror", ["ftp://mirror.example/models", "s3://bucket/models", "gopher://x/y", "file://otherhost/srv/models"]
+)
 def test_other_mirror_schemes_are_refused(workdirs, cli, mirror):
     cache, _ = workdirs
     code, out, err = cli("download", MODEL, "--mirror", mirror)

@@ -32,13 +32,38 @@ def root(tmp_path_factory) -> Path:
 
 
 def sweep(root: Path, *args: str, db: str = "r.db", timeout: float = 600) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "omz_mobilenet", "sweep", *args, "--db", str(root / db), "--mirror", str(ASSETS),
-           "--cache-dir", str(root / "cache"), "-o", str(root / "ir"), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "omz_mobilenet",
+        "sweep",
+        *args,
+        "--db",
+        str(root / db),
+        "--mirror",
+        str(ASSETS),
+        "--cache-dir",
+        str(root / "cache"),
+        "-o",
+        str(root / "ir"),
+        "--no-progress",
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
 def base_args(*models: str) -> list[str]:
-    return ["--models", *models, "--precision", "FP32,FP16", "--dataset", str(DATASET), "--limit", "40", "--time", "0.6"]
+    return [
+        "--models",
+        *models,
+        "--precision",
+        "FP32,FP16",
+        "--dataset",
+        str(DATASET),
+        "--limit",
+        "40",
+        "--time",
+        "0.6",
+    ]
 
 
 def one_error_line(proc: subprocess.CompletedProcess) -> str:
@@ -58,7 +83,8 @@ def swept(root) -> list[dict]:
 
 def test_every_cell_is_stored_once_with_accuracy_bench_and_machine(swept):
     assert sorted((c["model"], c["precision"]) for c in swept) == sorted(
-        [(SMALL, "FP32"), (SMALL, "FP16"), (FLOAT, "FP32"), (FLOAT, "FP16")])
+        [(SMALL, "FP32"), (SMALL, "FP16"), (FLOAT, "FP32"), (FLOAT, "FP16")]
+    )
     for cell in swept:
         assert cell["status"] == "ok" and cell["accuracy"]["images"] == 40
         assert cell["accuracy"]["top1_low"] <= cell["accuracy"]["top1"] <= cell["accuracy"]["top1_high"]
@@ -73,9 +99,33 @@ def test_accuracy_matches_the_accuracy_command(root, swept):
     import json
 
     out = root / "acc.json"
-    proc = subprocess.run([sys.executable, "-m", "omz_mobilenet", "accuracy", SMALL, "--dataset", str(DATASET), "--limit", "40",
-                           "--precision", "FP32", "--json", str(out), "--no-progress", "--mirror", str(ASSETS),
-                           "--cache-dir", str(root / "cache"), "-o", str(root / "ir")], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "omz_mobilenet",
+            "accuracy",
+            SMALL,
+            "--dataset",
+            str(DATASET),
+            "--limit",
+            "40",
+            "--precision",
+            "FP32",
+            "--json",
+            str(out),
+            "--no-progress",
+            "--mirror",
+            str(ASSETS),
+            "--cache-dir",
+            str(root / "cache"),
+            "-o",
+            str(root / "ir"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     rows = data["records"] if isinstance(data, dict) else data
@@ -93,14 +143,40 @@ def test_a_rerun_skips_stored_cells_quickly(root, swept):
 
 
 def test_force_measures_again_without_duplicates(root, swept):
-    proc = sweep(root, "--models", SMALL, "--precision", "FP32", "--dataset", str(DATASET), "--limit", "40", "--time", "0.6", "--force")
+    proc = sweep(
+        root,
+        "--models",
+        SMALL,
+        "--precision",
+        "FP32",
+        "--dataset",
+        str(DATASET),
+        "--limit",
+        "40",
+        "--time",
+        "0.6",
+        "--force",
+    )
     assert proc.returncode == 0, proc.stderr
     with ResultsDB.open(root / "r.db", create=False) as db:
         assert len(db.cells()) == len(swept)
 
 
 def test_absent_device_is_unavailable_and_incomplete(root, swept):
-    args = ["--models", SMALL, "--precision", "FP32", "-d", "CPU,GPU", "--dataset", str(DATASET), "--limit", "40", "--time", "0.6"]
+    args = [
+        "--models",
+        SMALL,
+        "--precision",
+        "FP32",
+        "-d",
+        "CPU,GPU",
+        "--dataset",
+        str(DATASET),
+        "--limit",
+        "40",
+        "--time",
+        "0.6",
+    ]
     proc = sweep(root, *args)
     assert proc.returncode == 3, proc.stderr
     assert "unavailable: " in proc.stdout and "GPU" in proc.stdout
@@ -151,17 +227,52 @@ def test_corrupt_and_foreign_databases_are_refused_untouched(root, tmp_path):
 
 # Two devices: a device's cells are one block of alternating rounds, stored together when it ends,
 # so the CPU cells are final (and stored) while the HETERO:CPU ones are still being measured.
-BLOCKS = ["--models", SMALL, FLOAT, "--precision", "FP32", "-d", "CPU,HETERO:CPU", "--dataset", str(DATASET),
-          "--limit", "40", "--time", "0.6"]
+BLOCKS = [
+    "--models",
+    SMALL,
+    FLOAT,
+    "--precision",
+    "FP32",
+    "-d",
+    "CPU,HETERO:CPU",
+    "--dataset",
+    str(DATASET),
+    "--limit",
+    "40",
+    "--time",
+    "0.6",
+]
 
 
 def _start(root: Path, db: str, *extra: str) -> subprocess.Popen:
     """The BLOCKS sweep in the background, its stderr written to `<db>.err` (read while it runs)."""
-    cmd = [sys.executable, "-m", "omz_mobilenet", "sweep", *BLOCKS, "--time", "4", *extra, "--db", str(root / db),
-           "--mirror", str(ASSETS), "--cache-dir", str(root / "cache"), "-o", str(root / "ir"), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "omz_mobilenet",
+        "sweep",
+        *BLOCKS,
+        "--time",
+        "4",
+        *extra,
+        "--db",
+        str(root / db),
+        "--mirror",
+        str(ASSETS),
+        "--cache-dir",
+        str(root / "cache"),
+        "-o",
+        str(root / "ir"),
+        "--no-progress",
+    ]
     with (root / f"{db}.err").open("w") as err:
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        return subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
 
 
 def _wait_for_line(path: Path, text: str, proc: subprocess.Popen, timeout: float = 240) -> None:
@@ -226,8 +337,12 @@ def test_report_of_a_real_sweep_in_chromium(root, swept, tmp_path):
     with ResultsDB.open(root / "r.db", create=False) as db:
         swept = db.cells()  # as stored now (an earlier test re-measured one cell with --force)
     html = tmp_path / "report.html"
-    proc = subprocess.run([sys.executable, "-m", "omz_mobilenet", "report", str(root / "r.db"), "-o", str(html)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "omz_mobilenet", "report", str(root / "r.db"), "-o", str(html)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -237,8 +352,14 @@ def test_report_of_a_real_sweep_in_chromium(root, swept, tmp_path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     try:
@@ -273,8 +394,10 @@ def test_images_are_decoded_once_per_geometry():
 def test_a_tuned_configuration_records_what_tune_chose(root, tmp_path):
     """A bench configuration {tune: true} runs bench --tune for the cell within its latency limit."""
     spec = tmp_path / "tune.yml"
-    spec.write_text(f"models: [{SMALL}]\nprecision: [FP32]\nbench:\n  - {{tune: true, max_latency_ms: 1000}}\n"
-                    f"dataset: {DATASET}\nlimit: 20\ntime: 0.6\n")
+    spec.write_text(
+        f"models: [{SMALL}]\nprecision: [FP32]\nbench:\n  - {{tune: true, max_latency_ms: 1000}}\n"
+        f"dataset: {DATASET}\nlimit: 20\ntime: 0.6\n"
+    )
     proc = sweep(root, str(spec), db="tune.db")
     assert proc.returncode == 0, proc.stderr
     with ResultsDB.open(root / "tune.db", create=False) as db:
@@ -287,8 +410,21 @@ def test_a_tuned_configuration_records_what_tune_chose(root, tmp_path):
 @pytest.fixture(scope="module")
 def shared(root) -> tuple[subprocess.CompletedProcess, list[dict]]:
     """Four cells, two IRs: FP32 and INT8 of an already-quantized source are the same IR."""
-    proc = sweep(root, "--models", SMALL, QUANT, "--precision", "FP32,INT8", "--dataset", str(DATASET), "--limit", "20",
-                 "--time", "0.6", db="shared.db")
+    proc = sweep(
+        root,
+        "--models",
+        SMALL,
+        QUANT,
+        "--precision",
+        "FP32,INT8",
+        "--dataset",
+        str(DATASET),
+        "--limit",
+        "20",
+        "--time",
+        "0.6",
+        db="shared.db",
+    )
     assert proc.returncode == 0, proc.stderr
     with ResultsDB.open(root / "shared.db", create=False) as db:
         return proc, db.cells()
@@ -315,7 +451,9 @@ def test_rounds_alternate_across_the_cells_of_a_device(shared):
         this = [rounds[index] for rounds in runs.values()]
         assert {r["round"] for r in this} == {index + 1} and sorted(r["position"] for r in this) == [1, 2]
         if index < 2:  # every measurement's round N ends before any round N+1 starts
-            assert max(r["finished_at"] for r in this) <= min(rounds[index + 1]["started_at"] for rounds in runs.values())
+            assert max(r["finished_at"] for r in this) <= min(
+                rounds[index + 1]["started_at"] for rounds in runs.values()
+            )
     for rounds in runs.values():  # the order is rotated: nobody always runs first
         assert rounds[0]["position"] != rounds[1]["position"]
     spans = sorted((r["started_at"], r["finished_at"]) for rounds in runs.values() for r in rounds)
@@ -323,7 +461,9 @@ def test_rounds_alternate_across_the_cells_of_a_device(shared):
     for cell in cells:  # the spread across rounds is stored with each cell
         medians = [r["median_ms"] for r in cell["rounds"]]
         assert cell["bench"]["round_medians_ms"] == pytest.approx(medians, abs=1e-3)
-        assert cell["bench"]["spread"] == pytest.approx((max(medians) - min(medians)) / cell["bench"]["latency_median_ms"], abs=1e-3)
+        assert cell["bench"]["spread"] == pytest.approx(
+            (max(medians) - min(medians)) / cell["bench"]["latency_median_ms"], abs=1e-3
+        )
 
 
 def test_the_progress_line_names_the_configuration_as_the_report_does(shared):

@@ -30,7 +30,9 @@ def archives(tmp_path_factory):
 
 def _point_at(entry, archive):
     data = archive.read_bytes()
-    entry["files"][0].update(size=len(data), checksum={"algorithm": "sha384", "value": hashlib.sha384(data).hexdigest()})
+    entry["files"][0].update(
+        size=len(data), checksum={"algorithm": "sha384", "value": hashlib.sha384(data).hexdigest()}
+    )
 
 
 @pytest.fixture()

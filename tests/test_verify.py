@@ -114,9 +114,21 @@ def test_verify_run_as_a_process_keeps_litert_chatter_off_stderr(mirror, tmp_pat
     interpreter is built; only a real process shows what reaches the user's terminal."""
     env = {**os.environ, "COLUMNS": "100"}
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "omz-mobilenet"), "verify", FLOAT_SOURCE, "--dataset", str(DATASET),
-         "--limit", "3", "--no-progress"],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=600,
+        [
+            str(Path(sys.executable).parent / "omz-mobilenet"),
+            "verify",
+            FLOAT_SOURCE,
+            "--dataset",
+            str(DATASET),
+            "--limit",
+            "3",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr
     assert "XNNPACK" not in done.stderr and "XNNPACK" not in done.stdout, done.stderr
@@ -124,8 +136,7 @@ def test_verify_run_as_a_process_keeps_litert_chatter_off_stderr(mirror, tmp_pat
 
 def test_verify_table_leads_with_verdict_and_agreement_at_100_columns(mirror, cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
-    code, out, err = cli("verify", "mobilenet-v1-0.25-224-quant", "--dataset", DATASET, "--limit", "5",
-                         "--no-progress")
+    code, out, err = cli("verify", "mobilenet-v1-0.25-224-quant", "--dataset", DATASET, "--limit", "5", "--no-progress")
     assert code == 0, err
     header = next(line for line in out.splitlines() if "model" in line)
     assert header.index("result") < header.index("agreement %") and "images" in header, out

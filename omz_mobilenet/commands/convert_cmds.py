@@ -79,10 +79,6 @@ def run_convert(args: argparse.Namespace) -> int:
 
     precisions = parse_folders(args.precisions, "--precision")
     settings = replace(settings_from(args), progress=not args.no_progress)
-    try:  # an unwritable IR folder fails before any download or conversion
-        check_writable(str(settings.out_dir / ".omz-mobilenet-check"))
-    except ToolError as exc:
-        raise ToolError(f"IR folder {settings.out_dir} is not writable ({exc.message}); choose another -o", 2) from None
     options = QuantizeOptions(
         calibration=Path(args.calibration) if args.calibration else None,
         subset_size=args.calibration_limit,
@@ -93,6 +89,12 @@ def run_convert(args: argparse.Namespace) -> int:
     if not many:  # named models: every model x precision pair is checked before the first download
         for entry in entries:
             plan_folders(entry, precisions, options)
+    # An unwritable IR folder fails before any download or conversion, and only once the models and
+    # flags are known to be good: the check creates the folder.
+    try:
+        check_writable(str(settings.out_dir / ".omz-mobilenet-check"))
+    except ToolError as exc:
+        raise ToolError(f"IR folder {settings.out_dir} is not writable ({exc.message}); choose another -o", 2) from None
     results, failures = [], 0
     for entry in entries:
         try:

@@ -21,20 +21,14 @@ import numpy as np
 
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.inputs.dataset import ImageSet, discover_image_folders, load_image_set
-from omz_mobilenet.inputs.images import IMAGE_SUFFIXES, MAX_PIXELS
+from omz_mobilenet.inputs.images import MAX_PIXELS, list_images
 
 SKIP_HINT = "fix the data or pass --skip-bad-images"
 
 
 def check_image_folder(folder: Path, limit: Optional[int] = None) -> list[Path]:
     """The images of `folder` a command uses, sorted by name (the first `limit`); exit 2 when there are none."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ToolError(f"dataset folder {folder} does not exist; name a folder that holds images", 2)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise ToolError(f"no images in {folder} (.jpg/.jpeg/.png/...); name a folder that holds images", 2)
-    return files[:limit] if limit else files
+    return list_images(Path(folder), limit)
 
 
 def image_problem(path: Path) -> Optional[str]:

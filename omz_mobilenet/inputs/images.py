@@ -19,12 +19,13 @@ MAX_PIXELS = 80_000_000
 
 
 def list_images(folder: Path, limit: int | None = None) -> list[Path]:
+    """The images of `folder` a command uses, sorted by name (the first `limit`); exit 2 when there are none."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ToolError(f"dataset folder {folder} does not exist; name a folder that holds images", 2)
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
-        raise ToolError(f"dataset folder {folder} has no images (.jpg/.jpeg/.png/...)", 2)
+        raise ToolError(f"no images in {folder} (.jpg/.jpeg/.png/...); name a folder that holds images", 2)
     return files[:limit] if limit else files
 
 

@@ -60,7 +60,9 @@ def _check_file(path: Path, write: bool) -> None:
     if path.is_file() and path.stat().st_size > 0:
         with path.open("rb") as fh:
             if fh.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                raise ToolError(f"{path} is not a results database (not an SQLite file); name another results database", 2)
+                raise ToolError(
+                    f"{path} is not a results database (not an SQLite file); name another results database", 2
+                )
     if write:
         _check_writable(path)
 
@@ -175,7 +177,9 @@ class ResultsDB:
                 self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             return
         if "meta" not in tables or "cells" not in tables:
-            raise ToolError(f"{self.path} is not a results database (no meta/cells tables); name another results database", 2)
+            raise ToolError(
+                f"{self.path} is not a results database (no meta/cells tables); name another results database", 2
+            )
         row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         version = row[0] if row else "unknown"
         if str(version) != str(SCHEMA_VERSION):

@@ -14,8 +14,13 @@ SNAPSHOT = json.loads((Path(__file__).parent / "snapshots" / "catalogue.json").r
 
 # `list --json` keys as the snapshot spells them. When the list's keys are renamed, map each new key to
 # its old spelling here (e.g. "source_precision": "source precision") and the comparison still holds.
-LIST_KEYS: dict[str, str] = {"source_precision": "source precision", "gflops": "GFlops", "mparams": "MParams",
-                             "top1": "Top-1", "top5": "Top-5"}
+LIST_KEYS: dict[str, str] = {
+    "source_precision": "source precision",
+    "gflops": "GFlops",
+    "mparams": "MParams",
+    "top1": "Top-1",
+    "top5": "Top-5",
+}
 # Machine-dependent status added to each `list` record (not catalogue content): left out of the comparison.
 STATUS_KEYS = {"offline", "converted"}
 

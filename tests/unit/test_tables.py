@@ -15,8 +15,13 @@ LONG_NOTE = "cannot download mobilenet_v1_1.0_224.tgz: http://download.tensorflo
 def _list(*extra: str, columns: str = "100") -> list[str]:
     env = {**os.environ, "COLUMNS": columns}
     env.pop("OMZ_MOBILENET_CATALOGUE", None)
-    result = subprocess.run([sys.executable, "-m", "omz_mobilenet.cli", "list", *extra], capture_output=True, text=True,
-                            env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "omz_mobilenet.cli", "list", *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 
@@ -40,8 +45,19 @@ def test_wide_shows_every_column():
 def test_long_cells_are_cut_not_folded(monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "100")
     tables.set_wide(False)
-    rows = [{"model": "mobilenet-v1-0.25-224-tflite-with-a-long-name", "precision": "FP32", "status": "SKIPPED",
-             "note": LONG_NOTE, "top1": 50.123, "top1_ref": 50.6, "top1_min": 50.1, "top5": None, "image_set": "val_1300"}]
+    rows = [
+        {
+            "model": "mobilenet-v1-0.25-224-tflite-with-a-long-name",
+            "precision": "FP32",
+            "status": "SKIPPED",
+            "note": LONG_NOTE,
+            "top1": 50.123,
+            "top1_ref": 50.6,
+            "top1_min": 50.1,
+            "top5": None,
+            "image_set": "val_1300",
+        }
+    ]
     tables.print_table("gate", rows * 3)
     lines = capsys.readouterr().out.splitlines()
     assert max(len(line) for line in lines) <= 100
@@ -73,7 +89,10 @@ def test_tune_table_shows_the_figures_and_the_chosen_row_at_100_columns(monkeypa
     record = BenchRecord(**{**blank, "compiled_precision": "bf16", "streams": 2, "requests": 2, "batch": 4,
                             "latency_median_ms": 3.489, "throughput_fps": 1776.0, "runtime_precisions": "f32:27 bf16:1"})  # fmt: skip
     config = BenchConfig(hint="throughput", batch=4, infer_precision="bf16")
-    rows = [Explored(config, record, fits=True, chosen=True, pareto=True).row(), Explored(config, record, pareto=True).row()]
+    rows = [
+        Explored(config, record, fits=True, chosen=True, pareto=True).row(),
+        Explored(config, record, pareto=True).row(),
+    ]
     tables.print_table("bench --tune", rows)
     lines = capsys.readouterr().out.splitlines()
     assert max(len(line) for line in lines) <= 100
