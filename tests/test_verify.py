@@ -134,6 +134,23 @@ def test_verify_run_as_a_process_keeps_litert_chatter_off_stderr(mirror, tmp_pat
     assert "XNNPACK" not in done.stderr and "XNNPACK" not in done.stdout, done.stderr
 
 
+def test_accuracy_original_run_as_a_process_keeps_litert_chatter_off_stderr(mirror, tmp_path):
+    """`accuracy --original` opens LiteRT too: the same filter (converters/native_log.py) applies."""
+    env = {**os.environ, "COLUMNS": "100"}
+    command = [str(Path(sys.executable).parent / "omz-mobilenet"), "accuracy", FLOAT_SOURCE, "--original"]
+    done = subprocess.run(
+        [*command, "--dataset", str(DATASET), "--limit", "3", "--no-progress", "--json", str(tmp_path / "a.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "a.json").read_text())["records"][0]["original_runtime"]  # the original ran
+    assert "XNNPACK" not in done.stderr and "XNNPACK" not in done.stdout, done.stderr
+
+
 def test_verify_table_leads_with_verdict_and_agreement_at_100_columns(mirror, cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     code, out, err = cli("verify", "mobilenet-v1-0.25-224-quant", "--dataset", DATASET, "--limit", "5", "--no-progress")

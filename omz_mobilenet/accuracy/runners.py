@@ -100,13 +100,19 @@ def run_original(
 ) -> RunResult:
     """The original file in its own runtime (LiteRT / ONNX Runtime / TF), on the same decoded pixels."""
     from omz_mobilenet.converters import open_reference
+    from omz_mobilenet.converters.native_log import quiet_native_stderr
 
-    runtime = open_reference(entry, model_path)
+    with quiet_native_stderr():  # LiteRT's "Created ... XNNPACK delegate" line, as in verify
+        runtime = open_reference(entry, model_path)
     result = RunResult(runtime=f"{runtime.name} {runtime.version}")
     start = time.perf_counter()
     try:
-        for indices, images in batches(decoded(image_set.items, entry, options), 1, result.skipped):
-            scores = runtime.run(original_input(images, entry))
+        for n, (indices, images) in enumerate(batches(decoded(image_set.items, entry, options), 1, result.skipped)):
+            if n == 0:  # some runtimes build their delegate on the first run
+                with quiet_native_stderr():
+                    scores = runtime.run(original_input(images, entry))
+            else:
+                scores = runtime.run(original_input(images, entry))
             result.predictions.append(
                 _prediction(image_set.items[indices[0]], scores[0], entry.output.classes, options.crop_rule)
             )

@@ -49,6 +49,7 @@ import numpy as np
 
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.convert.pipeline import ensure_ir
+from omz_mobilenet.converters.native_log import quiet_native_stderr
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.fetch.download import fetch_model
 from omz_mobilenet.inputs.checks import SKIP_HINT, check_image_folder, image_problem
@@ -72,7 +73,6 @@ from omz_mobilenet.verify.criteria import (  # noqa: F401 (the criteria's names,
     max_loss_images,
     min_agreement_for,
 )
-from omz_mobilenet.verify.native_log import quiet_native_stderr
 
 Log = Callable[[str], None]
 
