@@ -77,6 +77,21 @@ from omz_mobilenet.verify.criteria import (  # noqa: F401 (the criteria's names,
 Log = Callable[[str], None]
 
 
+def _quiet_first(run: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """`run` with native chatter caught on its first call only (some runtimes build their delegate
+    then); the progress bar must keep drawing during the later calls."""
+    calls = []
+
+    def first_quiet(batch: np.ndarray) -> np.ndarray:
+        if calls:
+            return run(batch)
+        calls.append(1)
+        with quiet_native_stderr():
+            return run(batch)
+
+    return first_quiet
+
+
 @dataclass(frozen=True)
 class VerifyRecord:
     """One IR judged against its original, with the facts behind every number."""
@@ -191,8 +206,9 @@ def _compare(entry: ModelEntry, settings: Settings, request: VerifyRequest, file
                     yield load_for_model(path, entry)
                     progress.update(task, advance=1)
 
-            with quiet_native_stderr():  # some runtimes build their delegate on the first run
-                ir_out, ref_out = _outputs(images(), lambda batch, ir=compiled: ir(batch)[0], original.run, entry)
+            ir_out, ref_out = _outputs(
+                images(), lambda batch, ir=compiled: ir(batch)[0], _quiet_first(original.run), entry
+            )
     finally:
         del original
         del compiled
