@@ -80,7 +80,7 @@ Log = Callable[[str], None]
 def _quiet_first(run: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
     """`run` with native chatter caught on its first call only (some runtimes build their delegate
     then); the progress bar must keep drawing during the later calls."""
-    calls = []
+    calls: list[int] = []
 
     def first_quiet(batch: np.ndarray) -> np.ndarray:
         if calls:
