@@ -1,8 +1,8 @@
 """Per-cell overhead of `sweep --ray` against the local `sweep` on the same cells, and what that means
 for a lab of 100 machines sweeping 27 models x 4 precisions x 3 devices.
 
-Overhead = wall time of the sweep command minus the time its cells spent measuring (each record's
-finished_at - started_at: compile, accuracy, bench), split into the time until the first cell
+Overhead = wall time of the sweep command minus the time its cells spent measuring (the union of the records'
+[started_at, finished_at] spans, which overlap since a device's cells share alternating rounds), split into the time until the first cell
 starts (process start, conversion; on the Ray path also joining the cluster, starting a station per
 node and converting there), after the last one ends, and the gaps between cells on a node (storing
 a record, picking and sending the next cell). The per-cell overhead is the mean gap. The marginal
@@ -104,7 +104,9 @@ def run_once(args: argparse.Namespace, cells: int, ray_address: str | None, work
         raise SystemExit(f"sweep failed ({tag}): {proc.stderr.strip().splitlines()[-1:]}")
     with ResultsDB.open(db, create=False) as store:
         records = store.cells()
-    measuring = sum(r["finished_at"] - r["started_at"] for r in records)
+    # A device's cells are measured together in alternating rounds, so their spans overlap: the time
+    # spent measuring is the length of the union of the spans, not their sum.
+    measuring = busy_s(records)
     # The nodes are processes on this machine here, so their clock is this one.
     startup = min(r["started_at"] for r in records) - clock
     tail = ended - max(r["finished_at"] for r in records)
@@ -116,23 +118,33 @@ def run_once(args: argparse.Namespace, cells: int, ray_address: str | None, work
         "startup_s": startup,
         "tail_s": tail,
         "gap_s": mean_gap(records),
-        "full_cell_s": sum(full_cell_s(r, args) for r in records) / len(records),
+        "full_cell_s": sum(full_cell_s(r, args, measuring / len(records)) for r in records) / len(records),
     }
 
 
+def busy_s(records: list[dict]) -> float:
+    """Length of the union of the cells' [started_at, finished_at] spans."""
+    total, end = 0.0, float("-inf")
+    for start, finish in sorted((r["started_at"], r["finished_at"]) for r in records):
+        total += max(0.0, finish - max(start, end))
+        end = max(end, finish)
+    return total
+
+
 def mean_gap(records: list[dict]) -> float:
-    """Mean time between one cell's end and the next one's start (one node, one IR): what the path
-    spends per cell outside measuring (store the record, pick and send the next cell)."""
-    spans = sorted((r["started_at"], r["finished_at"]) for r in records)
-    gaps = [start - end for (_s, end), (start, _e) in zip(spans, spans[1:], strict=False)]
-    return sum(gaps) / len(gaps) if gaps else 0.0
+    """Mean time per cell, between the first cell's start and the last one's end, in which no cell was
+    being measured: what the path spends per cell outside measuring (store, pick and send the next)."""
+    if len(records) < 2:
+        return 0.0
+    span = max(r["finished_at"] for r in records) - min(r["started_at"] for r in records)
+    return (span - busy_s(records)) / (len(records) - 1)
 
 
-def full_cell_s(record: dict, args: argparse.Namespace) -> float:
+def full_cell_s(record: dict, args: argparse.Namespace, share_s: float) -> float:
     """This cell with a real sweep's settings: bench 3 s (the default --time) and accuracy on the
     1,000-image evaluation split at the cell's own throughput, plus what compiling and setting up took."""
     fps = record["bench"]["throughput_fps"]
-    setup = (record["finished_at"] - record["started_at"]) - args.time - args.limit / fps
+    setup = share_s - args.time - args.limit / fps  # share_s: this cell's part of the time spent measuring
     return max(0.0, setup) + 3.0 + REAL_IMAGES / fps
 
 
