@@ -24,21 +24,13 @@ from omz_mobilenet.inputs.dataset import (
     to_model_label,
 )
 from omz_mobilenet.inputs.images import apply_geometry, decode_bgr
-from tests.helpers.paths import ASSETS
+from tests.helpers.paths import ASSETS, OFFLINE_TFLITE
 
 pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
 
 IMAGENET = ASSETS / "imagenet"
 SMALL_SET = IMAGENET / "val_original_20"
-OFFLINE_MODELS = [
-    "mobilenet-v2-1.0-224-quant",
-    "mobilenet-v2-1.0-224-int8",
-    "mobilenet-v1-0.25-224-quant",
-    "mobilenet-v1-0.50-160-quant",
-    "mobilenet-v1-0.25-128-quant",
-    "mobilenet-v1-0.75-192-quant",
-    "mobilenet-v1-0.25-224-tflite",
-]
+OFFLINE_MODELS = OFFLINE_TFLITE
 
 
 @pytest.fixture

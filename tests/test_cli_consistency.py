@@ -9,22 +9,14 @@ import json
 import pytest
 
 from omz_mobilenet.cli import build_parser
+from tests.helpers import paths
 from tests.helpers.paths import ASSETS, error_lines
 
 pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
 
 IMAGES = ASSETS / "imagenet" / "val_original_20"
 SMALL = "mobilenet-v1-0.25-128-quant"
-OFFLINE_MODELS = {
-    "mobilenet-v2-1.0-224-int8",
-    "mobilenet-v2-1.0-224-quant",
-    "mobilenet-v1-0.25-224-quant",
-    "mobilenet-v1-0.50-160-quant",
-    "mobilenet-v1-0.25-128-quant",
-    "mobilenet-v1-0.75-192-quant",
-    "mobilenet-v1-0.25-224-tflite",
-    "mobilenetv2-12-int8",
-}  # the models whose files are in ../shared/assets (its MANIFEST.md)
+OFFLINE_MODELS = set(paths.OFFLINE_MODELS)
 
 
 def _records(text: str, command: str) -> list[dict]:

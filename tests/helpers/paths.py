@@ -20,6 +20,8 @@ OFFLINE_TFLITE = [
     "mobilenet-v1-0.75-192-quant",
     "mobilenet-v1-0.25-224-tflite",
 ]
+# Every model whose files are in ../shared/assets (its MANIFEST.md): the TFLite ones and the ONNX int8.
+OFFLINE_MODELS = [*OFFLINE_TFLITE, "mobilenetv2-12-int8"]
 
 
 def error_lines(stderr: str) -> list[str]:
