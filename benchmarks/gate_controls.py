@@ -39,7 +39,7 @@ def swapped_catalogue(models: list[str], folder: Path) -> Path:
 def gate(models: list[str], dataset: Path, folder: Path) -> tuple[list[dict], int]:
     env = {
         **environment(),
-        "OMZ_MOBILENET_CATALOGUE": str(swapped_catalogue(models, folder)),
+        "OMZ_MOBILENET_MODELS_YML": str(swapped_catalogue(models, folder)),
         "OMZ_MOBILENET_OUT": str(folder / "ir"),
     }
     report = folder / "gate.json"

@@ -145,7 +145,7 @@ def main() -> None:
     )
     calibration = str(work / "split" / "calibration")
     cli(env, "convert", FLOAT_MODEL, "--precisions", "FP32,INT8", "--calibration", calibration)
-    v2_env = dict(env, OMZ_MOBILENET_CATALOGUE=str(v2_catalogue(work)), OMZ_MOBILENET_MIRROR=str(work / "mirror"))
+    v2_env = dict(env, OMZ_MOBILENET_MODELS_YML=str(v2_catalogue(work)), OMZ_MOBILENET_MIRROR=str(work / "mirror"))
     (work / "mirror" / "synset_words.txt").write_bytes((images / "labels" / "synset_words.txt").read_bytes())
     cli(v2_env, "convert", V2_MODEL, "--precisions", "FP32,INT8", "--calibration", calibration)
 

@@ -58,7 +58,7 @@ class Runner:
         self.work = work
         self.env = {
             **__import__("os").environ,
-            "OMZ_MOBILENET_CATALOGUE": str(work / "models.yml"),
+            "OMZ_MOBILENET_MODELS_YML": str(work / "models.yml"),
             "OMZ_MOBILENET_MIRROR": str(work / "mirror"),
             "OMZ_MOBILENET_CACHE": str(work / "cache"),
             "OMZ_MOBILENET_OUT": str(work / "ir"),

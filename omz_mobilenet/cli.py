@@ -14,7 +14,7 @@ from typing import NoReturn, Optional
 from omz_mobilenet import __version__, precision, validators
 from omz_mobilenet.accuracy.evidence import MinImages
 from omz_mobilenet.commands import COMMAND_MODULES
-from omz_mobilenet.commands.common import add_no_progress
+from omz_mobilenet.commands.common import add_catalogue_arg, add_no_progress, use_catalogues
 from omz_mobilenet.errors import EXIT_CODES, EXIT_USAGE, ToolError
 from omz_mobilenet.settings import ENVIRONMENT_VARIABLES
 
@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         validators.apply_flag_validators(sub, FLAG_VALIDATORS)
         if name in LONG_COMMANDS:
             add_no_progress(sub)
+        add_catalogue_arg(sub)
         if not any("--wide" in a.option_strings for a in sub._actions):
             sub.add_argument("--wide", action="store_true", help="tables with every column and every cell whole")
     return parser
@@ -110,6 +111,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     set_wide(getattr(args, "wide", False))
     try:
+        use_catalogues(args)
         return int(args.func(args) or 0)
     except ToolError as exc:
         print(f"omz-mobilenet: error: {one_line(exc.message)}", file=sys.stderr)

@@ -28,6 +28,7 @@ FORMATS: dict[str, SourceFormat] = {
     for f in (
         SourceFormat("tf_frozen", "tf", "TensorFlow", "tf_frozen"),
         SourceFormat("tf_savedmodel", "tf", "TensorFlow", "tf_savedmodel"),
+        SourceFormat("keras", "tf", "TensorFlow", "keras"),
         SourceFormat("tflite", "tflite", "LiteRT", "tflite"),
         SourceFormat("onnx", "onnx", "ONNX Runtime", "onnx"),
     )

@@ -126,7 +126,12 @@ ENVIRONMENT_VARIABLES: list[tuple[str, str, str]] = [
     ("OMZ_MOBILENET_RETRIES", "--retries", "extra download attempts per source (3)"),
     ("OMZ_MOBILENET_BACKOFF", "", "first pause between download attempts, doubled each time (0.5 s)"),
     ("OMZ_MOBILENET_DATASET", "--dataset", "images for `verify` when --dataset is not given"),
-    ("OMZ_MOBILENET_CATALOGUE", "", "another models.yml instead of the packaged one"),
+    (
+        "OMZ_MOBILENET_CATALOGUE",
+        "--catalogue",
+        "user catalogue files added to the built-in one (a path list, `:`-separated)",
+    ),
+    ("OMZ_MOBILENET_MODELS_YML", "", "another models.yml instead of the packaged built-in one (developers, tests)"),
     ("OMZ_MOBILENET_AC_CONFIGS", "", "folder of accuracy_checker configs and subset references"),
     ("OMZ_MOBILENET_NODE_ID", "", "a name for this machine, written into every --json environment"),
     ("OMZ_MOBILENET_DEBUG", "", "set to 1 for a traceback on internal errors"),

@@ -112,6 +112,7 @@ def workdirs(tmp_path, monkeypatch):
     monkeypatch.setenv("OMZ_MOBILENET_CACHE", str(cache))
     monkeypatch.setenv("OMZ_MOBILENET_OUT", str(out))
     monkeypatch.delenv("OMZ_MOBILENET_MIRROR", raising=False)
+    monkeypatch.delenv("OMZ_MOBILENET_MODELS_YML", raising=False)
     monkeypatch.delenv("OMZ_MOBILENET_CATALOGUE", raising=False)
     monkeypatch.setenv("OMZ_MOBILENET_TIMEOUT", "5")
     return cache, out

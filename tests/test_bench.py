@@ -221,7 +221,7 @@ def test_with_several_models_impossible_pairs_are_reported_first_and_the_rest_me
     data["models"] = [m for m in data["models"] if m["name"] in (FLOAT, QUANT)]
     catalogue = tmp_path / "models.yml"
     catalogue.write_text(yaml.safe_dump(data, sort_keys=False))
-    monkeypatch.setenv("OMZ_MOBILENET_CATALOGUE", str(catalogue))
+    monkeypatch.setenv("OMZ_MOBILENET_MODELS_YML", str(catalogue))
     path = tmp_path / "r.json"
     code, _out, err = cli("bench", "--all", "--precision", "FP32,INT8-RQ", "--niter", "3", "--warmup", "1",
                           "--rounds", "1", "--json", path, *dirs["locations"])  # fmt: skip

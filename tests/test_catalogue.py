@@ -52,7 +52,7 @@ def test_omz_reference_figures():
 def _bad_catalogue(tmp_path, monkeypatch, text: str):
     path = tmp_path / "models.yml"
     path.write_text(text)
-    monkeypatch.setenv("OMZ_MOBILENET_CATALOGUE", str(path))
+    monkeypatch.setenv("OMZ_MOBILENET_MODELS_YML", str(path))
     return path
 
 

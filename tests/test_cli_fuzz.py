@@ -173,7 +173,13 @@ def _run(argv: list[str]) -> tuple[int, str, str]:
 def test_fuzzed_command_lines_exit_cleanly_and_leave_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("OMZ_MOBILENET_RETRIES", "0")
     monkeypatch.setenv("OMZ_MOBILENET_TIMEOUT", "2")
-    for name in ("OMZ_MOBILENET_MIRROR", "OMZ_MOBILENET_CATALOGUE", "OMZ_MOBILENET_DEBUG", "OMZ_MOBILENET_DATASET"):
+    for name in (
+        "OMZ_MOBILENET_MIRROR",
+        "OMZ_MOBILENET_MODELS_YML",
+        "OMZ_MOBILENET_CATALOGUE",
+        "OMZ_MOBILENET_DEBUG",
+        "OMZ_MOBILENET_DATASET",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")  # discard port: a download attempt fails at once

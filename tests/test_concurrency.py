@@ -42,11 +42,11 @@ def _env(cache: Path, out: Path, catalogue: Path | None = None, mirror: str | No
     env = dict(os.environ)
     env.update(OMZ_MOBILENET_CACHE=str(cache), OMZ_MOBILENET_OUT=str(out), OMZ_MOBILENET_TIMEOUT="10")
     env.pop("OMZ_MOBILENET_MIRROR", None)
-    env.pop("OMZ_MOBILENET_CATALOGUE", None)
+    env.pop("OMZ_MOBILENET_MODELS_YML", None)
     if mirror:
         env["OMZ_MOBILENET_MIRROR"] = mirror
     if catalogue:
-        env["OMZ_MOBILENET_CATALOGUE"] = str(catalogue)
+        env["OMZ_MOBILENET_MODELS_YML"] = str(catalogue)
     return env
 
 

@@ -39,7 +39,7 @@ def broken_catalogue(tmp_path: Path, monkeypatch, model: str, change) -> None:
             change(entry["original_input"])
     path = tmp_path / "broken-models.yml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    monkeypatch.setenv("OMZ_MOBILENET_CATALOGUE", str(path))
+    monkeypatch.setenv("OMZ_MOBILENET_MODELS_YML", str(path))
 
 
 def _gate(scratch, *args: str) -> tuple[int, list[dict]]:

@@ -100,7 +100,7 @@ def test_gate_fails_when_int8_was_quantized_with_broken_preprocessing(mirror, cl
     assert cli("convert", FLOAT, "--precisions", "FP32")[0] == 0
     edited_catalogue(tmp_path, monkeypatch, {FLOAT: lambda e: e["original_input"].update(color="BGR")})
     assert cli("convert", FLOAT, "--precisions", "INT8", "--calibration", CALIBRATION, "--subset-size", "20")[0] == 0
-    monkeypatch.delenv("OMZ_MOBILENET_CATALOGUE")
+    monkeypatch.delenv("OMZ_MOBILENET_MODELS_YML")
     code, out, _ = cli("gate", FLOAT, "--precision", "INT8", "--dataset", EVALUATION, "--no-progress")
     assert code == 1 and "FAILED" in out
 

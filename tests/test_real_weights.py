@@ -134,7 +134,7 @@ class Workspace:
     def env(self, **overrides) -> dict:
         env = dict(os.environ)
         env.update(
-            OMZ_MOBILENET_CATALOGUE=str(self.catalogue),
+            OMZ_MOBILENET_MODELS_YML=str(self.catalogue),
             OMZ_MOBILENET_MIRROR=str(self.mirror),
             OMZ_MOBILENET_CACHE=str(self.cache),
             OMZ_MOBILENET_OUT=str(self.out),
@@ -333,8 +333,8 @@ def test_without_channel_reversal_accuracy_collapses(ws, model, record_property)
     entry["original_input"] = {**entry["original_input"], "color": "BGR"}
     catalogue.write_text(yaml.safe_dump(data, sort_keys=False))
     out = ws.root / f"ir-{model}-bgr"
-    ws.cli("convert", model, "--precisions", "FP32", OMZ_MOBILENET_CATALOGUE=catalogue, OMZ_MOBILENET_OUT=out)
-    swapped = ws.accuracy(model, tag="-bgr", OMZ_MOBILENET_CATALOGUE=catalogue, OMZ_MOBILENET_OUT=out)["top1"]
+    ws.cli("convert", model, "--precisions", "FP32", OMZ_MOBILENET_MODELS_YML=catalogue, OMZ_MOBILENET_OUT=out)
+    swapped = ws.accuracy(model, tag="-bgr", OMZ_MOBILENET_MODELS_YML=catalogue, OMZ_MOBILENET_OUT=out)["top1"]
     top1 = ws.float_top1(model)
     _record(model, bgr_control_top1=swapped, bgr_control_loss=round(top1 - swapped, 2))
     record_property("bgr_control", f"{swapped} vs {top1}")

@@ -44,7 +44,7 @@ def _env(work) -> dict:
         OMZ_MOBILENET_OUT=str(work / "ir"),
         OMZ_MOBILENET_MIRROR=str(ASSETS),
     )
-    env.pop("OMZ_MOBILENET_CATALOGUE", None)
+    env.pop("OMZ_MOBILENET_MODELS_YML", None)
     return env
 
 
@@ -56,7 +56,7 @@ def converted(tmp_path_factory):
     good, bad = tmp_path_factory.mktemp("rq"), tmp_path_factory.mktemp("rq_broken")
     with pytest.MonkeyPatch.context() as patch:
         path = edited_catalogue(bad, patch, {MODEL: lambda e: e["original_input"].update(color="BGR")})
-    runs = [_convert(_env(good)), _convert(dict(_env(bad), OMZ_MOBILENET_CATALOGUE=str(path)))]
+    runs = [_convert(_env(good)), _convert(dict(_env(bad), OMZ_MOBILENET_MODELS_YML=str(path)))]
     for run in runs:
         _out, err = run.communicate()
         assert run.returncode == 0, err
@@ -148,7 +148,7 @@ def test_gate_judges_int8_rq_against_the_original(requantized, broken, tmp_path)
         out = tmp_path / f"{name}.json"
         env = _env(work)
         if name == "broken":
-            env["OMZ_MOBILENET_CATALOGUE"] = str(next(work.glob("models.yml")))
+            env["OMZ_MOBILENET_MODELS_YML"] = str(next(work.glob("models.yml")))
         proc = subprocess.run(
             [
                 sys.executable,

@@ -55,7 +55,7 @@ def _without_reversal(entry):
 def test_ir_without_channel_reversal_fails_verify(name, mirror, tmp_path, monkeypatch, cli):
     edited_catalogue(tmp_path, monkeypatch, {name: _without_reversal})
     assert cli("convert", name)[0] == 0  # the broken IR, written where verify looks
-    monkeypatch.delenv("OMZ_MOBILENET_CATALOGUE")
+    monkeypatch.delenv("OMZ_MOBILENET_MODELS_YML")
     code, out, _err = cli("verify", name, "--dataset", DATASET, "--limit", "40", "--json")
     row = _records(out)[0]
     assert code == 1 and not row["passed"]

@@ -64,7 +64,7 @@ def parse_config(path: Path) -> AcModelConfig:
 
 def config_for(entry: ModelEntry, folder: Optional[Path] = None) -> AcModelConfig:
     """The model's config, checked against the catalogue (input size and label space must agree).
-    A model without a committed config (e.g. added through OMZ_MOBILENET_CATALOGUE) gets the one the
+    A model without a committed config (a user catalogue's model, or one added through OMZ_MOBILENET_MODELS_YML) gets the one the
     catalogue generates, as `write` would write it."""
     path = config_path(entry.name, folder)
     if not path.is_file():

@@ -5,7 +5,13 @@ schema.py holds the pydantic models of an entry; loader.py reads the file, appli
 one-line error naming file, line, model and field.
 """
 
-from omz_mobilenet.catalogue.loader import CATALOGUE_ENV, default_catalogue_path, load_catalogue
+from omz_mobilenet.catalogue.loader import (
+    BUILTIN_ENV,
+    CATALOGUE_ENV,
+    default_catalogue_path,
+    load_catalogue,
+    user_catalogue_paths,
+)
 from omz_mobilenet.catalogue.schema import (
     Catalogue,
     Checksum,
@@ -23,6 +29,7 @@ from omz_mobilenet.catalogue.schema import (
 )
 
 __all__ = [
+    "BUILTIN_ENV",
     "CATALOGUE_ENV",
     "Catalogue",
     "Checksum",
@@ -39,4 +46,5 @@ __all__ = [
     "VerifyTolerance",
     "default_catalogue_path",
     "load_catalogue",
+    "user_catalogue_paths",
 ]

@@ -32,7 +32,8 @@ from omz_mobilenet.catalogue.schema import Catalogue, ModelEntry, SourceFile
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.formats import FORMATS
 
-CATALOGUE_ENV = "OMZ_MOBILENET_CATALOGUE"
+CATALOGUE_ENV = "OMZ_MOBILENET_CATALOGUE"  # user catalogues added to the built-in one (a path list)
+BUILTIN_ENV = "OMZ_MOBILENET_MODELS_YML"  # another models.yml instead of the packaged one (tests, developers)
 DEFAULTS_KEY = "defaults"
 LABELS_KEY = "default_labels_file"
 FAMILIES: tuple[str, ...] = get_args(ModelEntry.model_fields["family"].annotation)
@@ -41,10 +42,16 @@ DEFAULTABLE = tuple(key for key in ModelEntry.model_fields if key not in {"name"
 
 
 def default_catalogue_path() -> Path:
-    override = os.environ.get(CATALOGUE_ENV)
+    """The built-in catalogue: the packaged models.yml, or the file OMZ_MOBILENET_MODELS_YML names."""
+    override = os.environ.get(BUILTIN_ENV)
     if override:
         return Path(override)
     return Path(str(resources.files("omz_mobilenet.data").joinpath("models.yml")))
+
+
+def user_catalogue_paths() -> list[Path]:
+    """The user catalogues OMZ_MOBILENET_CATALOGUE lists (os.pathsep-separated; `--catalogue` adds to it)."""
+    return [Path(part).expanduser() for part in os.environ.get(CATALOGUE_ENV, "").split(os.pathsep) if part.strip()]
 
 
 # --- derivations (each takes and returns plain YAML data; never raises on malformed input) ---
@@ -83,11 +90,29 @@ class EntryError(Exception):
         self.message = message
 
 
+def resolved_files(files: object, base: Path) -> object:
+    """`files` with each `path:` made absolute against the catalogue file's folder (other values as given)."""
+    if not isinstance(files, list):
+        return files
+    out: list[object] = []
+    for item in files:
+        if isinstance(item, dict) and isinstance(item.get("path"), str) and item["path"].strip():
+            item = dict(item, path=str((base / Path(item["path"]).expanduser()).resolve()))
+        out.append(item)
+    return out
+
+
 def complete_entry(
-    entry: dict[str, Any], defaults: dict[str, dict[str, Any]], labels: Optional[dict[str, Any]]
+    entry: dict[str, Any],
+    defaults: dict[str, dict[str, Any]],
+    labels: Optional[dict[str, Any]],
+    catalogue_file: Optional[Path] = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The entry with family defaults and derived fields filled in, and {key: family} for each defaulted key."""
     done = dict(entry)
+    if catalogue_file is not None:
+        done["catalogue_file"] = str(catalogue_file)
+        done["files"] = resolved_files(done.get("files"), catalogue_file.parent)
     from_defaults: dict[str, str] = {}
     family = entry.get("family")
     if isinstance(family, str) and family in defaults:
@@ -109,6 +134,10 @@ def complete_entry(
         converted = derived_converted_input(done.get("original_input"))
         if converted is not None:
             done["converted_input"] = converted
+    if labels is not None and catalogue_file is not None:
+        labels = (
+            dict(labels, path=str((catalogue_file.parent / labels["path"]).resolve())) if labels.get("path") else labels
+        )
     if labels is not None:
         if "labels_file" not in done:
             done["labels_file"] = labels["name"]
@@ -276,7 +305,9 @@ def _read(path: Path) -> tuple[str, object]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ToolError(
-            f"cannot read catalogue {path}: {exc}. Set {CATALOGUE_ENV} to a readable models.yml.", 2
+            f"cannot read catalogue {path}: {exc}. Name a readable catalogue file (--catalogue, {CATALOGUE_ENV} "
+            f"or {BUILTIN_ENV}).",
+            2,
         ) from exc
     try:
         return text, yaml.safe_load(text)
@@ -292,7 +323,28 @@ def _read(path: Path) -> tuple[str, object]:
 
 
 def load_catalogue(path: Optional[Path] = None) -> Catalogue:
-    path = Path(path) if path is not None else default_catalogue_path()
+    """One catalogue file when `path` is given; else the built-in catalogue plus every user catalogue
+    (OMZ_MOBILENET_CATALOGUE / --catalogue), with model names unique across all of them."""
+    if path is not None:
+        return _load_file(Path(path))
+    merged = _load_file(default_catalogue_path())
+    where = {entry.name: entry.catalogue_file for entry in merged.models}
+    for user_path in user_catalogue_paths():
+        user = _load_file(user_path)
+        for index, entry in enumerate(user.models):
+            if entry.name in where:
+                lines = _Lines(user_path.read_text(encoding="utf-8"))
+                raise ToolError(
+                    f"{_at(user_path, lines.model(index))}: model {entry.name!r}: name: already defined in "
+                    f"{where[entry.name]}; model names must be unique across catalogues (rename one)",
+                    2,
+                )
+            where[entry.name] = entry.catalogue_file
+        merged = Catalogue.model_construct(models=[*merged.models, *user.models])
+    return merged
+
+
+def _load_file(path: Path) -> Catalogue:
     text, raw = _read(path)
     if not isinstance(raw, dict):
         raise ToolError(f"{path}: the catalogue must be a mapping with a `models:` list", 2)
@@ -310,7 +362,7 @@ def load_catalogue(path: Optional[Path] = None) -> Catalogue:
                 from_defaults.append({})
                 continue
             try:
-                done, defaulted = complete_entry(entry, defaults, labels)
+                done, defaulted = complete_entry(entry, defaults, labels, path.expanduser().resolve())
             except EntryError as exc:
                 raise ToolError(f"{_model_where(models, index, lines, path)}: {exc.field}: {exc.message}", 2) from None
             completed.append(done)

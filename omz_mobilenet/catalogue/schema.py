@@ -42,7 +42,12 @@ class SourceFile(Strict):
     size: Optional[int] = Field(default=None, gt=0)
     checksum: Optional[Checksum] = None
     checksum_note: Optional[str] = Field(default=None, description="why there is no checksum")
-    sources: list[str] = Field(min_length=1, description="official URL first, then alternatives")
+    sources: list[str] = Field(default_factory=list, description="official URL first, then alternatives")
+    path: Optional[str] = Field(
+        default=None,
+        description="a file or folder on disk, relative to the catalogue file (or absolute); the loader "
+        "resolves it to an absolute path. Fetched like a download: copied into the cache and checked",
+    )
     unpack: bool = Field(default=False, description="a .tgz/.tar.gz to extract next to it")
 
     @field_validator("name")
@@ -56,12 +61,17 @@ class SourceFile(Strict):
     @classmethod
     def _http_urls(cls, urls: list[str]) -> list[str]:
         for url in urls:
-            if not re.match(r"^https?://[^/\s]+/\S*$", url):
-                raise ValueError(f"{url!r} is not an http(s) URL")
+            if not re.match(r"^https?://[^/\s]+/\S*$", url) and not re.match(r"^file://\S+$", url):
+                raise ValueError(f"{url!r} is not an http(s) or file:// URL")
         return urls
 
     @model_validator(mode="after")
     def _checksum_or_note(self) -> SourceFile:
+        if not self.sources and not self.path:
+            raise ValueError("needs `sources` (URLs) or a `path` on disk")
+        if self.path is not None and self.checksum is None:
+            # a file on disk has no publisher: its checksum is what makes an edit of it visible
+            raise ValueError("a `path:` source needs its checksum (omz-mobilenet add writes it)")
         if self.checksum is None and not self.checksum_note:
             raise ValueError("needs a checksum, or a checksum_note saying why none is published")
         return self
@@ -117,13 +127,21 @@ class ConvertedInput(Strict):
 class Output(Strict):
     name: str
     converted_name: Optional[str] = None
-    classes: Literal[1000, 1001]
+    classes: int = Field(ge=2, description="size of the output: the labels file's classes, plus 1 with background")
+    background: Optional[bool] = Field(
+        default=None, description="output 0 is a background class (default: true for 1001 classes)"
+    )
     kind: Literal["probabilities", "logits"]
     quantization: Optional[Quantization] = None
 
     @property
     def has_background(self) -> bool:
-        return self.classes == 1001
+        return self.background if self.background is not None else self.classes == 1001
+
+    @property
+    def label_count(self) -> int:
+        """How many names the labels file holds: the output size without the background class."""
+        return self.classes - (1 if self.has_background else 0)
 
 
 class Geometry(Strict):
@@ -158,10 +176,13 @@ class ModelEntry(Strict):
     description: str
     family: Literal["mobilenet-v1", "mobilenet-v2"]
     framework: Literal["tf", "tflite", "onnx"]
-    format: Literal["tf_frozen", "tf_savedmodel", "tflite", "onnx"]
+    format: Literal["tf_frozen", "tf_savedmodel", "keras", "tflite", "onnx"]
     files: list[SourceFile] = Field(min_length=1)
     model_file: ModelFile
-    labels_file: str = Field(description="entry of `files` with the 1000 ImageNet synsets, one per line")
+    labels_file: str = Field(
+        description="entry of `files` with the class names, one a line in output order (background excluded); "
+        "ImageNet's synset_words.txt for the built-in models"
+    )
     original_input: OriginalInput
     converted_input: ConvertedInput
     output: Output
@@ -170,9 +191,12 @@ class ModelEntry(Strict):
     gflops: float = Field(gt=0)
     mparams: float = Field(gt=0)
     accuracy: Optional[PublishedAccuracy] = None
-    license: License
+    license: Optional[License] = None
     verify_tolerance: Optional[VerifyTolerance] = None
     notes: Optional[str] = None
+    catalogue_file: Optional[str] = Field(
+        default=None, description="derived: the catalogue file the entry was read from (never written by hand)"
+    )
 
     @field_validator("name")
     @classmethod
@@ -193,6 +217,8 @@ class ModelEntry(Strict):
             raise ValueError("model_file.member is required when the file is an archive")
         if FORMATS[self.format].framework != self.framework:
             raise ValueError(f"format {self.format} does not belong to framework {self.framework}")
+        if self.output.has_background and self.output.classes < 3:
+            raise ValueError("output.background needs at least 2 classes besides the background")
         h, w = self.original_input.height_width
         if self.converted_input.shape != [1, 3, h, w]:
             raise ValueError(f"converted_input.shape must be [1, 3, {h}, {w}] to match the original input")

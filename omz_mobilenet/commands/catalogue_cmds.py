@@ -42,7 +42,7 @@ def _summary(entry: ModelEntry) -> dict[str, Any]:
         "mparams": entry.mparams,
         "top1": acc.top1 if acc else None,
         "top5": acc.top5 if acc else None,
-        "license": entry.license.name,
+        "license": entry.license.name if entry.license else "",
     }
 
 

@@ -7,11 +7,13 @@ MODEL... / --all / --available, --precision, --limit, -d/--device, -o/--out (IR 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from omz_mobilenet import validators
-from omz_mobilenet.catalogue import Catalogue, ModelEntry, load_catalogue
+from omz_mobilenet.catalogue import CATALOGUE_ENV, Catalogue, ModelEntry, load_catalogue
 from omz_mobilenet.errors import UsageError
 from omz_mobilenet.settings import Settings
 
@@ -60,6 +62,35 @@ def add_device_arg(parser: argparse.ArgumentParser) -> None:
         type=validators.device,
         help="OpenVINO device: CPU, GPU, NPU, AUTO or any device string",
     )
+
+
+def add_catalogue_arg(parser: argparse.ArgumentParser) -> None:
+    """`--catalogue FILE` (repeatable) on every command: user catalogues beside the built-in one. A
+    command with its own `--catalogue` (add: the file it writes) keeps it."""
+    if any("--catalogue" in action.option_strings for action in parser._actions):
+        return
+    parser.add_argument(
+        "--catalogue",
+        dest="catalogues",
+        action="append",
+        metavar="FILE",
+        default=None,
+        help="a user catalogue (models.yml format) whose models join the built-in ones; repeatable; "
+        f"env {CATALOGUE_ENV} (a {os.pathsep}-separated list)",
+    )
+
+
+def use_catalogues(args: argparse.Namespace) -> None:
+    """Put `--catalogue` files in front of OMZ_MOBILENET_CATALOGUE (absolute paths), so every later
+    `load_catalogue()` sees them: in this process, in subprocesses and on Ray nodes of this machine."""
+    given = getattr(args, "catalogues", None) or []
+    for path in given:
+        if not Path(path).expanduser().is_file():
+            raise UsageError(f"--catalogue: {path} is not a file; name an existing catalogue (models.yml format)")
+    if given:
+        present = [part for part in os.environ.get(CATALOGUE_ENV, "").split(os.pathsep) if part.strip()]
+        paths = [str(Path(p).expanduser().resolve()) for p in given]
+        os.environ[CATALOGUE_ENV] = os.pathsep.join(dict.fromkeys(paths + present))
 
 
 def add_no_progress(parser: argparse.ArgumentParser) -> None:

@@ -41,6 +41,9 @@ class ImageSet:
     items: list[tuple[Path, int]]  # (image, 0-based ImageNet label), sorted by file name
     annotations: Path
     problems: list[str] = field(default_factory=list)  # skipped with --skip-bad-images
+    # None: labels index the model's labels file (ImageNet sets). Else labels index these names (an
+    # ImageFolder's sub-folders, a CSV of names), mapped to a model by inputs/labels.py.
+    class_names: Optional[tuple[str, ...]] = None
 
     @property
     def list_sha256(self) -> str:

@@ -1,4 +1,4 @@
-"""Write a modified copy of models.yml for a test and point OMZ_MOBILENET_CATALOGUE at it."""
+"""Write a modified copy of models.yml for a test and point OMZ_MOBILENET_MODELS_YML at it."""
 
 from __future__ import annotations
 
@@ -23,5 +23,5 @@ def edited_catalogue(tmp_path: Path, monkeypatch, edits: dict[str, Callable[[dic
             edits[entry["name"]](entry)
     path = tmp_path / "models.yml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    monkeypatch.setenv("OMZ_MOBILENET_CATALOGUE", str(path))
+    monkeypatch.setenv("OMZ_MOBILENET_MODELS_YML", str(path))
     return path

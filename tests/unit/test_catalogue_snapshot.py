@@ -38,7 +38,7 @@ def _json(capsys, *args: str):
 
 @pytest.fixture(autouse=True)
 def _packaged_catalogue(monkeypatch):
-    monkeypatch.delenv("OMZ_MOBILENET_CATALOGUE", raising=False)
+    monkeypatch.delenv("OMZ_MOBILENET_MODELS_YML", raising=False)
 
 
 def test_list_json_matches_the_snapshot(capsys):

@@ -14,6 +14,7 @@ LONG_NOTE = "cannot download mobilenet_v1_1.0_224.tgz: http://download.tensorflo
 
 def _list(*extra: str, columns: str = "100") -> list[str]:
     env = {**os.environ, "COLUMNS": columns}
+    env.pop("OMZ_MOBILENET_MODELS_YML", None)
     env.pop("OMZ_MOBILENET_CATALOGUE", None)
     result = subprocess.run(
         [sys.executable, "-m", "omz_mobilenet.cli", "list", *extra],
