@@ -11,15 +11,10 @@ from typing import Optional
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"
 ASSETS = Path(os.environ.get("OMZ_MOBILENET_ASSETS", REPO.parent / "shared" / "assets"))
-OFFLINE_MODELS = [
-    "mobilenet-v2-1.0-224-quant",
-    "mobilenet-v2-1.0-224-int8",
-    "mobilenet-v1-0.25-224-quant",
-    "mobilenet-v1-0.50-160-quant",
-    "mobilenet-v1-0.25-128-quant",
-    "mobilenet-v1-0.75-192-quant",
-    "mobilenet-v1-0.25-224-tflite",
-]
+# The offline models: one list, the tests' (tests/helpers/paths.py), so the two never disagree.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+from tests.helpers.paths import OFFLINE_MODELS, OFFLINE_TFLITE  # noqa: E402, F401 (re-exported)
 
 
 def environment() -> dict:

@@ -27,7 +27,7 @@ from omz_mobilenet.inputs.dataset import load_image_set
 from omz_mobilenet.settings import Settings
 
 # The 8 models whose files are in the offline assets: the 7 TFLite ones and the ONNX INT8 one.
-MODELS = [*OFFLINE_MODELS, "mobilenetv2-12-int8"]
+MODELS = OFFLINE_MODELS
 RULES = ("tf", "accuracy-checker")
 
 

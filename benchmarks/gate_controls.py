@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 from common import ASSETS, OFFLINE_MODELS, REPO, add_markdown_option, environment, markdown_table, write_markdown
 
-MODELS = [*OFFLINE_MODELS, "mobilenetv2-12-int8"]
+MODELS = OFFLINE_MODELS
 
 
 def swapped_catalogue(models: list[str], folder: Path) -> Path:

@@ -19,7 +19,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from common import OFFLINE_MODELS, RESULTS, add_markdown_option, environment, markdown_table, write_markdown
+from common import OFFLINE_TFLITE, RESULTS, add_markdown_option, environment, markdown_table, write_markdown
 
 
 def compare(model: str, seconds: float, rounds: int, env: dict) -> dict:
@@ -129,7 +129,7 @@ def markdown(rows: list[dict], args) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=OFFLINE_MODELS)
+    parser.add_argument("--models", nargs="+", default=OFFLINE_TFLITE)
     parser.add_argument(
         "--time", type=float, default=4.0, help="seconds per model and precision (bench and compare each)"
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common import ASSETS, OFFLINE_MODELS, add_markdown_option, environment, markdown_table, write_markdown
 
-MODELS = [*OFFLINE_MODELS, "mobilenetv2-12-int8"]
+MODELS = OFFLINE_MODELS
 
 
 def verify(models: list[str], dataset: Path, precision: str) -> tuple[list[dict], int]:

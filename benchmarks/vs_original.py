@@ -23,18 +23,7 @@ import os
 import sys
 from pathlib import Path
 
-from common import ASSETS, RESULTS, add_markdown_option, environment, markdown_table, write_markdown
-
-OFFLINE = [
-    "mobilenet-v2-1.0-224-quant",
-    "mobilenet-v2-1.0-224-int8",
-    "mobilenet-v1-0.25-224-quant",
-    "mobilenet-v1-0.50-160-quant",
-    "mobilenet-v1-0.25-128-quant",
-    "mobilenet-v1-0.75-192-quant",
-    "mobilenet-v1-0.25-224-tflite",
-    "mobilenetv2-12-int8",
-]
+from common import ASSETS, OFFLINE_MODELS, RESULTS, add_markdown_option, environment, markdown_table, write_markdown
 
 
 def _candidates(entry, out_dir: Path) -> list[tuple[str, Path]]:
@@ -219,7 +208,7 @@ def main() -> int:
         help="OpenVINO ENABLE_CPU_PINNING (default off: the shared machines here are oversubscribed)",
     )
     parser.add_argument("--split", type=Path, default=RESULTS / "split" / "evaluation", help="evaluation image folder")
-    parser.add_argument("--models", default=",".join(OFFLINE), help="comma list (default: the 8 offline models)")
+    parser.add_argument("--models", default=",".join(OFFLINE_MODELS), help="comma list (default: the 8 offline models)")
     parser.add_argument("--out", type=Path, default=RESULTS / "vs_original.json")
     add_markdown_option(parser, "vs_original")
     args = parser.parse_args()
