@@ -35,6 +35,21 @@ def file_digest(path: Path, algorithm: str) -> str:
     return digest.hexdigest()
 
 
+def tree_sha256(folder: Path) -> str:
+    """The checksum of a folder (a TF SavedModel): sha256 over each regular file's relative POSIX path and
+    its sha256, sorted by path, one `path\\0digest\\n` record each. Renaming, adding, removing or editing a
+    file changes it; timestamps and the folder's own name do not. Symlinks are refused (they may point
+    outside the folder)."""
+    folder = Path(folder)
+    records: list[str] = []
+    for path in sorted(folder.rglob("*"), key=lambda p: p.relative_to(folder).as_posix()):
+        if path.is_symlink():
+            raise ToolError(f"{path}: symbolic link inside model folder {folder}; copy the file itself there", 2)
+        if path.is_file():
+            records.append(f"{path.relative_to(folder).as_posix()}\0{file_digest(path, 'sha256')}\n")
+    return hashlib.sha256("".join(records).encode()).hexdigest()
+
+
 def model_folder(settings: Settings, entry: ModelEntry) -> Path:
     return settings.cache_dir / "models" / entry.name
 
