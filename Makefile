@@ -88,8 +88,8 @@ test-fast: setup
 test-unit: test-fast
 
 lint: setup
-	$(VENV)/bin/ruff check omz_mobilenet converters tests benchmarks
-	$(VENV)/bin/ruff format --check omz_mobilenet converters
+	$(VENV)/bin/ruff check omz_mobilenet tests benchmarks
+	$(VENV)/bin/ruff format --check omz_mobilenet
 	$(VENV)/bin/mypy omz_mobilenet
 	$(VENV)/bin/lint-imports
 
