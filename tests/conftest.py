@@ -136,3 +136,12 @@ def cli(capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def own_model(tmp_path_factory):
+    """Issue 19's user model (tests/helpers/own_model.py): a MobileNetV2 cut to 40 ImageNet classes as TFLite,
+    Keras and ONNX, with its labels, ImageFolder, CSV and calibration images; built once per session."""
+    from tests.helpers import own_model as builder
+
+    return builder.build(tmp_path_factory.mktemp("own-model"), log=lambda *_: None)
