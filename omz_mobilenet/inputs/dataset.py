@@ -1,179 +1,190 @@
-"""Labelled image sets: ground-truth files (val.txt, FILES.tsv), image-set discovery, label mapping.
+"""Labelled image sets: what `--dataset DIR` (and `--annotations FILE`) mean, and the images and labels of each set.
 
-Ground truth is ImageNet's 0-based 1000-class index (the line of synset_words.txt). A model with
-1001 outputs (TF-slim: index 0 = background) sees label + 1; a 1000-class model sees it as is.
-Every problem names the file and line, because a silently wrong label costs accuracy unnoticed.
+`--dataset DIR` is read by one rule, in this order (`dataset_layout`):
+1. `--annotations FILE.csv`: DIR is one image set, the images the CSV lists (paths relative to DIR,
+   sub-folders allowed), labelled by class name or by 0-based index into the model's labels file.
+2. DIR holds images itself: one image set (ImageNet ground truth: `--annotations` val.txt/FILES.tsv,
+   else val.txt / FILES.tsv found in DIR, its parents or their `labels/` folders).
+3. `--annotations` val.txt/FILES.tsv is given, or ground truth is found for DIR (val.txt / FILES.tsv
+   / labels/val.txt in DIR) or for one of its image sub-folders as in 2: DIR is a parent of image
+   sets (like `imagenet/`), each sub-folder holding images is one set.
+4. otherwise DIR is an ImageFolder: each sub-folder (hidden ones aside) is a class named by the
+   folder's name, its images anywhere below it. A class folder without images is an error.
+A set's labels index the model's labels file (ImageNet sets, a CSV of indices: `class_names` None)
+or the set's own `class_names` (an ImageFolder, a CSV of names); inputs/labels.py maps either to a
+model's outputs. Ground-truth parsing lives in inputs/ground_truth.py (its names are re-exported here).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
+from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Optional
 
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.inputs.ground_truth import (
+    ANNOTATION_NAMES,
+    NUM_CLASSES,
+    SEARCH_LEVELS,
+    TSV_LABEL_COLUMN,
+    TSV_NAME_COLUMN,
+    Annotations,
+    CsvAnnotations,
+    find_annotations,
+    is_csv,
+    load_annotations,
+    parse_csv,
+    parse_files_tsv,
+    parse_val_txt,
+)
 from omz_mobilenet.inputs.images import IMAGE_SUFFIXES
 
-NUM_CLASSES = 1000
-ANNOTATION_NAMES = ("val.txt", "FILES.tsv")
-TSV_NAME_COLUMN = "filename"
-TSV_LABEL_COLUMN = "label_1000cls_0based"
-# How far up from an image folder to look for ground truth (`imagenet/<set>/` -> `imagenet/labels/`).
-SEARCH_LEVELS = 3
+__all__ = [
+    "ANNOTATION_NAMES",
+    "BIASED_SETS",
+    "CLASS_FOLDERS",
+    "IMAGE_SETS",
+    "NUM_CLASSES",
+    "ONE_SET",
+    "SEARCH_LEVELS",
+    "TSV_LABEL_COLUMN",
+    "TSV_NAME_COLUMN",
+    "Annotations",
+    "CsvAnnotations",
+    "ImageSet",
+    "dataset_layout",
+    "discover_image_folders",
+    "find_annotations",
+    "image_list_sha256",
+    "images_under",
+    "load_annotations",
+    "load_image_set",
+    "load_image_sets",
+    "parse_csv",
+    "parse_files_tsv",
+    "parse_val_txt",
+    "relative_name",
+    "to_model_label",
+]
 
-
-@dataclass(frozen=True)
-class Annotations:
-    """file name -> 0-based ImageNet label, and where each came from (for messages)."""
-
-    path: Path
-    labels: dict[str, int]
-    # True when the file lists exactly one folder's images (FILES.tsv / val.txt inside the folder):
-    # then a listed image that is missing is an error. A global val.txt lists all 50,000.
-    is_image_list: bool = False
+# What `--dataset DIR` is (module docstring): one image set, a parent of image sets, an ImageFolder.
+ONE_SET, IMAGE_SETS, CLASS_FOLDERS = "one image set", "image sets", "class folders"
 
 
 @dataclass
 class ImageSet:
     name: str
     folder: Path
-    items: list[tuple[Path, int]]  # (image, 0-based ImageNet label), sorted by file name
-    annotations: Path
+    items: list[tuple[Path, int]]  # (image, label), sorted by the image's path relative to `folder`
+    annotations: Path  # the ground-truth file; an ImageFolder's own folder
     problems: list[str] = field(default_factory=list)  # skipped with --skip-bad-images
-    # None: labels index the model's labels file (ImageNet sets). Else labels index these names (an
-    # ImageFolder's sub-folders, a CSV of names), mapped to a model by inputs/labels.py.
+    # None: labels index the model's labels file (ImageNet sets, a CSV of indices). Else labels index
+    # these names (an ImageFolder's sub-folders, a CSV of names), mapped to a model by inputs/labels.py.
     class_names: Optional[tuple[str, ...]] = None
 
     @property
     def list_sha256(self) -> str:
-        return image_list_sha256(self.items)
+        return image_list_sha256(self.items, self.folder, self.class_names)
+
+
+def relative_name(path: Path, folder: Path) -> str:
+    """An image's name within its set: the path below the set's folder (the file name in a flat set)."""
+    try:
+        return Path(path).relative_to(folder).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 def to_model_label(label: int, classes: int) -> int:
-    """Map a 0-based ImageNet label into a model's output space (1001 classes: background first)."""
+    """A 0-based ImageNet label in a 1000/1001-class model's outputs (benchmarks and tests use it; a run
+    maps any set to any model with inputs/labels.output_labels, which gives the same for these)."""
     if not 0 <= label < NUM_CLASSES:
         raise ToolError(f"label {label} is outside 0..{NUM_CLASSES - 1}", 2)
-    if classes == NUM_CLASSES + 1:
-        return label + 1
-    if classes == NUM_CLASSES:
-        return label
+    if classes in (NUM_CLASSES, NUM_CLASSES + 1):
+        return label + (1 if classes == NUM_CLASSES + 1 else 0)
     raise ToolError(f"a model with {classes} classes has no ImageNet label mapping (1000 or 1001 expected)", 2)
 
 
-def image_list_sha256(items: list[tuple[Path, int]]) -> str:
-    """Identifies an image set by its file names, byte sizes and labels (cheap: no image reads).
+def image_list_sha256(
+    items: list[tuple[Path, int]], folder: Optional[Path] = None, class_names: Optional[tuple[str, ...]] = None
+) -> str:
+    """Identifies an image set by its image names, byte sizes and labels (cheap: no image reads).
 
     A stored per-subset reference is only valid for the very same list; sizes catch re-encoded files.
+    Names are relative to the set's folder (the file name in a flat set, so ImageNet sets hash as they
+    always did); a class-named set hashes the class name, not its index.
     """
     digest = hashlib.sha256()
-    for path, label in sorted(items, key=lambda item: item[0].name):
+    named = [(relative_name(path, folder) if folder else path.name, path, label) for path, label in items]
+    for name, path, label in sorted(named, key=lambda item: item[0]):
         size = path.stat().st_size if path.is_file() else -1
-        digest.update(f"{path.name}\t{size}\t{label}\n".encode())
+        text = class_names[label] if class_names is not None else label
+        digest.update(f"{name}\t{size}\t{text}\n".encode())
     return digest.hexdigest()
 
 
-def _label(text: str, path: Path, number: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ToolError(f"{path}:{number}: label {text!r} is not an integer", 2) from None
-    if not 0 <= value < NUM_CLASSES:
-        raise ToolError(f"{path}:{number}: label {value} is out of range 0..{NUM_CLASSES - 1} (0-based ImageNet)", 2)
-    return value
-
-
-def _add(labels: dict[str, int], name: str, value: int, path: Path, number: int) -> None:
-    if name in labels and labels[name] != value:
-        raise ToolError(
-            f"{path}:{number}: {name} is listed again with a different label ({labels[name]} before, {value} now)", 2
-        )
-    labels[name] = value
-
-
-def parse_val_txt(path: Path) -> dict[str, int]:
-    """Caffe/ILSVRC form: `ILSVRC2012_val_00000001.JPEG 65` per line; blank lines and # comments ok."""
-    labels: dict[str, int] = {}
-    for number, line in enumerate(_read_lines(path), start=1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        parts = text.split()
-        if len(parts) != 2:
-            raise ToolError(f"{path}:{number}: expected `<image file> <0-based label>`, got {text[:80]!r}", 2)
-        _add(labels, Path(parts[0]).name, _label(parts[1], path, number), path, number)
-    return labels
-
-
-def parse_files_tsv(path: Path) -> dict[str, int]:
-    """The assets' FILES.tsv: a header with `filename` and `label_1000cls_0based`, tab-separated."""
-    lines = _read_lines(path)
-    header = lines[0].rstrip("\n").split("\t") if lines else []
-    if TSV_NAME_COLUMN not in header or TSV_LABEL_COLUMN not in header:
-        raise ToolError(f"{path}:1: header must name the columns {TSV_NAME_COLUMN!r} and {TSV_LABEL_COLUMN!r}", 2)
-    name_at, label_at = header.index(TSV_NAME_COLUMN), header.index(TSV_LABEL_COLUMN)
-    labels: dict[str, int] = {}
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        cells = line.rstrip("\n").split("\t")
-        if len(cells) <= max(name_at, label_at):
-            raise ToolError(f"{path}:{number}: expected {len(header)} tab-separated columns, got {len(cells)}", 2)
-        _add(labels, cells[name_at], _label(cells[label_at].strip(), path, number), path, number)
-    return labels
-
-
-def _read_lines(path: Path) -> list[str]:
-    try:
-        # utf-8-sig: a byte-order mark (Windows editors write one) is not part of the first file name
-        return Path(path).read_text(encoding="utf-8-sig").splitlines()
-    except FileNotFoundError:
-        raise ToolError(f"annotation file {path} does not exist", 2) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ToolError(f"cannot read annotation file {path}: {exc}", 2) from None
-
-
-def load_annotations(path: Path, image_folder: Optional[Path] = None) -> Annotations:
-    path = Path(path)
-    labels = parse_files_tsv(path) if path.suffix.lower() == ".tsv" else parse_val_txt(path)
-    if not labels:
-        raise ToolError(f"annotation file {path} has no entries", 2)
-    local = image_folder is not None and path.parent.resolve() == Path(image_folder).resolve()
-    return Annotations(path=path, labels=labels, is_image_list=local)
-
-
-def find_annotations(folder: Path) -> Path:
-    """val.txt or FILES.tsv in the image folder, else in a parent or a parent's `labels/`."""
-    folder = Path(folder).resolve()
-    candidates = []
-    for level, base in enumerate([folder, *folder.parents]):
-        if level >= SEARCH_LEVELS:
-            break
-        candidates += [base / name for name in ANNOTATION_NAMES] + [base / "labels" / "val.txt"]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise ToolError(
-        f"no ground truth found for {folder}: looked for val.txt / FILES.tsv there and in its parents "
-        "(and their labels/ folders); pass --annotations FILE",
-        2,
-    )
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
 
 
 def _has_images(folder: Path) -> bool:
-    return any(p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() for p in folder.iterdir())
+    return any(_is_image(p) for p in folder.iterdir())
 
 
-def discover_image_folders(dataset: Path) -> list[Path]:
-    """One image folder, or a parent (like `imagenet/`) whose image subfolders are separate sets."""
+def images_under(folder: Path) -> list[Path]:
+    """Every image below `folder`, any depth, hidden folders left out, sorted by relative path."""
+    found = []
+    for dirpath, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [Path(dirpath) / name for name in files if _is_image(Path(dirpath) / name)]
+    return sorted(found, key=lambda p: relative_name(p, folder))
+
+
+def _sub_folders(dataset: Path) -> list[Path]:
+    return sorted(p for p in dataset.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _has_ground_truth(dataset: Path) -> bool:
+    """Rule 3 of the module docstring: ground truth for DIR itself or for one of its image sub-folders."""
+    if any((dataset / name).is_file() for name in ANNOTATION_NAMES) or (dataset / "labels" / "val.txt").is_file():
+        return True
+    for sub in _sub_folders(dataset):
+        if _has_images(sub):
+            try:
+                find_annotations(sub)
+                return True
+            except ToolError:
+                continue
+    return False
+
+
+def dataset_layout(dataset: Path, annotations: Optional[Path] = None) -> str:
+    """ONE_SET, IMAGE_SETS or CLASS_FOLDERS, by the rule of the module docstring."""
     dataset = Path(dataset)
     if not dataset.is_dir():
         raise ToolError(
             f"dataset folder {dataset} does not exist; pass a folder of images (or of image folders) with --dataset", 2
         )
-    if _has_images(dataset):
+    if is_csv(annotations) or _has_images(dataset):
+        return ONE_SET
+    if annotations is not None or _has_ground_truth(dataset):
+        return IMAGE_SETS
+    if _sub_folders(dataset):
+        return CLASS_FOLDERS
+    raise ToolError(
+        f"no images in {dataset} (.jpg/.jpeg/.png/...), nor in a subfolder; name a folder that holds images", 2
+    )
+
+
+def discover_image_folders(dataset: Path, annotations: Optional[Path] = None) -> list[Path]:
+    """The folders that are image sets: DIR itself, or (a parent like `imagenet/`) its image sub-folders."""
+    dataset = Path(dataset)
+    if dataset_layout(dataset, annotations) != IMAGE_SETS:
         return [dataset]
-    folders = sorted(p for p in dataset.iterdir() if p.is_dir() and _has_images(p))
+    folders = [p for p in _sub_folders(dataset) if _has_images(p)]
     if not folders:
         raise ToolError(
             f"no images in {dataset} (.jpg/.jpeg/.png/...), nor in a subfolder; name a folder that holds images",
@@ -188,10 +199,17 @@ def _used_names(folder: Path, annotations: Annotations, limit: Optional[int]) ->
     With a per-folder image list (FILES.tsv / val.txt inside the folder), listed files count too, so a
     listed file that is missing among the first N names is reported rather than silently replaced.
     """
-    present = {p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()}
+    present = {p.name for p in folder.iterdir() if _is_image(p)}
     names = present | set(annotations.labels) if annotations.is_image_list else present
     used = sorted(names)
     return (used[:limit] if limit else used), present
+
+
+def _refuse_or_keep(problems: list[str], skip_bad: bool) -> list[str]:
+    if problems and not skip_bad:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ToolError(f"{problems[0]}{more}; fix the data or pass --skip-bad-images", 2)
+    return problems
 
 
 def _match(
@@ -208,20 +226,10 @@ def _match(
             items.append((folder / name, annotations.labels[name]))
         else:
             unlabelled.append(f"{folder / name}: no annotation in {annotations.path}")
-    problems = unlabelled + missing
-    if problems and not skip_bad:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ToolError(f"{problems[0]}{more}; fix the data or pass --skip-bad-images", 2)
-    return items, problems
+    return items, _refuse_or_keep(unlabelled + missing, skip_bad)
 
 
-def load_image_set(
-    folder: Path, annotations_file: Optional[Path] = None, skip_bad: bool = False, subset: Optional[int] = None
-) -> ImageSet:
-    """The labelled images of one folder (the first `subset` by name), sorted by file name."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ToolError(f"dataset folder {folder} does not exist; name a folder that holds images", 2)
+def _imagenet_set(folder: Path, annotations_file: Optional[Path], skip_bad: bool, subset: Optional[int]) -> ImageSet:
     if not _has_images(folder):
         raise ToolError(f"no images in {folder} (.jpg/.jpeg/.png/...); name a folder that holds images", 2)
     path = Path(annotations_file) if annotations_file else find_annotations(folder)
@@ -232,10 +240,56 @@ def load_image_set(
     return ImageSet(name=folder.name, folder=folder, items=items, annotations=path, problems=problems)
 
 
+def _csv_set(folder: Path, path: Path, skip_bad: bool, subset: Optional[int]) -> ImageSet:
+    """The images a CSV lists (the first `subset` by path); a listed file that is missing is a problem."""
+    annotations = parse_csv(path)
+    names = sorted(annotations.labels)[:subset] if subset else sorted(annotations.labels)
+    missing = [f"{folder / name}: listed in {path} but missing" for name in names if not (folder / name).is_file()]
+    problems = _refuse_or_keep(missing, skip_bad)
+    items = [(folder / name, annotations.labels[name]) for name in names if (folder / name).is_file()]
+    if not items:
+        raise ToolError(f"{folder}: none of the images {path} lists is there", 2)
+    return ImageSet(folder.name, folder, items, path, problems, annotations.class_names)
+
+
+def _class_folder_set(folder: Path, subset: Optional[int]) -> ImageSet:
+    """An ImageFolder: class = sub-folder. `subset` takes images from the classes in turn (the first of
+    each class, then the second, ...) so a limited set keeps every class."""
+    classes = _sub_folders(folder)
+    per_class = []
+    for index, class_folder in enumerate(classes):
+        images = images_under(class_folder)
+        if not images:
+            raise ToolError(
+                f"class folder {class_folder} holds no images (.jpg/.jpeg/.png/...); add its images or remove it", 2
+            )
+        per_class.append([(image, index) for image in images])
+    items = [item for item in chain.from_iterable(zip_longest(*per_class)) if item is not None]
+    chosen = items[:subset] if subset else items
+    chosen.sort(key=lambda item: relative_name(item[0], folder))
+    return ImageSet(folder.name, folder, chosen, folder, [], tuple(c.name for c in classes))
+
+
+def load_image_set(
+    folder: Path, annotations_file: Optional[Path] = None, skip_bad: bool = False, subset: Optional[int] = None
+) -> ImageSet:
+    """The labelled images of one set (the first `subset`), sorted by path: an ImageNet folder, the
+    images a CSV lists, or an ImageFolder (module docstring)."""
+    folder = Path(folder)
+    layout = dataset_layout(folder, annotations_file)
+    if is_csv(annotations_file):
+        return _csv_set(folder, Path(str(annotations_file)), skip_bad, subset)
+    if layout == CLASS_FOLDERS:
+        return _class_folder_set(folder, subset)
+    return _imagenet_set(folder, annotations_file, skip_bad, subset)
+
+
 def load_image_sets(
     dataset: Path, annotations_file: Optional[Path] = None, skip_bad: bool = False, subset: Optional[int] = None
 ) -> list[ImageSet]:
-    return [load_image_set(folder, annotations_file, skip_bad, subset) for folder in discover_image_folders(dataset)]
+    """Every image set of `--dataset` (module docstring)."""
+    folders = discover_image_folders(dataset, annotations_file)
+    return [load_image_set(folder, annotations_file, skip_bad, subset) for folder in folders]
 
 
 # Image sets whose accuracy must not be read as ImageNet accuracy (MANIFEST section 3).

@@ -13,11 +13,19 @@ names of its own (ImageNet's val.txt / FILES.tsv, a CSV of integer labels), or i
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
+from omz_mobilenet.catalogue import ModelEntry, SourceFile
 from omz_mobilenet.errors import ToolError
+from omz_mobilenet.settings import Settings
+
+if TYPE_CHECKING:
+    from omz_mobilenet.inputs.dataset import ImageSet
+
+Log = Callable[[str], None]
 
 SYNSET = re.compile(r"^(n\d{8})\s+(.+)$")
 
@@ -89,3 +97,77 @@ def read_labels_file(path: Path, background: bool = False) -> LabelSpace:
     except (OSError, UnicodeDecodeError) as exc:
         raise ToolError(f"cannot read labels file {path}: {exc}", 2) from None
     return parse_labels(text, str(path), background)
+
+
+def _labels_source(entry: ModelEntry) -> SourceFile:
+    for src in entry.files:
+        if src.name == entry.labels_file:
+            return src
+    raise ToolError(f"{entry.name}: labels_file {entry.labels_file!r} is not one of its files", 2)
+
+
+def label_space(entry: ModelEntry, settings: Settings, log: Log = lambda _m: None) -> LabelSpace:
+    """The model's labels file (from its cache folder, fetched when missing), checked against the
+    catalogue: a count that is not `output.classes` less the background is exit 2 naming both."""
+    from omz_mobilenet.fetch.cache import folder_lock
+    from omz_mobilenet.fetch.download import fetch_file, model_folder
+
+    src = _labels_source(entry)
+    folder = model_folder(settings, entry)
+    path = folder / src.name
+    if not path.is_file():
+        with folder_lock(folder):
+            try:
+                path = fetch_file(src, folder, settings, log)
+            except ToolError as exc:
+                raise ToolError(f"{entry.name}: {exc.message}", exc.exit_code) from None
+    space = read_labels_file(path, entry.output.has_background)
+    if len(space.names) != entry.output.label_count:
+        background = " (output 0 is the background class)" if entry.output.has_background else ""
+        raise ToolError(
+            f"labels file {path} names {len(space.names)} classes but model {entry.name} has "
+            f"{entry.output.label_count}{background}; fix the labels file or output.classes in {entry.catalogue_file}",
+            2,
+        )
+    return space
+
+
+def counted_space(entry: ModelEntry) -> LabelSpace:
+    """The model's label space by count only (no labels file read): enough for labels that are indices
+    (ImageNet sets, a CSV of indices), whose mapping needs only the count and the background."""
+    names = tuple(str(i) for i in range(entry.output.label_count))
+    return LabelSpace(names=names, background=entry.output.has_background, source=f"model {entry.name}'s output")
+
+
+def _known(space: LabelSpace, shown: int = 5) -> str:
+    first = ", ".join(repr(name) for name in space.names[:shown])
+    more = ", ..." if len(space.names) > shown else ""
+    return f"{space.source} names {len(space.names)} classes: {first}{more}"
+
+
+def output_labels(image_set: ImageSet, space: LabelSpace) -> list[int]:
+    """Every item's label as the model's output index. A class (folder or CSV name) the labels file
+    does not name, or an index outside it, is exit 2 naming it and what the labels file names."""
+    if image_set.class_names is None:
+        try:
+            return [space.to_output(label) for _path, label in image_set.items]
+        except ToolError as exc:
+            raise ToolError(f"{image_set.annotations}: {exc.message}; give 0-based indices into it", 2) from None
+    outputs = []
+    for name in image_set.class_names:
+        index = space.index_of(name)
+        if index is None:
+            what = "class folder" if image_set.annotations == image_set.folder else f"class in {image_set.annotations}"
+            raise ToolError(f"{what} {name!r} of {image_set.folder} is not a class of the model: {_known(space)}", 2)
+        outputs.append(space.to_output(index))
+    return [outputs[label] for _path, label in image_set.items]
+
+
+def truth_for(entry: ModelEntry, image_set: ImageSet, space: Optional[LabelSpace] = None) -> list[int]:
+    """Ground truth of a set in the model's outputs: by `space` when given, else (index labels) by count,
+    else from the model's labels file (settings from the environment, as on a sweep's nodes)."""
+    if space is None and image_set.class_names is None:
+        space = counted_space(entry)
+    if space is None:
+        space = label_space(entry, Settings.resolve())
+    return output_labels(image_set, space)
