@@ -16,11 +16,15 @@ The parts: ac_format.py (keys, types, where the files are), ac_writer.py, ac_rea
 ac_references.py. This module is their front door and the command.
 
 Regenerate after a catalogue change: `python -m omz_mobilenet.accuracy.ac_config write` (`check` verifies).
+A user catalogue's models (OMZ_MOBILENET_CATALOGUE) get theirs in `accuracy_checker_configs/` beside
+that catalogue, or in `--out DIR`; `write MODEL...` writes only those.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 from typing import Optional
 
 from omz_mobilenet.accuracy.ac_format import (
@@ -42,6 +46,7 @@ from omz_mobilenet.accuracy.ac_writer import (
     stale_configs,
     write_configs,
 )
+from omz_mobilenet.errors import ToolError
 
 __all__ = [
     "CONFIGS_ENV",
@@ -66,15 +71,41 @@ __all__ = [
 ]
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m omz_mobilenet.accuracy.ac_config",
+        description="write or check the accuracy_checker configs of the catalogue's models "
+        "(the built-in models.yml plus the user catalogues of OMZ_MOBILENET_CATALOGUE)",
+    )
+    parser.add_argument("command", nargs="?", choices=("write", "check"), default="check")
+    parser.add_argument("models", nargs="*", metavar="MODEL", help="only these models (default: all)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder of the configs (default: the package's for built-in models, accuracy_checker_configs/ "
+        "beside a user catalogue for its models)",
+    )
+    return parser
+
+
 def main(argv: Optional[list[str]] = None) -> int:
-    command = (argv if argv is not None else sys.argv[1:]) or ["check"]
-    if command[0] == "write":
-        for path in write_configs():
-            print(path)
-        return 0
-    stale = stale_configs()
+    args = _parser().parse_args(argv if argv is not None else sys.argv[1:])
+    try:
+        if args.command == "write":
+            for path in write_configs(args.out, args.models):
+                print(path)
+            return 0
+        stale = stale_configs(args.out, args.models)
+    except ToolError as exc:
+        print(f"ac_config: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
     for name in stale:
-        print(f"stale or missing: {config_path(name)}", file=sys.stderr)
+        print(
+            f"stale or missing: the config of {name}; run `python -m omz_mobilenet.accuracy.ac_config write`",
+            file=sys.stderr,
+        )
     return 1 if stale else 0
 
 

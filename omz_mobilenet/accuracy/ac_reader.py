@@ -17,9 +17,12 @@ from omz_mobilenet.accuracy.ac_checks import fail, only, read_device_config, rea
 from omz_mobilenet.accuracy.ac_format import (
     CONVERSION_KEYS,
     DATASET_KEYS,
+    IMAGENET_IMAGES_DIR,
     LAUNCHER_KEYS,
     AcModelConfig,
     config_path,
+    entry_configs_dir,
+    imagenet_labels,
 )
 from omz_mobilenet.accuracy.ac_writer import config_text
 from omz_mobilenet.catalogue import ModelEntry
@@ -51,6 +54,7 @@ def parse_config(path: Path) -> AcModelConfig:
     device_config = read_device_config(launcher.get("device_config"), path, "launchers[0].device_config")
     geometry, size = read_geometry(dataset.get("preprocessing"), path, "datasets[0].preprocessing")
     metrics = read_metrics(dataset.get("metrics"), path, "datasets[0].metrics")
+    meta = conversion.get("dataset_meta_file")
     return AcModelConfig(
         str(model.get("name")),
         Path(path),
@@ -59,14 +63,16 @@ def parse_config(path: Path) -> AcModelConfig:
         bool(conversion.get("has_background", False)),
         metrics,
         device_config,
+        dataset_meta_file=None if meta is None else str(meta),
+        data_source=str(dataset.get("data_source", IMAGENET_IMAGES_DIR)),
     )
 
 
 def config_for(entry: ModelEntry, folder: Optional[Path] = None) -> AcModelConfig:
     """The model's config, checked against the catalogue (input size and label space must agree).
-    A model without a committed config (a user catalogue's model, or one added through OMZ_MOBILENET_MODELS_YML) gets the one the
-    catalogue generates, as `write` would write it."""
-    path = config_path(entry.name, folder)
+    A user catalogue's model is looked for in `accuracy_checker_configs/` beside its catalogue file. A model
+    without a written config gets the one the catalogue generates, as `write` would write it."""
+    path = config_path(entry.name, folder or entry_configs_dir(entry))
     if not path.is_file():
         return _generated(entry)
     config = parse_config(path)
@@ -80,6 +86,13 @@ def config_for(entry: ModelEntry, folder: Optional[Path] = None) -> AcModelConfi
     if config.has_background != entry.output.has_background:
         raise ToolError(
             f"{config.path}: has_background {config.has_background} disagrees with the model's {entry.output.classes} classes",
+            2,
+        )
+    if not imagenet_labels(entry) and config.dataset_meta_file is None:
+        # Without the label map accuracy_checker would show ImageNet's names (or none) for the model's classes.
+        raise ToolError(
+            f"{config.path}: no dataset_meta_file, but {entry.name} has its own labels ({entry.labels_file}, "
+            f"{entry.output.label_count} classes); regenerate it with `python -m omz_mobilenet.accuracy.ac_config write`",
             2,
         )
     return config

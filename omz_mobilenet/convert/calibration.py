@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.inputs.images import list_images
+from omz_mobilenet.inputs.images import IMAGE_SUFFIXES
 
 SIDECAR_SUFFIX = ".calibration.json"
 
@@ -36,19 +37,41 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _walk_images(folder: Path) -> list[Path]:
+    """Every image file under `folder`, at any depth, sorted by path relative to it (so the same tree
+    lists the same way on every machine). Hidden files and folders (`.git`, `.DS_Store`, `._x.jpg`)
+    are not images of the set; symlinked folders are followed once (a link loop is not walked twice)."""
+    found: list[tuple[str, Path]] = []
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            path = Path(root) / name
+            if not name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                found.append((path.relative_to(folder).as_posix(), path))
+    return [path for _key, path in sorted(found)]
+
+
 def calibration_images(folder: Path) -> list[Path]:
-    """The images of a calibration folder, or a one-line error naming --calibration (the flag that
-    gave it; the image-set messages name --dataset)."""
+    """The images of a calibration folder and its sub-folders (an ImageFolder, a split's part, any tree
+    of images), or a one-line error naming --calibration (the flag that gave it; the image-set
+    messages name --dataset). Calibration needs no labels, so any folder of images will do."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ToolError(f"calibration folder {folder} does not exist; pass a folder of images with --calibration", 2)
-    try:
-        return list_images(folder)
-    except ToolError:
+    files = _walk_images(folder)
+    if not files:
         raise ToolError(
-            f"calibration folder {folder} has no images (.jpg/.jpeg/.png/...); pass a folder of images with --calibration",
+            f"calibration folder {folder} has no images (.jpg/.jpeg/.png/...), nor has any sub-folder; "
+            "pass a folder of images with --calibration",
             2,
-        ) from None
+        )
+    return files
 
 
 def select_calibration(
@@ -77,7 +100,7 @@ def select_calibration(
 def remaining_images(folder: Path, record: CalibrationRecord) -> list[Path]:
     """Images of the calibration folder that calibration did not use (a held-out validation split)."""
     used = set(record.sha256)
-    return [p for p in list_images(folder) if sha256_of(p) not in used]
+    return [p for p in calibration_images(folder) if sha256_of(p) not in used]
 
 
 def sidecar_path(xml: Path) -> Path:
