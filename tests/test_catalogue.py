@@ -69,7 +69,7 @@ BAD = {
     "duplicate": (lambda ms: ms.append(dict(ms[0])), ["duplicate model name 'mobilenet-v1-1.0-224'"]),
     "not http": (
         lambda ms: ms[0]["files"][0].update(sources=["ftp://x/y.tgz"]),
-        ["files.0.sources", "not an http(s) URL"],
+        ["files.0.sources", "not an http(s) or file:// URL"],
     ),
     "checksum length": (lambda ms: ms[0]["files"][0]["checksum"].update(value="abc"), ["96 lowercase hex"]),
     "wrong type": (lambda ms: ms[0].update(mparams="many"), ["mparams"]),

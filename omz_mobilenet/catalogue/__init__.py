@@ -1,13 +1,17 @@
 """The model catalogue: `models.yml`, its schema (schema.py) and its loader (loader.py).
 
-schema.py holds the pydantic models of an entry; loader.py reads the file, applies the per-family
+schema.py holds the pydantic models of an entry; digest.py what an IR of an entry depends on
+(`conversion_digest`); loader.py reads the built-in file and the user catalogues, applies the per-family
 `defaults:`, derives `framework`, `converted_input` and the labels file, and turns every problem into a
 one-line error naming file, line, model and field.
 """
 
+from omz_mobilenet.catalogue.digest import conversion_digest
 from omz_mobilenet.catalogue.loader import (
+    BUILT_IN,
     BUILTIN_ENV,
     CATALOGUE_ENV,
+    catalogue_label,
     default_catalogue_path,
     load_catalogue,
     user_catalogue_paths,
@@ -29,6 +33,7 @@ from omz_mobilenet.catalogue.schema import (
 )
 
 __all__ = [
+    "BUILT_IN",
     "BUILTIN_ENV",
     "CATALOGUE_ENV",
     "Catalogue",
@@ -44,6 +49,8 @@ __all__ = [
     "Quantization",
     "SourceFile",
     "VerifyTolerance",
+    "catalogue_label",
+    "conversion_digest",
     "default_catalogue_path",
     "load_catalogue",
     "user_catalogue_paths",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import os
+import urllib.parse
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -50,8 +51,35 @@ def default_catalogue_path() -> Path:
 
 
 def user_catalogue_paths() -> list[Path]:
-    """The user catalogues OMZ_MOBILENET_CATALOGUE lists (os.pathsep-separated; `--catalogue` adds to it)."""
-    return [Path(part).expanduser() for part in os.environ.get(CATALOGUE_ENV, "").split(os.pathsep) if part.strip()]
+    """The user catalogues OMZ_MOBILENET_CATALOGUE lists (os.pathsep-separated; `--catalogue` adds to it),
+    each once (a file named twice, or the built-in file itself, is read once)."""
+    seen = {_same_file_key(default_catalogue_path())}
+    paths: list[Path] = []
+    for part in os.environ.get(CATALOGUE_ENV, "").split(os.pathsep):
+        if not part.strip():
+            continue
+        path = Path(part.strip()).expanduser()
+        if _same_file_key(path) not in seen:
+            seen.add(_same_file_key(path))
+            paths.append(path)
+    return paths
+
+
+def _same_file_key(path: Path) -> str:
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError):
+        return str(path)
+
+
+BUILT_IN = "built-in"
+
+
+def catalogue_label(entry: ModelEntry) -> str:
+    """Where an entry comes from, as `list` and `info` show it: "built-in", or the user catalogue's path."""
+    if entry.catalogue_file is None or entry.catalogue_file == _same_file_key(default_catalogue_path()):
+        return BUILT_IN
+    return entry.catalogue_file
 
 
 # --- derivations (each takes and returns plain YAML data; never raises on malformed input) ---
@@ -90,16 +118,38 @@ class EntryError(Exception):
         self.message = message
 
 
+def resolved_url(url: object, base: Path) -> object:
+    """A `file://` source relative to the catalogue file (`file://models/a.tflite`) made absolute
+    (`file:///abs/models/a.tflite`); absolute ones (`file:///...`, `file://localhost/...`) and
+    http(s) URLs as given."""
+    if not isinstance(url, str) or not url.startswith("file://"):
+        return url
+    rest = url[len("file://") :]
+    if not rest or rest.startswith("/") or rest.startswith("localhost/"):
+        return url
+    return (base / Path(urllib.parse.unquote(rest)).expanduser()).resolve().as_uri()
+
+
 def resolved_files(files: object, base: Path) -> object:
-    """`files` with each `path:` made absolute against the catalogue file's folder (other values as given)."""
+    """`files` with each `path:` and relative `file://` source made absolute against the catalogue
+    file's folder (other values as given)."""
     if not isinstance(files, list):
         return files
     out: list[object] = []
     for item in files:
-        if isinstance(item, dict) and isinstance(item.get("path"), str) and item["path"].strip():
-            item = dict(item, path=str((base / Path(item["path"]).expanduser()).resolve()))
+        if isinstance(item, dict):
+            item = resolved_file(item, base)
         out.append(item)
     return out
+
+
+def resolved_file(item: dict[str, Any], base: Path) -> dict[str, Any]:
+    """One `files` item (or `default_labels_file`) with its path and file:// sources made absolute."""
+    if isinstance(item.get("path"), str) and item["path"].strip():
+        item = dict(item, path=str((base / Path(item["path"]).expanduser()).resolve()))
+    if isinstance(item.get("sources"), list):
+        item = dict(item, sources=[resolved_url(url, base) for url in item["sources"]])
+    return item
 
 
 def complete_entry(
@@ -135,9 +185,7 @@ def complete_entry(
         if converted is not None:
             done["converted_input"] = converted
     if labels is not None and catalogue_file is not None:
-        labels = (
-            dict(labels, path=str((catalogue_file.parent / labels["path"]).resolve())) if labels.get("path") else labels
-        )
+        labels = resolved_file(labels, catalogue_file.parent)
     if labels is not None:
         if "labels_file" not in done:
             done["labels_file"] = labels["name"]

@@ -8,7 +8,7 @@ import argparse
 import json
 from typing import Any
 
-from omz_mobilenet.catalogue import ModelEntry, load_catalogue
+from omz_mobilenet.catalogue import ModelEntry, catalogue_label, load_catalogue
 from omz_mobilenet.commands.common import add_location_args, offline_models, settings_from
 from omz_mobilenet.output.tables import print_table
 from omz_mobilenet.settings import Settings
@@ -26,6 +26,7 @@ LIST_COLUMNS = [
     "gflops",
     "mparams",
     "classes",
+    "catalogue",
     "license",
 ]
 
@@ -43,6 +44,7 @@ def _summary(entry: ModelEntry) -> dict[str, Any]:
         "top1": acc.top1 if acc else None,
         "top5": acc.top5 if acc else None,
         "license": entry.license.name if entry.license else "",
+        "catalogue": catalogue_label(entry),
     }
 
 
@@ -57,7 +59,7 @@ def converted_irs(settings: Settings) -> dict[str, list[str]]:
     from omz_mobilenet.convert.ir_store import find_irs
 
     found: dict[str, list[str]] = {}
-    for model, precision, _xml in find_irs(settings.out_dir):
+    for model, precision, _xml in find_irs(settings.out_dir, refuse_stale=False):
         found.setdefault(model, []).append(precision)
     return found
 
@@ -90,7 +92,10 @@ def run_list(args: argparse.Namespace) -> int:
     print_table(
         f"omz-mobilenet catalogue ({len(records)} {what}; {offline} offline)", _cell_rows(records), LIST_COLUMNS
     )
-    print("offline: cached = in the download cache, mirror = in the mirror folder; converted: IRs in -o DIR")
+    print(
+        "offline: cached = in the download cache, mirror = in the mirror folder, local = at the catalogue's "
+        "path: or file:// source; converted: IRs in -o DIR; catalogue: built-in or the user catalogue file"
+    )
     return 0
 
 
@@ -99,7 +104,7 @@ def run_info(args: argparse.Namespace) -> int:
 
     entry = load_catalogue().get(args.model)
     settings = settings_from(args)
-    data = entry.model_dump(exclude_none=True)
+    data = {**entry.model_dump(exclude_none=True, exclude={"catalogue_file"}), "catalogue": catalogue_label(entry)}
     state = status(entry, settings, converted_irs(settings))
     if args.json:
         print(dumps("info", [data], status=state))

@@ -4,7 +4,11 @@
 swapping the symlink with os.replace is atomic, so a killed `convert` leaves the old IR or the new
 one, never an `.xml` of one run beside a `.bin` of another. Each folder also holds
 `<model>.sha256` (sha256sum format) for its `.xml` and `.bin`, written before the swap, so anyone
-can check that the pair belongs together (`sha256sum -c`). Folders and temporary links of killed
+can check that the pair belongs together (`sha256sum -c`), and `<model>.conversion`: the
+`conversion_digest` of the catalogue entry it was converted from (catalogue/digest.py; the pipeline puts
+it in the model's rt_info, which NNCF keeps, and it is copied here). An IR whose recorded digest differs
+from its entry's current one, or that has none (written before digests were recorded), is stale
+(`stale_reason`): the pipeline converts a float one again and refuses an INT8 one. Folders and temporary links of killed
 runs are removed by the next `write_ir` of that model, under the model's lock.
 """
 
@@ -19,15 +23,17 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
-from omz_mobilenet.errors import ToolError
-from omz_mobilenet.precision import IR_FOLDERS, Source, folder_for
+from omz_mobilenet.catalogue import ModelEntry, conversion_digest
+from omz_mobilenet.errors import ToolError, UsageError
+from omz_mobilenet.precision import IR_FOLDERS, Source, folder_for, needs_calibration
 
 if TYPE_CHECKING:
     from openvino import Model
 
 RT_KEY = "omz_mobilenet"  # the IR's rt_info section written by convert (model, source, labels, calibration)
+DIGEST_KEY = "conversion_digest"  # rt_info [RT_KEY, DIGEST_KEY]: the entry's conversion_digest
 
 
 def ir_xml(out_dir: Path, model: str, precision: str) -> Path:
@@ -43,8 +49,12 @@ def ir_folder(entry: Source, precision: str, out_dir: Path) -> str:
     return folder_for(entry, precision, "FP16-INT8" if only_fp16 else "FP32-INT8")
 
 
-def find_irs(out_dir: Path) -> list[tuple[str, str, Path]]:
-    """(model, precision, xml) for every complete IR under `out_dir`."""
+def find_irs(out_dir: Path, refuse_stale: bool = True) -> list[tuple[str, str, Path]]:
+    """(model, precision, xml) for every complete IR under `out_dir`. With `refuse_stale` (the default:
+    bench and accuracy without MODEL use these IRs as they are), an IR of a catalogue model converted
+    from an older version of its entry is a usage error naming it and the command that converts it
+    again; IRs of models the catalogue does not know are returned unchecked (nothing to compare with).
+    `list` passes False: it only shows what is on disk."""
     found: list[tuple[str, str, Path]] = []
     if not out_dir.is_dir():
         return found
@@ -53,7 +63,55 @@ def find_irs(out_dir: Path) -> list[tuple[str, str, Path]]:
             xml = ir_xml(out_dir, model_dir.name, precision)
             if xml.is_file() and xml.with_suffix(".bin").is_file():
                 found.append((model_dir.name, precision, xml))
+    if refuse_stale:
+        _refuse_stale(found, out_dir)
     return found
+
+
+def _refuse_stale(found: list[tuple[str, str, Path]], out_dir: Path) -> None:
+    from omz_mobilenet.catalogue import load_catalogue
+
+    known = {entry.name: entry for entry in load_catalogue().models}
+    stale = [(known[m], p) for m, p, xml in found if m in known and stale_reason(known[m], xml) is not None]
+    if stale:
+        first, precision = stale[0]
+        raise UsageError(
+            f"stale IRs in {out_dir} (converted from an older version of their catalogue entry): "
+            + ", ".join(f"{entry.name} {folder}" for entry, folder in stale)
+            + f"; convert again, e.g. {reconvert_command(first, precision)}, or name the models "
+            "(a float IR of a named model is converted again by itself)"
+        )
+
+
+def reconvert_command(entry: Source, folder: str) -> str:
+    """The `convert` command that writes this IR folder again (INT8 of a float source needs images)."""
+    calibration = " --calibration DIR" if needs_calibration(entry, folder) else ""
+    return f"`omz-mobilenet convert {entry.name} --precision {folder}{calibration}`"
+
+
+def digest_path(xml: Path) -> Path:
+    """`<model>.conversion` beside the IR: the conversion_digest of the entry it was converted from."""
+    return xml.with_suffix(".conversion")
+
+
+def recorded_digest(xml: Path) -> Optional[str]:
+    try:
+        return digest_path(xml).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def stale_reason(entry: ModelEntry, xml: Path) -> Optional[str]:
+    """Why the IR at `xml` no longer matches the entry (None when it does): see the module doc."""
+    recorded = recorded_digest(xml)
+    if recorded is None:
+        return f"{xml.parent.name} IR has no {digest_path(xml).name} (written before conversion digests)"
+    if recorded != conversion_digest(entry):
+        return (
+            f"{xml.parent.name} IR was converted from an older version of its catalogue entry "
+            "(mean, scale, colour, input, output or the model file changed)"
+        )
+    return None
 
 
 @contextmanager
@@ -112,13 +170,25 @@ def check_manifest(xml: Path) -> bool:
     return recorded.get(xml.name) == _sha256(xml) and recorded.get(bin_path.name) == _sha256(bin_path)
 
 
-def _seal(staging: Path, name: str) -> None:
-    """Record the pair's hashes and flush everything to disk before the folder becomes visible."""
+def _seal(staging: Path, name: str, digest: Optional[str]) -> None:
+    """Record the pair's hashes (and the entry's conversion digest) and flush everything to disk
+    before the folder becomes visible."""
     xml, bin_path = staging / f"{name}.xml", staging / f"{name}.bin"
     manifest = manifest_path(xml)
     manifest.write_text(f"{_sha256(xml)}  {xml.name}\n{_sha256(bin_path)}  {bin_path.name}\n")
-    for path in (xml, bin_path, manifest, staging):
+    written = [xml, bin_path, manifest]
+    if digest is not None:
+        digest_path(xml).write_text(digest + "\n")
+        written.append(digest_path(xml))
+    for path in (*written, staging):
         _fsync(path)
+
+
+def model_digest(model: Model) -> Optional[str]:
+    """The conversion digest the pipeline put in the model's rt_info, if any."""
+    if not model.has_rt_info([RT_KEY, DIGEST_KEY]):
+        return None
+    return str(model.get_rt_info([RT_KEY, DIGEST_KEY]).astype(str))
 
 
 def write_ir(model: Model, out_dir: Path, name: str, precision: str, compress_to_fp16: bool) -> Path:
@@ -130,7 +200,7 @@ def write_ir(model: Model, out_dir: Path, name: str, precision: str, compress_to
         staging.mkdir()
         try:
             ov.save_model(model, str(staging / f"{name}.xml"), compress_to_fp16=compress_to_fp16)
-            _seal(staging, name)
+            _seal(staging, name, model_digest(model))
         except Exception as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise ToolError(f"cannot write IR into {folder}: {exc}", 2) from None

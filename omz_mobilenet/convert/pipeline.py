@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.catalogue import ModelEntry, conversion_digest
 from omz_mobilenet.convert.ir_stats import GraphCost
-from omz_mobilenet.convert.ir_store import RT_KEY, ir_xml, write_ir
+from omz_mobilenet.convert.ir_store import DIGEST_KEY, RT_KEY, ir_xml, reconvert_command, stale_reason, write_ir
 from omz_mobilenet.convert.job import ConversionJob, QuantizeOptions
-from omz_mobilenet.errors import ToolError
+from omz_mobilenet.errors import UsageError
 from omz_mobilenet.fetch.download import FetchedModel, fetch_model
 from omz_mobilenet.precision import (
     INT8_FOLDERS,
@@ -45,7 +45,10 @@ def build_ir_model(fetched: FetchedModel) -> tuple[Any, GraphCost]:
 
     original = read_original(fetched.entry, fetched.model_path)
     cost = count_cost(original)
-    return bake_preprocessing(original, fetched.entry), cost
+    model = bake_preprocessing(original, fetched.entry)
+    # every IR folder written from this model (NNCF keeps rt_info) records what it was converted from
+    model.set_rt_info(conversion_digest(fetched.entry), [RT_KEY, DIGEST_KEY])
+    return model, cost
 
 
 def _write(job: ConversionJob, precision: str) -> Path:
@@ -110,16 +113,27 @@ def convert_model(
 def ensure_ir(
     entry: ModelEntry, precision: str, settings: Settings, log: Callable[[str], None] = lambda _m: None
 ) -> Path:
-    """The IR's .xml, converting first when it is not on disk yet (used by bench, accuracy, verify)."""
+    """The IR's .xml of the entry as it is now (the one place bench, accuracy, verify and the sweep get
+    an IR): converted first when it is not on disk yet, converted again when it was converted from an
+    older version of the entry (ir_store.stale_reason); an INT8 IR is never made here (it needs
+    calibration images), so a missing or stale one is a usage error naming the convert command."""
     xml = ir_xml(settings.out_dir, entry.name, precision)
-    if not xml.is_file():
+    if xml.is_file():
+        reason = stale_reason(entry, xml)
+        if reason is None:
+            return xml
         if is_int8(precision):
-            raise ToolError(
-                f"{entry.name} has no INT8 IR yet ({precision} in {settings.out_dir}); make one with "
-                f"`omz-mobilenet convert {entry.name} --precision {precision} --calibration DIR`",
-                2,
+            raise UsageError(
+                f"{entry.name}: the {reason}; an INT8 IR needs calibration images to be made again: "
+                f"{reconvert_command(entry, precision)}"
             )
-        convert_model(entry, [precision], settings, log)
+        log(f"{entry.name}: the {reason}; converting it again")
+    elif is_int8(precision):
+        raise UsageError(
+            f"{entry.name} has no INT8 IR yet ({precision} in {settings.out_dir}); make one with "
+            f"{reconvert_command(entry, precision)}"
+        )
+    convert_model(entry, [precision], settings, log)
     return xml
 
 

@@ -50,6 +50,24 @@ def tree_sha256(folder: Path) -> str:
     return hashlib.sha256("".join(records).encode()).hexdigest()
 
 
+def tree_size(folder: Path) -> int:
+    """A folder's `size`: the bytes of its regular files together (tree_sha256 refuses symlinks)."""
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def content_digest(path: Path, algorithm: str) -> str:
+    """A file's digest, or a folder's `tree_sha256` (folders have sha256 checksums only)."""
+    if path.is_dir():
+        if algorithm != "sha256":
+            raise ToolError(f"{path} is a folder: its checksum must be a sha256 (tree_sha256), not {algorithm}", 2)
+        return tree_sha256(path)
+    return file_digest(path, algorithm)
+
+
+def content_size(path: Path) -> int:
+    return tree_size(path) if path.is_dir() else path.stat().st_size
+
+
 def model_folder(settings: Settings, entry: ModelEntry) -> Path:
     return settings.cache_dir / "models" / entry.name
 
@@ -79,11 +97,11 @@ def folder_lock(folder: Path) -> Iterator[None]:
 
 
 def check_file(path: Path, src: SourceFile) -> Optional[str]:
-    """A reason the file is bad (size or checksum against the catalogue), or None when it is good."""
-    if src.size is not None and path.stat().st_size != src.size:
-        return f"size {path.stat().st_size} B, expected {src.size} B"
+    """A reason the file (or folder) is bad (size or checksum against the catalogue), or None when it is good."""
+    if src.size is not None and content_size(path) != src.size:
+        return f"size {content_size(path)} B, expected {src.size} B"
     if src.checksum is not None:
-        got = file_digest(path, src.checksum.algorithm)
+        got = content_digest(path, src.checksum.algorithm)
         if got != src.checksum.value:
             return f"{src.checksum.algorithm} {got[:16]}..., expected {src.checksum.value[:16]}..."
     return None
@@ -96,7 +114,7 @@ def recorded_sha256(path: Path) -> Path:
 
 def cached_ok(path: Path, src: SourceFile, log: Log) -> bool:
     """The cached file is good; a bad one is removed (and said so) so that it is fetched again."""
-    if not path.is_file():
+    if not (path.is_file() or (src.path is not None and path.is_dir())):
         return False
     reason = check_file(path, src)
     if reason is None and src.checksum is None:
@@ -106,7 +124,10 @@ def cached_ok(path: Path, src: SourceFile, log: Log) -> bool:
     if reason is None:
         return True
     log(f"[yellow]cached {path.name} is bad ({reason}); removing it and fetching again[/]")
-    path.unlink()
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
     return False
 
 

@@ -1,5 +1,5 @@
 """Where a file can come from, in order: the mirror (a folder or an http(s) base URL), then the
-catalogue's own URLs; each candidate is fetched into a `.part` file, checked, and only then renamed
+catalogue's own URLs (http(s) or file://); a `path:` source comes from its path only. Each candidate is fetched into a `.part` file, checked, and only then renamed
 into the cache (fetch/cache.py). A candidate that fails is logged and the next one is tried.
 """
 
@@ -13,7 +13,7 @@ from typing import Optional
 
 from omz_mobilenet.catalogue import SourceFile
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.fetch.cache import Log, cached_ok, check_file, file_digest, part_file, recorded_sha256
+from omz_mobilenet.fetch.cache import Log, cached_ok, check_file, content_digest, part_file, recorded_sha256
 from omz_mobilenet.fetch.http import SourceFailed, Transfer, http_get
 from omz_mobilenet.settings import Settings, mirror_location
 
@@ -34,9 +34,20 @@ def file_names(src: SourceFile) -> list[str]:
     return list(dict.fromkeys([src.name] + [url.rsplit("/", 1)[-1] for url in src.sources]))
 
 
+def local_path(url: str) -> Path:
+    """The file a `file://` source names (the loader has made relative ones absolute)."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.netloc not in ("", "localhost"):
+        raise ToolError(f"source {url!r}: a file:// URL with a host is not supported; use file:///path", 2)
+    return Path(urllib.parse.unquote(parsed.path))
+
+
 def candidates(src: SourceFile, mirror: Optional[str]) -> list[Candidate]:
-    """Mirror locations first (by local name and by the URLs' file names), then the catalogue's
-    sources (always http(s): the schema refuses anything else)."""
+    """A `path:` source is its own only candidate: a mirror never overrides a user's own file. Else
+    mirror locations first (by local name and by the URLs' file names), then the catalogue's
+    sources in order (http(s), or file:// read from disk)."""
+    if src.path is not None:
+        return [("file", src.path)]
     names = file_names(src)
     found: list[Candidate] = []
     if mirror:
@@ -52,35 +63,73 @@ def candidates(src: SourceFile, mirror: Optional[str]) -> list[Candidate]:
             index = mirror_dir_index(root)
             found += [("file", str(index[name])) for name in names if name in index]
     for url in src.sources:
-        if not url.startswith(("http://", "https://")):  # defence in depth; the schema already refuses it
-            raise ToolError(f"{src.name}: source {url!r} is not an http(s) URL", 2)
-        found.append(("http", url))
+        if url.startswith("file://"):
+            found.append(("file", str(local_path(url))))
+        elif url.startswith(("http://", "https://")):
+            found.append(("http", url))
+        else:  # defence in depth; the schema already refuses it
+            raise ToolError(f"{src.name}: source {url!r} is not an http(s) or file:// URL", 2)
     return found
 
 
-def _fetch_candidate(candidate: Candidate, src: SourceFile, folder: Path, settings: Settings) -> Path:
-    kind, location = candidate
-    tmp = part_file(folder, src.name)
+def _copy_tree(location: Path, folder: Path, name: str) -> Path:
+    """A copy of a folder (a SavedModel) as a hidden `.<name>.<random>.part` folder beside the target."""
+    tmp = part_file(folder, name)
+    tmp.unlink()
     try:
-        if kind == "http":
+        shutil.copytree(location, tmp)
+    except (OSError, shutil.Error) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SourceFailed(f"cannot read it ({exc})") from None
+    return tmp
+
+
+def _copy_file(location: Path, folder: Path, name: str) -> Path:
+    tmp = part_file(folder, name)
+    try:
+        shutil.copyfile(location, tmp)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SourceFailed(f"cannot read it ({exc.strerror})") from None
+    return tmp
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _fetch_candidate(candidate: Candidate, src: SourceFile, folder: Path, settings: Settings) -> Path:
+    """The candidate's content as `<folder>/<name>`: written to a `.part` first, checked, then renamed."""
+    kind, location = candidate
+    if kind == "http":
+        tmp = part_file(folder, src.name)
+        try:
             http_get(Transfer(location, tmp, src.name, src.size), settings)
-        else:
-            try:
-                shutil.copyfile(location, tmp)
-            except OSError as exc:
-                raise SourceFailed(f"cannot read it ({exc.strerror})") from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    elif Path(location).is_dir():
+        tmp = _copy_tree(Path(location), folder, src.name)
+    else:
+        tmp = _copy_file(Path(location), folder, src.name)
+    try:
         reason = check_file(tmp, src)
         if reason is not None:
             raise SourceFailed(f"checksum mismatch: {reason}")
         final = folder / src.name
         if src.checksum is None:  # the record lands first: a file is never there without it
             record = part_file(folder, src.name + ".sha256")
-            record.write_text(file_digest(tmp, "sha256") + "\n")
+            record.write_text(content_digest(tmp, "sha256") + "\n")
             os.replace(record, recorded_sha256(final))
+        if final.is_dir() and not final.is_symlink():
+            shutil.rmtree(final)  # a folder cannot be renamed over a non-empty one; we hold the lock
         os.replace(tmp, final)
         return final
     finally:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
 
 
 def fetch_file(src: SourceFile, folder: Path, settings: Settings, log: Log) -> Path:
