@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
-from omz_mobilenet.accuracy.evaluate import Options, evaluate_model
+from omz_mobilenet.accuracy.baseline import Baseline
+from omz_mobilenet.accuracy.evaluate import Evaluation, Options, evaluate_model
 from omz_mobilenet.accuracy.judge import (
     ERROR,
     FAILED,
@@ -21,12 +23,16 @@ from omz_mobilenet.accuracy.judge import (
     INT8_MAX_DROP,
     NO_REF,
     PASSED,
+    RECORDED,
     SKIPPED,
+    BaselineRule,
     Check,
     GateRow,
     int8_tolerance,
+    judge_against_baseline,
     judge_evaluations,
     published_check,
+    record_row,
     subset_check,
 )
 from omz_mobilenet.catalogue import ModelEntry
@@ -42,6 +48,7 @@ __all__ = [
     "INT8_MAX_DROP",
     "NO_REF",
     "PASSED",
+    "RECORDED",
     "SKIPPED",
     "Check",
     "GateRow",
@@ -97,27 +104,57 @@ def _with_references(entry: ModelEntry, precisions: list[str]) -> tuple[list[str
     return usable, reference_only
 
 
+@dataclass
+class GateRun:
+    """What every model of one gate run shares. `bases`: also evaluate what the built-in judgement
+    compares against (the FP32 IR for NNCF INT8, the original for INT8-RQ); a baseline needs neither."""
+
+    image_sets: list[ImageSet]
+    settings: Any
+    options: Options
+    log: Log = lambda _m: None
+    bases: bool = True
+
+
+@dataclass
+class Measured:
+    """One model's evaluations, the precisions among them that are only a base for others, and the rows
+    of what could not run (SKIPPED: files not available; ERROR: conversion or evaluation failed)."""
+
+    evaluations: list[Evaluation] = field(default_factory=list)
+    reference_only: set[str] = field(default_factory=set)
+    problems: list[GateRow] = field(default_factory=list)
+
+
+def measure_model(entry: ModelEntry, precisions: list[str], run: GateRun) -> Measured:
+    from rich.markup import escape
+
+    options, image_sets = run.options, run.image_sets
+    usable, reference_only = _with_references(entry, precisions) if run.bases else (list(precisions), set())
+    missing = None if _irs_on_disk(entry, usable, run.settings) else _available(entry, run.settings)
+    if missing is not None:
+        # Asked for and could not run: SKIPPED, which makes the gate incomplete (exit 3), never a pass.
+        run.log(f"[yellow]SKIPPED {entry.name}: {escape(missing)}[/]")
+        reason = missing.removeprefix(f"{entry.name}: ")
+        skipped = GateRow(entry.name, "", options.device, "", SKIPPED, note="not available", reason=reason)
+        return Measured(problems=_problem_rows(entry, precisions, image_sets, skipped))
+    # INT8-RQ is judged against the original file in its own runtime
+    original = options.original or (run.bases and any(is_requantized(p) for p in usable))
+    try:
+        options = dataclasses.replace(options, original=original)
+        evaluations = evaluate_model(entry, usable, image_sets, run.settings, options, log=run.log)
+    except ToolError as exc:
+        error = GateRow(entry.name, "", options.device, "", ERROR, note=exc.message, reason=exc.message)
+        return Measured(problems=_problem_rows(entry, precisions, image_sets, error))
+    return Measured(evaluations, reference_only)
+
+
 def gate_model(
     entry: ModelEntry, precisions: list[str], image_sets: list[ImageSet], settings, options: Options, log: Log
 ) -> list[GateRow]:
-    from rich.markup import escape
-
-    usable, reference_only = _with_references(entry, precisions)
-    missing = None if _irs_on_disk(entry, usable, settings) else _available(entry, settings)
-    if missing is not None:
-        # Asked for and could not run: SKIPPED, which makes the gate incomplete (exit 3), never a pass.
-        log(f"[yellow]SKIPPED {entry.name}: {escape(missing)}[/]")
-        reason = missing.removeprefix(f"{entry.name}: ")
-        skipped = GateRow(entry.name, "", options.device, "", SKIPPED, note="not available", reason=reason)
-        return _problem_rows(entry, precisions, image_sets, skipped)
-    # INT8-RQ is judged against the original file in its own runtime
-    options = dataclasses.replace(options, original=options.original or any(is_requantized(p) for p in usable))
-    try:
-        evaluations = evaluate_model(entry, usable, image_sets, settings, options, log=log)
-    except ToolError as exc:
-        error = GateRow(entry.name, "", options.device, "", ERROR, note=exc.message, reason=exc.message)
-        return _problem_rows(entry, precisions, image_sets, error)
-    return judge_evaluations(entry, evaluations, reference_only)
+    """One model judged by the built-in references (accuracy/judge.py)."""
+    measured = measure_model(entry, precisions, GateRun(image_sets, settings, options, log))
+    return measured.problems + judge_evaluations(entry, measured.evaluations, measured.reference_only)
 
 
 def run_gate(
@@ -134,15 +171,59 @@ def run_gate(
     return rows
 
 
+def gate_baseline(work: list[tuple[ModelEntry, list[str]]], run: GateRun, baseline: Baseline, rule: BaselineRule):
+    """Every (model, precisions) of `work` against its baseline rows; a baseline row with no result now
+    (model not in the catalogue, image set or precision not run) is SKIPPED: the gate is incomplete."""
+    by_key, rows = baseline.by_key(), []
+    for entry, precisions in work:
+        measured = measure_model(entry, precisions, dataclasses.replace(run, bases=False))
+        rows += measured.problems
+        for e in measured.evaluations:
+            rows.append(judge_against_baseline(entry, e, by_key.get((e.model, e.precision, e.image_set.name)), rule))
+    return rows + _missing_rows(work, run, baseline, rows)
+
+
+def _missing_rows(work, run: GateRun, baseline: Baseline, rows: list[GateRow]) -> list[GateRow]:
+    done = {(r.model, r.precision, r.image_set) for r in rows}
+    asked = {(entry.name, p) for entry, precisions in work for p in precisions}
+    models, sets = {entry.name for entry, _p in work}, {s.name for s in run.image_sets}
+    missing = []
+    for base in baseline.rows:
+        if base.key in done:
+            continue
+        if base.model not in models:
+            why = "its model is not in the catalogue or was not asked for"
+        elif base.image_set not in sets:
+            why = f"no image set {base.image_set!r} under --dataset"
+        else:
+            why = "its precision was not asked for" if (base.model, base.precision) not in asked else "not evaluated"
+        reason = f"in the baseline, no result now: {why}"
+        missing.append(GateRow(base.model, base.precision, run.options.device, base.image_set, SKIPPED, reason=reason))
+    return missing
+
+
+def record_baseline(work: list[tuple[ModelEntry, list[str]]], run: GateRun, source: str):
+    """`--update-baseline`: (rows, evaluations); the caller writes the evaluations only when every row
+    is RECORDED (exit_code 0), so a baseline never holds a row without evidence."""
+    rows: list[GateRow] = []
+    evaluations: list[Evaluation] = []
+    for entry, precisions in work:
+        measured = measure_model(entry, precisions, dataclasses.replace(run, bases=False))
+        rows += measured.problems + [record_row(entry, e, source) for e in measured.evaluations]
+        evaluations += measured.evaluations
+    return rows, evaluations
+
+
 def exit_code(rows: list[GateRow], allow_missing: bool = False) -> int:
     """2 when the gate could not check something (errors), else 1 on any regression, else 3 when a
-    row is incomplete (too few images; always) or a requested row was skipped (0 with `allow_missing`)."""
+    row is incomplete (too few images; always), a requested row was skipped (0 with `allow_missing`)
+    or nothing at all was checked (every row skipped: never a pass without evidence)."""
     statuses = {row.status for row in rows}
     if ERROR in statuses:
         return EXIT_ERROR
     if FAILED in statuses:
         return EXIT_FAILED
-    if INCOMPLETE in statuses or not rows:
+    if INCOMPLETE in statuses or not rows or statuses == {SKIPPED}:
         return EXIT_INCOMPLETE
     return EXIT_INCOMPLETE if SKIPPED in statuses and not allow_missing else 0
 
@@ -150,13 +231,14 @@ def exit_code(rows: list[GateRow], allow_missing: bool = False) -> int:
 def _incomplete_verdict(rows: list[GateRow]) -> str:
     if any(row.status == INCOMPLETE for row in rows):
         return "INCOMPLETE (too few images evaluated; --min-images sets how many are needed)"
-    if not rows:
+    if not rows or all(row.status == SKIPPED for row in rows):
         return "INCOMPLETE (nothing was checked)"
     return "INCOMPLETE (requested rows were skipped; --allow-missing accepts that)"
 
 
 def summary_line(rows: list[GateRow], allow_missing: bool = False) -> str:
-    counts = {s: sum(r.status == s for r in rows) for s in (PASSED, FAILED, INCOMPLETE, SKIPPED, NO_REF, ERROR)}
+    statuses = (PASSED, RECORDED, FAILED, INCOMPLETE, SKIPPED, NO_REF, ERROR)
+    counts = {s: sum(r.status == s for r in rows) for s in statuses}
     code = exit_code(rows, allow_missing)
     verdict = {0: "PASSED", EXIT_FAILED: "FAILED (accuracy regression)", EXIT_ERROR: "ERROR"}.get(code)
     return f"gate {verdict or _incomplete_verdict(rows)}: " + ", ".join(

@@ -10,6 +10,8 @@ A measured Evaluation is judged against the best reference there is:
   the same images: Top-1 and Top-5 may lose at most INT8_MAX_DROP points plus one image.
 - `judge_against_original`: a requantized INT8 source (INT8-RQ) against the ORIGINAL file in its own
   runtime on the same images, by the same paired rule (`accepts_paired`).
+- `judge_against_baseline`: any row against the user's own baseline (accuracy/baseline.py), image by
+  image: Top-1 may not drop by more than the tolerance (`BaselineRule`), and the flipped images are named.
 Before any of these, the evidence rule (accuracy/evidence.py): a row with fewer evaluated images than
 --min-images asks is INCOMPLETE, whatever its numbers. The statistics live in accuracy/metrics.py.
 """
@@ -17,8 +19,9 @@ Before any of these, the evidence rule (accuracy/evidence.py): a row with fewer 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from omz_mobilenet.accuracy.ac_reader import config_for
 from omz_mobilenet.accuracy.ac_references import SubsetRef, load_subsets
@@ -29,7 +32,11 @@ from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.precision import is_int8, is_requantized
 
+if TYPE_CHECKING:
+    from omz_mobilenet.accuracy.baseline import BaselineRow
+
 PASSED, FAILED, SKIPPED, ERROR, NO_REF = "PASSED", "FAILED", "SKIPPED", "ERROR", "NO REF"
+RECORDED = "RECORDED"  # `gate --update-baseline`: measured with evidence and written to the baseline
 INCOMPLETE = _INCOMPLETE.upper()  # the gate's verdict words are upper case
 INT8_MAX_DROP = 1.0  # points, the issue's INT8 target
 METRICS = ("top1", "top5")
@@ -63,6 +70,7 @@ class GateRow:
     crop_rule: Optional[str] = None
     skipped: int = 0  # unreadable or unlabelled images of the set, never evaluated
     reason: str = ""  # why the status is not PASSED (failed checks, too few images, the error)
+    flips: Optional[Flips] = None  # against a baseline: the images whose Top-1 verdict changed
 
     def as_dict(self) -> dict:
         row: dict[str, object] = {
@@ -86,7 +94,27 @@ class GateRow:
             tied_top1=self.tied_top1,
             crop_rule=self.crop_rule,
         )
+        if self.flips is not None:
+            row["flips"] = self.flips.as_dict()
         return row
+
+
+@dataclass
+class Flips:
+    """Images whose Top-1 verdict changed against the baseline (names inside the image set's folder)."""
+
+    right_to_wrong: list[str] = field(default_factory=list)
+    wrong_to_right: list[str] = field(default_factory=list)
+    changed: int = 0  # images whose Top-1 class changed at all (a wrong answer for another wrong one too)
+    unpaired: int = 0  # images evaluated on one side only (--skip-bad-images skipped them on the other)
+
+    def as_dict(self) -> dict:
+        return {
+            "right_to_wrong": self.right_to_wrong,
+            "wrong_to_right": self.wrong_to_right,
+            "changed": self.changed,
+            "unpaired": self.unpaired,
+        }
 
 
 def _pct(hits: float, total: int) -> float:
@@ -220,3 +248,106 @@ def judge_evaluations(entry: ModelEntry, evaluations: list[Evaluation], referenc
         else:
             rows.append(judge_against_reference(entry, evaluation))
     return rows
+
+
+@dataclass(frozen=True)
+class BaselineRule:
+    """How much Top-1 a row may lose against its baseline row.
+
+    `points` (--tolerance) given: a drop of more than that many points fails. Otherwise the drop
+    fails when it is larger than `max_points` OR the paired test calls it significant: `worse_p(b, c)`
+    (b images went right -> wrong, c wrong -> right) below `alpha`. The command passes verify's exact
+    one-sided McNemar test and its alpha (verify/criteria.py), which accuracy may not import itself.
+    """
+
+    source: str = "baseline"  # what the reference column says
+    points: Optional[float] = None
+    max_points: float = 1.0
+    alpha: float = 0.01
+    worse_p: Optional[Callable[[int, int], float]] = None
+
+
+def baseline_loss_fails(flips: Flips, total: int, rule: BaselineRule) -> Optional[str]:
+    """None when the Top-1 loss is within the rule, else why not (for the row's reason)."""
+    b, c = len(flips.right_to_wrong), len(flips.wrong_to_right)
+    loss = b - c
+    if loss <= 0 or total <= 0:
+        return None
+    points = 100.0 * loss / total
+    if rule.points is not None:
+        return f"more than --tolerance {rule.points:g} points" if points > rule.points + 1e-9 else None
+    if points > rule.max_points + 1e-9:
+        return f"more than {rule.max_points:g} point"
+    p_value = rule.worse_p(b, c) if rule.worse_p is not None else 1.0
+    return f"significant: paired test p={p_value:.2g} < {rule.alpha:g}" if p_value < rule.alpha else None
+
+
+def compare_images(base: BaselineRow, now: dict[str, int], labels: dict[str, int]) -> Flips:
+    """Image by image: which went right -> wrong and wrong -> right (sorted names), how many changed class."""
+    flips = Flips()
+    for image in sorted(now):
+        before = base.top1_per_image.get(image)
+        if before is None:
+            flips.unpaired += 1
+            continue
+        flips.changed += before != now[image]
+        was_right, is_right = before == labels[image], now[image] == labels[image]
+        if was_right and not is_right:
+            flips.right_to_wrong.append(image)
+        elif is_right and not was_right:
+            flips.wrong_to_right.append(image)
+    flips.unpaired += len(set(base.top1_per_image) - set(now))
+    return flips
+
+
+def judge_against_baseline(
+    entry: ModelEntry, evaluation: Evaluation, base: Optional[BaselineRow], rule: BaselineRule
+) -> GateRow:
+    """One evaluation against its baseline row (NO REF when the baseline has none: record it)."""
+    from omz_mobilenet.accuracy.baseline import labels_per_image, top1_per_image
+
+    summary = evaluation.ir.summary()
+    row, total = _new_row(entry, evaluation, summary), summary["images"]
+    if base is None:
+        row = _conclude(row, evaluation, [])
+        if row.status == NO_REF:
+            row.reason = f"not in the {rule.source}; --update-baseline records it"
+        return row
+    row.flips = flips = compare_images(base, top1_per_image(evaluation), labels_per_image(evaluation))
+    why = baseline_loss_fails(flips, total, rule)
+    allowed = rule.points if rule.points is not None else rule.max_points
+    row.checks = {
+        "top1": Check(_pct(summary["top1_hits"], total), round(base.top1 - allowed, 2), base.top1, why is None),
+        "top5": Check(_pct(summary["top5_hits"], total), None, base.top5, None),
+    }
+    row.reference = rule.source
+    notes = [_flip_note(flips)]
+    row = _conclude(row, evaluation, notes)
+    if row.status == FAILED:
+        row.reason = (
+            f"Top-1 {base.top1:g} -> {row.checks['top1'].measured:g} "
+            f"({len(flips.right_to_wrong)} right->wrong, {len(flips.wrong_to_right)} wrong->right; {why})"
+        )
+    return row
+
+
+def _flip_note(flips: Flips) -> str:
+    if not flips.changed and not flips.unpaired:
+        return "same Top-1 as the baseline on every image"
+    unpaired = f"; {flips.unpaired} images on one side only" if flips.unpaired else ""
+    return (
+        f"{flips.changed} images changed Top-1 ({len(flips.right_to_wrong)} right->wrong, "
+        f"{len(flips.wrong_to_right)} wrong->right){unpaired}"
+    )
+
+
+def record_row(entry: ModelEntry, evaluation: Evaluation, source: str) -> GateRow:
+    """`--update-baseline`: RECORDED when the evaluation has evidence enough, else INCOMPLETE (not written)."""
+    summary = evaluation.ir.summary()
+    row = _new_row(entry, evaluation, summary)
+    row.checks = {m: Check(_pct(summary[f"{m}_hits"], summary["images"]), None, None, None) for m in METRICS}
+    row = _conclude(row, evaluation, [])
+    row.reference = source
+    if row.status == NO_REF:
+        row.status, row.reason = RECORDED, ""
+    return row

@@ -1,10 +1,11 @@
-"""`accuracy` (Top-1/Top-5 with 95 % intervals) and `gate` (accuracy regression gate for CI)."""
+"""`accuracy` (Top-1/Top-5 with 95 % intervals), and the flags and set-up it shares with `gate` (gate_cmds.py)."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omz_mobilenet import validators
 from omz_mobilenet.accuracy.evidence import DEFAULT_MIN_IMAGES
@@ -37,13 +38,9 @@ ACCURACY_WIDE_COLUMNS = [
     "reason",
 ]
 DEFAULT_PRECISIONS = {"accuracy": "FP32", "gate": "FP32,FP16"}
-# The gate's short table: the verdict, the Top-1 evidence and why a row is not a pass; the rest under --wide.
-GATE_COLUMNS = ["model", "precision", "status", "top1", "min", "images", "reason"]
-GATE_WIDE_COLUMNS = ["image_set", "skipped", "top1_ref", "top5", "top5_min", "top5_ref", "reference", "note"]
-MIN_REASON = 12  # the reason column is cut to what is left of the terminal, but never below this
 
 
-def _add_dataset_args(p: argparse.ArgumentParser) -> None:
+def add_dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--dataset",
         required=True,
@@ -106,7 +103,9 @@ def _add_evidence_and_output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", type=Path, metavar="FILE", help="also write the results as CSV")
 
 
-def _common(args: argparse.Namespace):
+def prepare(args: argparse.Namespace, work_from: Callable[[argparse.Namespace, Any], list] | None = None):
+    """Every check of the shared flags before any work, then (work, image sets, options, settings);
+    `work_from(args, settings)` lists the (model, precisions) to run (default `work_list`)."""
     from omz_mobilenet.accuracy.evaluate import Options
     from omz_mobilenet.accuracy.evidence import MinImages
     from omz_mobilenet.inputs.checks import check_image_set
@@ -119,7 +118,7 @@ def _common(args: argparse.Namespace):
     min_images = MinImages.parse(str(args.min_images))  # the shared flag validator may have parsed it
     check_writable(args.json, args.csv, getattr(args, "predictions", None))  # before any work
     settings = settings_from(args)
-    work = _work(args, settings)
+    work = (work_from or work_list)(args, settings)
     image_sets = check_image_set(args.dataset, args.annotations, args.limit, args.skip_bad_images)
     options = Options(
         device=args.device,
@@ -134,7 +133,7 @@ def _common(args: argparse.Namespace):
     return work, image_sets, options, settings
 
 
-def _work(args: argparse.Namespace, settings) -> list[tuple[ModelEntry, list[str]]]:
+def work_list(args: argparse.Namespace, settings) -> list[tuple[ModelEntry, list[str]]]:
     """(model, precisions) to evaluate: the named models (or --all/--available) at --precision, or,
     without MODEL, every IR already in the output folder (bench's rule)."""
     from omz_mobilenet.precision import parse
@@ -173,7 +172,7 @@ def _found_irs(args: argparse.Namespace, settings) -> list[tuple[ModelEntry, lis
     return list(by_model.values())
 
 
-def _report_problems(image_sets, evaluations=()) -> None:
+def report_problems(image_sets, evaluations=()) -> None:
     for image_set in image_sets:
         if image_set.problems:
             log(f"[yellow]{image_set.name}: skipped {len(image_set.problems)} image(s):[/]")
@@ -187,7 +186,7 @@ def _report_problems(image_sets, evaluations=()) -> None:
                 log(f"[yellow]skipped bad image: {problem}[/]")
 
 
-def _write_outputs(args: argparse.Namespace, rows: list[dict], **extra) -> None:
+def write_outputs(args: argparse.Namespace, rows: list[dict], **extra) -> None:
     from omz_mobilenet.output.envelope import envelope
     from omz_mobilenet.output.tables import write_csv, write_json
 
@@ -226,7 +225,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
     from omz_mobilenet.accuracy.evaluate import Interrupted, evaluate_model
     from omz_mobilenet.output.tables import print_table
 
-    work, image_sets, options, settings = _common(args)
+    work, image_sets, options, settings = prepare(args)
     evaluations, interrupted = [], False
     for entry, precisions in work:
         try:
@@ -247,60 +246,11 @@ def run_accuracy(args: argparse.Namespace) -> int:
     for row in rows:
         if row.get("reason"):
             print(f"{row['status'].upper()} {row['model']} {row['precision']} {row['image_set']}: {row['reason']}")
-    _report_problems(image_sets, evaluations)
+    report_problems(image_sets, evaluations)
     extra = {"interrupted": True} if interrupted else {}
-    _write_outputs(args, rows, exit_code=code, **extra)
+    write_outputs(args, rows, exit_code=code, **extra)
     if args.predictions:
         _write_predictions(args.predictions, evaluations)
-    return code
-
-
-def gate_table_row(row: dict) -> dict:
-    """The short gate row: Top-1 and its minimum, evaluated/asked images, why it is not a pass."""
-    asked = row["images"] + row["skipped"]
-    images = f"{row['images']}/{asked}" if row["skipped"] else str(row["images"])
-    reason = row.get("reason") or row.get("note") or ""
-    return {**row, "min": row.get("top1_min"), "images": images, "reason": reason}
-
-
-def _cut_reasons(rows: list[dict]) -> list[dict]:
-    """The reason cell gets what is left of the terminal after the other short columns (cut with …),
-    so the failure reason shows without --wide; --wide gets it whole."""
-    from omz_mobilenet.output.tables import fit_columns, table_width
-
-    others = GATE_COLUMNS[:-1]
-    _kept, sizes = fit_columns(rows, others, table_width())
-    room = max(MIN_REASON, table_width() - sum(sizes[c] + 3 for c in others) - 4)
-    cut = lambda text: text if len(text) <= room else text[: room - 1] + "…"  # noqa: E731
-    return [{**row, "reason": cut(row["reason"])} for row in rows]
-
-
-def _print_gate_table(dicts: list[dict], wide: bool) -> None:
-    from omz_mobilenet.output.tables import print_table
-
-    rows = [gate_table_row(d) for d in dicts]
-    print_table(
-        "accuracy gate (%; min = reference - tolerance; images = evaluated/asked)",
-        rows if wide else _cut_reasons(rows),
-        GATE_COLUMNS + GATE_WIDE_COLUMNS,
-    )
-
-
-def run_gate(args: argparse.Namespace) -> int:
-    from omz_mobilenet.accuracy import gate
-
-    work, image_sets, options, settings = _common(args)
-    rows = [
-        row
-        for entry, precisions in work
-        for row in gate.run_gate([entry], precisions, image_sets, settings, options, log)
-    ]
-    dicts = [row.as_dict() for row in rows]
-    _print_gate_table(dicts, getattr(args, "wide", False))
-    code = gate.exit_code(rows, args.allow_missing)
-    print(gate.summary_line(rows, args.allow_missing))
-    _report_problems(image_sets)
-    _write_outputs(args, dicts, exit_code=code, allow_missing=args.allow_missing)
     return code
 
 
@@ -308,20 +258,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("accuracy", help="Top-1/Top-5 of IRs (and originals) on labelled ImageNet images")
     add_model_args(p)
     add_location_args(p)
-    _add_dataset_args(p)
+    add_dataset_args(p)
     p.add_argument("--original", action="store_true", help="also run the original file in its own runtime and compare")
     p.add_argument("--predictions", type=Path, metavar="FILE", help="write per-image top-5 (CSV, or JSON for .json)")
     p.set_defaults(func=run_accuracy)
-    p = subparsers.add_parser(
-        "gate", help="accuracy regression gate: exit 1 on regression, 2 on errors, 3 when incomplete"
-    )
-    add_model_args(p)
-    add_location_args(p)
-    _add_dataset_args(p)
-    p.add_argument(
-        "--allow-missing",
-        action="store_true",
-        help="a requested model whose files cannot be had is SKIPPED without failing the gate "
-        "(default: exit 3, incomplete); a row with too few images (--min-images) stays incomplete",
-    )
-    p.set_defaults(func=run_gate)
