@@ -15,6 +15,7 @@ The names of the split modules stay importable from here (`Options`, `run_ir`, `
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,7 +69,11 @@ def evaluate_model(
     log: Log = lambda _m: None,
 ) -> list[Evaluation]:
     """One Evaluation per precision x image set; Ctrl-C raises Interrupted with those finished."""
+    from omz_mobilenet.inputs.checks import check_label_spaces
+
     evaluations: list[Evaluation] = []
+    if options.labels is None:  # a set's class the model does not name stops here, before any conversion
+        options = dataclasses.replace(options, labels=check_label_spaces(image_sets, [entry], settings)[entry.name])
     job = _Job(entry, image_sets, settings, options, log)
     try:
         job.run(precisions, evaluations)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
 from omz_mobilenet.accuracy.evidence import MinImages
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.inputs.images import load_for_model
+from omz_mobilenet.inputs.labels import LabelSpace
 from omz_mobilenet.precision import DEFAULT_INFER_PRECISION
 
 DECODE_WORKERS = 2
@@ -33,3 +35,6 @@ class Options:
     loader: Callable[[Path, ModelEntry, str], np.ndarray] = load_for_model
     # Evaluated images a result needs to count (accuracy/evidence.py); fewer is INCOMPLETE, never a pass.
     min_images: MinImages = field(default_factory=lambda: MinImages(count=1))
+    # The model's label space (inputs/labels.py); None: the runners derive it (by count for index
+    # labels, else from the model's labels file). evaluate_model sets it once per model.
+    labels: Optional[LabelSpace] = None

@@ -17,7 +17,7 @@ import numpy as np
 
 from omz_mobilenet.accuracy.evidence import INCOMPLETE, MinImages, shortfall
 from omz_mobilenet.accuracy.metrics import TopKCounter, agreement
-from omz_mobilenet.inputs.dataset import BIASED_SETS, ImageSet
+from omz_mobilenet.inputs.dataset import BIASED_SETS, ImageSet, relative_name
 
 OK, INTERRUPTED = "ok", "interrupted"
 
@@ -206,7 +206,7 @@ def prediction_rows(evaluation: Evaluation) -> list[dict]:
                     "device": evaluation.device,
                     "image_set": evaluation.image_set.name,
                     "runtime": source,
-                    "image": p.image.name,
+                    "image": relative_name(p.image, evaluation.image_set.folder),
                     "label": p.label,
                     "top5": p.top5,
                     "scores": [round(s, 6) for s in p.scores],

@@ -20,19 +20,21 @@ from omz_mobilenet.accuracy.options import INFER_PRECISION, Options
 from omz_mobilenet.accuracy.records import Prediction, RunResult
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.inputs.dataset import ImageSet, to_model_label
+from omz_mobilenet.inputs.dataset import ImageSet
 from omz_mobilenet.inputs.images import ir_input, original_input
+from omz_mobilenet.inputs.labels import truth_for
 
 Advance = Callable[[int], None]
 
 
-def _prediction(item: tuple[Path, int], scores: np.ndarray, classes: int, tie_rule: str = "tf") -> Prediction:
+def _prediction(image: Path, label: int, scores: np.ndarray, classes: int, tie_rule: str = "tf") -> Prediction:
+    """One image's ranked scores against its label (already in the model's outputs: inputs/labels.py)."""
     if scores.shape[-1] != classes:
         raise ToolError(f"the model returned {scores.shape[-1]} scores, the catalogue says {classes} classes", 1)
     ranked = rank(scores, tie_rule)
     return Prediction(
-        item[0],
-        to_model_label(item[1], classes),
+        image,
+        label,
         ranked.top5,
         [float(scores[i]) for i in ranked.top5],
         ranked.top1,
@@ -63,6 +65,7 @@ def run_ir(compiled, entry: ModelEntry, image_set: ImageSet, options: Options, a
     import openvino as ov
 
     items, classes = image_set.items, entry.output.classes
+    truth = truth_for(entry, image_set, options.labels)
     slots: list[Optional[Prediction]] = [None] * len(items)
     jobs = max(2, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
     queue = ov.AsyncInferQueue(compiled, jobs)
@@ -72,7 +75,7 @@ def run_ir(compiled, entry: ModelEntry, image_set: ImageSet, options: Options, a
         scores = queue[request_id].get_output_tensor(0).data
         indices = pending.pop(request_id)
         for row, index in enumerate(indices):
-            slots[index] = _prediction(items[index], scores[row], classes, options.crop_rule)
+            slots[index] = _prediction(items[index][0], truth[index], scores[row], classes, options.crop_rule)
         advance(len(indices))
 
     result = RunResult(runtime=f"OpenVINO {ov.get_version().split('-')[0]} {options.device} {INFER_PRECISION}")
@@ -105,6 +108,7 @@ def run_original(
     with quiet_native_stderr():  # LiteRT's "Created ... XNNPACK delegate" line, as in verify
         runtime = open_reference(entry, model_path)
     result = RunResult(runtime=f"{runtime.name} {runtime.version}")
+    truth = truth_for(entry, image_set, options.labels)
     start = time.perf_counter()
     try:
         for n, (indices, images) in enumerate(batches(decoded(image_set.items, entry, options), 1, result.skipped)):
@@ -113,8 +117,9 @@ def run_original(
                     scores = runtime.run(original_input(images, entry))
             else:
                 scores = runtime.run(original_input(images, entry))
+            index = indices[0]
             result.predictions.append(
-                _prediction(image_set.items[indices[0]], scores[0], entry.output.classes, options.crop_rule)
+                _prediction(image_set.items[index][0], truth[index], scores[0], entry.output.classes, options.crop_rule)
             )
             advance(1)
     finally:

@@ -61,12 +61,12 @@ class ConversionJob:
 
 
 def read_labels(fetched: FetchedModel) -> list[str]:
-    words = [
-        line.split(" ", 1)[-1].strip()
-        for line in (fetched.folder / fetched.entry.labels_file).read_text().splitlines()
-        if line.strip()
-    ]
-    return (["background"] if fetched.entry.output.has_background else []) + words
+    """One name per model output (background first when output 0 is one), from the model's labels file."""
+    from omz_mobilenet.inputs.labels import read_labels_file
+
+    entry = fetched.entry
+    space = read_labels_file(fetched.folder / entry.labels_file, entry.output.has_background)
+    return space.output_names()
 
 
 def preprocessing_summary(entry: ModelEntry) -> dict[str, Any]:

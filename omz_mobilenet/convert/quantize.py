@@ -57,9 +57,10 @@ def _transform(entry: ModelEntry) -> Callable[[Path], np.ndarray]:
     return lambda path: ir_input([load_for_model(path, entry)])
 
 
-def _validation_items(entry: ModelEntry, options: QuantizeOptions, record: CalibrationRecord) -> list[tuple[Path, int]]:
-    from omz_mobilenet.inputs.dataset import find_annotations, load_annotations, to_model_label
-
+def _validation_items(job: ConversionJob, record: CalibrationRecord) -> list[tuple[Path, int]]:
+    """The held-out images of the calibration folder that have a label, labelled in the model's outputs
+    (ImageNet ground truth beside them, the class folders of an ImageFolder: inputs/labels.py)."""
+    options = job.options
     assert options.calibration is not None  # check_quantizable refused a missing folder
     held_out = remaining_images(options.calibration, record)[: options.validation_size]
     if not held_out:
@@ -67,17 +68,28 @@ def _validation_items(entry: ModelEntry, options: QuantizeOptions, record: Calib
             f"--max-drop needs images in {options.calibration} beyond the {record.used} used for calibration; lower --calibration-limit",
             2,
         )
-    annotations = load_annotations(find_annotations(options.calibration))
-    labelled = [
-        (p, to_model_label(annotations.labels[p.name], entry.output.classes))
-        for p in held_out
-        if p.name in annotations.labels
-    ]
+    truth = _labels_in(job, options.calibration)
+    labelled = [(p, truth[p.resolve()]) for p in held_out if p.resolve() in truth]
     if not labelled:
         raise ToolError(
-            f"--max-drop needs labels for the held-out images of {options.calibration} (val.txt or FILES.tsv)", 2
+            f"--max-drop needs labels for the held-out images of {options.calibration} "
+            "(val.txt or FILES.tsv beside them, or one sub-folder per class)",
+            2,
         )
     return labelled
+
+
+def _labels_in(job: ConversionJob, folder: Path) -> dict[Path, int]:
+    """Resolved image path -> the model's output index, for the labelled images of `folder`; {} without labels."""
+    from omz_mobilenet.inputs.dataset import load_image_set
+    from omz_mobilenet.inputs.labels import output_labels, space_for
+
+    try:
+        image_set = load_image_set(folder, skip_bad=True)  # unlabelled images are left out, not an error
+    except ToolError:
+        return {}
+    truth = output_labels(image_set, space_for(job.entry, [image_set], job.settings))
+    return dict(zip((path.resolve() for path, _label in image_set.items), truth, strict=True))
 
 
 def _top1_on(entry: ModelEntry) -> Callable[[Any, list[tuple[Path, int]]], float]:
@@ -118,7 +130,7 @@ def _nncf_quantize(
         common["ignored_scope"] = nncf.IgnoredScope(names=edge_layers(model))
     if options.max_drop is None:
         return nncf.quantize(model, calibration, **common), None
-    items = _validation_items(entry, options, record)
+    items = _validation_items(job, record)
     transform = _transform(entry)
     validation = nncf.Dataset(items, lambda item: transform(item[0]))
     job.log(f"accuracy control: Top-1 on {len(items)} held-out images, max drop {options.max_drop} points")

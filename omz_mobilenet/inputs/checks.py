@@ -5,11 +5,14 @@
 - `image_problem(path)`: None, or the one line saying why the image cannot be decoded.
 - `unreadable_images(paths)`: one line per image that cannot be decoded (empty, not an image, too
   large), found by a cheap reduced-size decode of each file.
-- `check_image_set(dataset, ...)`: the labelled image sets of `--dataset` (one folder, or a parent of
-  image folders): images present, ground truth found and readable, the images used (the first
-  `limit`) labelled, and each decodable. A problem stops with one line and exit 2, unless `skip_bad`:
+- `check_image_set(dataset, ...)`: the labelled image sets of `--dataset` (one folder, a parent of
+  image folders, an ImageFolder or the images of a CSV: inputs/dataset.py): images present, ground
+  truth found and readable, the images used (the first `limit`) labelled, and each decodable. A problem stops with one line and exit 2, unless `skip_bad`:
   then the problem images are left out and listed in `ImageSet.problems`, so every output counts them
   as skipped and the evidence rule (accuracy/evidence.py) decides whether enough were left.
+- `check_label_spaces(image_sets, entries, settings)`: every set's labels are classes of every model
+  (inputs/labels.py): a class folder or CSV label its labels file does not name, an index outside
+  it, or a labels file whose count disagrees with the catalogue is exit 2, before any conversion.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from typing import Optional
 
 import numpy as np
 
+from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.inputs.dataset import ImageSet, discover_image_folders, load_image_set
+from omz_mobilenet.inputs.dataset import ImageSet, load_image_sets
 from omz_mobilenet.inputs.images import MAX_PIXELS, list_images
+from omz_mobilenet.inputs.labels import LabelSpace, output_labels, space_for
+from omz_mobilenet.settings import Settings
 
 SKIP_HINT = "fix the data or pass --skip-bad-images"
 
@@ -82,9 +88,24 @@ def check_image_set(
     the image decode to the run (problems then surface there, still counted as skipped)."""
     if annotations is not None and not Path(annotations).is_file():
         raise ToolError(
-            f"annotation file {annotations} does not exist; pass a val.txt or FILES.tsv to --annotations", 2
+            f"annotation file {annotations} does not exist; pass a val.txt, FILES.tsv or CSV to --annotations", 2
         )
-    image_sets = [load_image_set(folder, annotations, skip_bad, limit) for folder in discover_image_folders(dataset)]
+    image_sets = load_image_sets(dataset, annotations, skip_bad, limit)
     if decode:
         image_sets = [_without_unreadable(image_set, skip_bad) for image_set in image_sets]
     return image_sets
+
+
+def check_label_spaces(
+    image_sets: list[ImageSet], entries: list[ModelEntry], settings: Settings
+) -> dict[str, LabelSpace]:
+    """Every set against every model's label space (module docstring); returns model name -> space."""
+    spaces = {}
+    for entry in entries:
+        spaces[entry.name] = space_for(entry, image_sets, settings)
+        for image_set in image_sets:
+            try:
+                output_labels(image_set, spaces[entry.name])
+            except ToolError as exc:
+                raise ToolError(f"{entry.name}: {exc.message}", exc.exit_code) from None
+    return spaces

@@ -163,11 +163,17 @@ def output_labels(image_set: ImageSet, space: LabelSpace) -> list[int]:
     return [outputs[label] for _path, label in image_set.items]
 
 
+def space_for(entry: ModelEntry, image_sets: list[ImageSet], settings: Settings) -> LabelSpace:
+    """The space that maps these sets to the model: its labels file when a set names classes, else the
+    count alone (ImageNet sets then need no labels file, as before: an IR on disk runs offline)."""
+    if any(image_set.class_names is not None for image_set in image_sets):
+        return label_space(entry, settings)
+    return counted_space(entry)
+
+
 def truth_for(entry: ModelEntry, image_set: ImageSet, space: Optional[LabelSpace] = None) -> list[int]:
-    """Ground truth of a set in the model's outputs: by `space` when given, else (index labels) by count,
-    else from the model's labels file (settings from the environment, as on a sweep's nodes)."""
-    if space is None and image_set.class_names is None:
-        space = counted_space(entry)
+    """Ground truth of a set in the model's outputs: by `space` when given, else as `space_for` picks it
+    (settings from the environment, as on a sweep's nodes)."""
     if space is None:
-        space = label_space(entry, Settings.resolve())
+        space = counted_space(entry) if image_set.class_names is None else label_space(entry, Settings.resolve())
     return output_labels(image_set, space)

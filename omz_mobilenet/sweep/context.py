@@ -43,6 +43,7 @@ class SweepContext:
     ov_core: Any = None  # openvino.Core, made on first use (see `core`)
     # (IR sha256, device, inference precision, batch) -> accuracy block: the hint does not change predictions
     accuracy_cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    label_spaces: dict[str, Any] = field(default_factory=dict)  # model -> inputs.labels.LabelSpace
 
     def __post_init__(self) -> None:
         # The spec holds --min-images as written (None, 200 or "50%"); None is the sweep's default, any one image.
@@ -69,6 +70,16 @@ class SweepContext:
         if self.loaded_set is None:
             self.loaded_set = load_image_set(self.dataset, self.annotations, self.skip_bad, self.limit)
         return self.loaded_set
+
+    def label_space(self, entry: Any) -> Any:
+        """The model's label space for the image set (inputs/labels.space_for), once per model: what a
+        cell's accuracy Options carry as `labels` (with the sweep's settings, not the environment's)."""
+        from omz_mobilenet.inputs.labels import space_for
+
+        image_set = self.image_set()
+        if entry.name not in self.label_spaces:
+            self.label_spaces[entry.name] = space_for(entry, [image_set] if image_set else [], self.settings)
+        return self.label_spaces[entry.name]
 
     def dataset_fingerprint(self) -> str:
         image_set = self.image_set()

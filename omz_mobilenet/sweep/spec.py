@@ -189,7 +189,7 @@ def check_images(spec_file: SpecFile) -> Any:
     """The evaluation image set (inputs.dataset.ImageSet), or None without a dataset: an empty folder,
     missing labels and undecodable images are refused here, before any database or conversion."""
     from omz_mobilenet.inputs.dataset import load_image_set
-    from omz_mobilenet.inputs.images import decode_bgr, list_images
+    from omz_mobilenet.inputs.images import decode_bgr
 
     spec = spec_file.spec
     dataset = checked_path(spec_file, "dataset", validators.folder)
@@ -199,7 +199,7 @@ def check_images(spec_file: SpecFile) -> Any:
             if getattr(spec, key) is not None:
                 raise spec_file.value_error(key, "applies to the images of --dataset; pass --dataset DIR as well")
         return None
-    list_images(dataset)  # "no images" before "no ground truth"
+    # "no images" comes before "no ground truth"; an ImageFolder or a CSV's images count (inputs/dataset.py)
     image_set = load_image_set(dataset, annotations, spec.skip_bad_images, spec.limit)
     if not spec.skip_bad_images:  # with it, the evaluation skips and counts them
         for path, _label in image_set.items:
@@ -208,6 +208,15 @@ def check_images(spec_file: SpecFile) -> Any:
             except ToolError as exc:
                 raise ToolError(f"{exc.message}; fix the data or pass --skip-bad-images", 2) from None
     return image_set
+
+
+def check_labels(entries: list[Any], image_set: Any, settings: Any) -> None:
+    """Every model of the sweep names the image set's classes (a class folder or CSV label the labels file
+    does not name is exit 2), before any database or conversion: inputs/checks.py's check."""
+    from omz_mobilenet.inputs.checks import check_label_spaces
+
+    if image_set is not None:
+        check_label_spaces([image_set], entries, settings)
 
 
 def check_calibration(

@@ -29,6 +29,8 @@ paired (quantized source, or any FP16 IR): int8 kernels and fp16 weights round d
      verify_tolerance.min_agreement overrides it). A gross error (channel swap, wrong mean)
      disagrees on far more images than rounding does, and the floor needs no labels. It is a
      point threshold on purpose: on a few unlabelled images it must still fail a channel swap.
+  Labels: ImageNet ground truth (val.txt / FILES.tsv) beside a folder of images, or the class
+  sub-folders of an ImageFolder (inputs/dataset.py), mapped to the model's outputs by inputs/labels.py.
   Without labels (no val.txt / FILES.tsv for the folder) only the floor can run; the record then
   says `complete: false` and names the checks that did not run: a check that did not run is never
   reported as passed.
@@ -53,8 +55,15 @@ from omz_mobilenet.converters.native_log import quiet_native_stderr
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.fetch.download import fetch_model
 from omz_mobilenet.inputs.checks import SKIP_HINT, check_image_folder, image_problem
-from omz_mobilenet.inputs.dataset import find_annotations, load_annotations, to_model_label
+from omz_mobilenet.inputs.dataset import (
+    CLASS_FOLDERS,
+    dataset_layout,
+    find_annotations,
+    load_annotations,
+    load_image_set,
+)
 from omz_mobilenet.inputs.images import ir_input, load_for_model, original_input
+from omz_mobilenet.inputs.labels import counted_space, label_space, output_labels
 from omz_mobilenet.precision import DEFAULT_INFER_PRECISION
 from omz_mobilenet.settings import Settings
 from omz_mobilenet.verify.criteria import (  # noqa: F401 (the criteria's names, importable from here as before)
@@ -150,6 +159,28 @@ def find_labels(dataset: Path, files: list[Path]) -> tuple[Optional[Path], list[
     return path, [labels.get(file.name) for file in files]
 
 
+def _is_image_folder(dataset: Path) -> bool:
+    return dataset_layout(dataset) == CLASS_FOLDERS
+
+
+def model_labels(
+    entry: ModelEntry, settings: Settings, dataset: Path, files: list[Path]
+) -> tuple[Optional[Path], list[Optional[int]]]:
+    """(where the labels came from, each image's label in the model's outputs or None). An ImageFolder's
+    class the model's labels file does not name is exit 2 (inputs/labels.py), before any conversion."""
+    if _is_image_folder(dataset):
+        image_set = load_image_set(dataset)
+        outputs = output_labels(image_set, label_space(entry, settings))
+        truth = dict(zip((path for path, _label in image_set.items), outputs, strict=True))
+        return dataset, [truth.get(file) for file in files]
+    annotations, raw_labels = find_labels(dataset, files)
+    space = counted_space(entry)
+    try:
+        return annotations, [None if label is None else space.to_output(label) for label in raw_labels]
+    except ToolError as exc:
+        raise ToolError(f"{annotations}: {exc.message}", 2) from None
+
+
 @dataclass(frozen=True)
 class VerifyRequest:
     """What `verify` compares on: the image folder (the first `limit` images), the IR and the device."""
@@ -164,7 +195,10 @@ class VerifyRequest:
     def images(self) -> tuple[list[Path], list[str]]:
         """(readable images, problems), checked before any work: a folder without images or an
         unreadable image (unless --skip-bad-images) is bad input, exit 2."""
-        files = check_image_folder(self.dataset, self.limit)
+        if _is_image_folder(Path(self.dataset)):  # class sub-folders: the first `limit` take classes in turn
+            files = [path for path, _label in load_image_set(self.dataset, subset=self.limit).items]
+        else:
+            files = check_image_folder(self.dataset, self.limit)
         found = [(path, image_problem(path)) for path in files]
         problems = [problem for _path, problem in found if problem is not None]
         if problems and not self.skip_bad:
@@ -223,10 +257,8 @@ def verify_model(
     files, problems = request.images()
     if not files:
         raise ToolError(f"no readable images in {request.dataset}: {problems[0]}", 2)
-    annotations, raw_labels = find_labels(Path(request.dataset), files)
+    annotations, labels = model_labels(entry, settings, Path(request.dataset), files)
     ir_out, ref_out, runtime = _compare(entry, settings, request, files, log)
-    classes = ir_out.shape[1]
-    labels = [None if label is None else to_model_label(label, classes) for label in raw_labels]
     record = judge_outputs(entry, request.precision, Outputs(ir_out, ref_out, labels))
     note = _note(record, request.dataset, annotations, len(files))
     if problems:
