@@ -4,6 +4,7 @@ it parses, calls the stage that does the work, and prints or writes the records.
 from omz_mobilenet.commands import (
     ac_dataset_cmds,
     accuracy_cmds,
+    add_cmds,
     bench_cmds,
     catalogue_cmds,
     convert_cmds,
@@ -16,6 +17,7 @@ from omz_mobilenet.commands import (
 
 COMMAND_MODULES = [
     catalogue_cmds,
+    add_cmds,
     convert_cmds,
     split_cmds,
     verify_cmds,
