@@ -95,6 +95,26 @@ class OwnModel:
         """Model file per format, as `add` is given it."""
         return {"tflite": self.tflite, "keras": self.keras, "h5": self.h5, "onnx": self.onnx}
 
+    def add_args(self, fmt: str, name: str, catalogue: Path) -> list[str]:
+        """The `omz-mobilenet add` command line (without the program) that describes the `fmt` file as `name`:
+        what the file cannot tell (labels, normalisation, colour order, geometry) comes from flags."""
+        normalisation = ONNX_PREPROCESSING if fmt == "onnx" else TF_PREPROCESSING
+        return [
+            "add",
+            str(self.files[fmt]),
+            "--name",
+            name,
+            "--catalogue",
+            str(catalogue),
+            "--labels",
+            str(self.labels),
+            *(arg for key, value in normalisation.items() for arg in (f"--{key}", value)),
+            "--resize-short",
+            str(GEOMETRY["resize_short"]),
+            "--crop",
+            str(GEOMETRY["crop"]),
+        ]
+
 
 def shared_images(root: Path = IMAGES) -> list[ImageRow]:
     """Every labelled image of the shared sets, in (set, file name) order."""
