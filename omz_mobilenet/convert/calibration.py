@@ -1,7 +1,8 @@
 """Calibration images: a deterministic subset of a folder, fingerprinted so evaluation can refuse them.
 
-The subset is chosen by sorting on content sha256, so it does not depend on file names or
-directory order. Every calibration image is recorded by sha256 and file name: a re-encoded copy of
+Any folder of images will do, at any depth (an ImageFolder, a split's part, a plain folder): calibration
+needs no labels. The subset is chosen by sorting on content sha256, so it does not depend on file
+names or directory order. Every calibration image is recorded by sha256 and file name: a re-encoded copy of
 the same ILSVRC image (same name, different bytes) still counts as overlap.
 """
 
@@ -9,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.inputs.images import IMAGE_SUFFIXES
+from omz_mobilenet.inputs.dataset import images_under
 
 SIDECAR_SUFFIX = ".calibration.json"
 
@@ -37,26 +37,6 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _walk_images(folder: Path) -> list[Path]:
-    """Every image file under `folder`, at any depth, sorted by path relative to it (so the same tree
-    lists the same way on every machine). Hidden files and folders (`.git`, `.DS_Store`, `._x.jpg`)
-    are not images of the set; symlinked folders are followed once (a link loop is not walked twice)."""
-    found: list[tuple[str, Path]] = []
-    seen: set[str] = set()
-    for root, dirs, files in os.walk(folder, followlinks=True):
-        real = os.path.realpath(root)
-        if real in seen:
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            path = Path(root) / name
-            if not name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
-                found.append((path.relative_to(folder).as_posix(), path))
-    return [path for _key, path in sorted(found)]
-
-
 def calibration_images(folder: Path) -> list[Path]:
     """The images of a calibration folder and its sub-folders (an ImageFolder, a split's part, any tree
     of images), or a one-line error naming --calibration (the flag that gave it; the image-set
@@ -64,7 +44,7 @@ def calibration_images(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ToolError(f"calibration folder {folder} does not exist; pass a folder of images with --calibration", 2)
-    files = _walk_images(folder)
+    files = images_under(folder)
     if not files:
         raise ToolError(
             f"calibration folder {folder} has no images (.jpg/.jpeg/.png/...), nor has any sub-folder; "
