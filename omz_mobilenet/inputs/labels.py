@@ -109,13 +109,13 @@ def _labels_source(entry: ModelEntry) -> SourceFile:
 def label_space(entry: ModelEntry, settings: Settings, log: Log = lambda _m: None) -> LabelSpace:
     """The model's labels file (from its cache folder, fetched when missing), checked against the
     catalogue: a count that is not `output.classes` less the background is exit 2 naming both."""
-    from omz_mobilenet.fetch.cache import folder_lock
+    from omz_mobilenet.fetch.cache import cached_ok, folder_lock
     from omz_mobilenet.fetch.download import fetch_file, model_folder
 
     src = _labels_source(entry)
     folder = model_folder(settings, entry)
     path = folder / src.name
-    if not path.is_file():
+    if not (path.is_file() and cached_ok(path, src, log)):  # checked like a download: an edited file is fetched again
         with folder_lock(folder):
             try:
                 path = fetch_file(src, folder, settings, log)
