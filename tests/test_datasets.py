@@ -273,3 +273,33 @@ def test_prediction_rows_name_images_by_their_path_in_the_set(tmp_path, mirror, 
         images = {row["image"] for row in csv.DictReader(handle)}
     assert all("/" in image for image in images)  # <class>/<file>: names may repeat across classes
     assert json.loads(out.read_text())["records"][0]["images"] == 4
+
+
+def test_verify_on_an_image_folder_uses_its_class_labels(tmp_path, mirror, cli):
+    rows = _rows()[:30]
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for row in rows:
+        (flat / row["filename"]).symlink_to(SET_100 / row["filename"])
+    (flat / "FILES.tsv").write_text(
+        "filename\tlabel_1000cls_0based\n" + "".join(f"{r['filename']}\t{r['label_1000cls_0based']}\n" for r in rows)
+    )
+    records = []
+    for dataset in (flat, _image_folder(tmp_path / "classes", "synset", rows)):
+        code, out, err = cli("verify", MODEL, "--dataset", dataset, "--json", "--no-progress")
+        assert code in (0, 1), err
+        records.append(json.loads(out)["records"][0])
+    keys = ("images", "labelled", "top1_ir", "top1_original", "mcnemar_b", "mcnemar_c", "top1_agreement")
+    assert [records[1][k] for k in keys] == [records[0][k] for k in keys]
+    assert records[1]["labelled"] == 30 and records[1]["complete"]
+
+
+def test_top_k_works_for_a_few_classes():
+    from omz_mobilenet.accuracy.metrics import TopKCounter, rank
+
+    ranked = rank([0.1, 0.7, 0.2])
+    assert ranked.top1 == 1 and ranked.top5 == [1, 2, 0]
+    counter = TopKCounter()
+    counter.add(ranked.top5, 2, ranked.top1)
+    counter.add(ranked.top5, 1, ranked.top1)
+    assert counter.summary()["top1"] == 50.0 and counter.summary()["top5"] == 100.0

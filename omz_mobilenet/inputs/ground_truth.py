@@ -141,7 +141,12 @@ def is_csv(path: Optional[Path]) -> bool:
 
 def _csv_rows(path: Path) -> list[tuple[int, str, str]]:
     """(line, filename, label) per row; the header must be exactly the columns `filename,label`."""
-    rows = list(csv.reader(_read_lines(path)))
+    try:
+        rows = list(csv.reader(_read_lines(path)))
+    except csv.Error as exc:
+        raise ToolError(
+            f"{path}: not a CSV file ({exc}); write a `filename,label` header and one row per image", 2
+        ) from None
     header = [cell.strip() for cell in rows[0]] if rows else []
     unknown = [name for name in header if name not in CSV_COLUMNS]
     if unknown:
@@ -162,7 +167,7 @@ def _csv_rows(path: Path) -> list[tuple[int, str, str]]:
 def _relative_name(name: str, path: Path, number: int) -> str:
     """A CSV file name as a clean relative POSIX path; one outside the image folder is refused."""
     pure = PurePosixPath(name.replace("\\", "/"))
-    if not name or pure.is_absolute() or ".." in pure.parts:
+    if not name or pure.is_absolute() or ".." in pure.parts or "\x00" in name:
         raise ToolError(f"{path}:{number}: filename {name!r} must be a path inside the image folder", 2)
     return pure.as_posix()
 
