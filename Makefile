@@ -22,7 +22,7 @@ export OMZ_MOBILENET_ASSETS ?= $(ASSETS)
 INT8_MODEL ?= mobilenet-v1-0.25-224-tflite
 SPLIT ?= $(RESULTS)/split
 
-.PHONY: all setup download convert verify bench accuracy gate gate-int8 int8 sweep report test test-unit lint docs clean
+.PHONY: all setup download convert verify bench accuracy gate gate-int8 int8 sweep report test test-unit lint docs clean wheel wheel-test
 
 all: setup download convert verify bench accuracy
 
@@ -93,10 +93,30 @@ lint: setup
 	$(VENV)/bin/mypy omz_mobilenet
 	$(VENV)/bin/lint-imports
 
+# The wheel, into dist/. build/ is removed first: setuptools copies into build/lib and never deletes
+# there, so a module removed from the tree would otherwise still ship.
+wheel: setup
+	rm -rf build dist/omz_mobilenet-*.whl
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+
+# The wheel as users get it: installed with its extras into a new virtual environment outside the
+# checkout, then list/add/convert/verify/accuracy/gate/sweep (also on Ray)/report run from another
+# folder against the offline mirror (.ci/wheel-smoke). pip takes the dependencies from its cache,
+# which `make setup` filled with the same versions.
+WHEEL_TEST_DIR ?= $(or $(TMPDIR),/tmp)/omz-mobilenet-wheel-test
+wheel-test: wheel
+	rm -rf $(WHEEL_TEST_DIR)
+	$(PYTHON) -m venv $(WHEEL_TEST_DIR)/venv
+	@start=$$(date +%s); \
+	$(WHEEL_TEST_DIR)/venv/bin/python -m pip install --quiet --disable-pip-version-check \
+		"$$(ls dist/omz_mobilenet-*.whl)[all,ray]" && \
+	echo "wheel-test: clean install in $$(( $$(date +%s) - start )) s"
+	.ci/wheel-smoke $(WHEEL_TEST_DIR)/venv $(WHEEL_TEST_DIR)/work $(ASSETS)
+
 # The documentation site, into site/: --strict fails on a broken link or anchor; the reference pages are
 # generated from the CLI's own definitions by docs/hooks/reference.py.
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf ir $(RESULTS) .pytest_cache
+	rm -rf ir $(RESULTS) .pytest_cache build dist
