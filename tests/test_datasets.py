@@ -303,3 +303,13 @@ def test_top_k_works_for_a_few_classes():
     counter.add(ranked.top5, 2, ranked.top1)
     counter.add(ranked.top5, 1, ranked.top1)
     assert counter.summary()["top1"] == 50.0 and counter.summary()["top5"] == 100.0
+
+
+def test_a_class_word_the_labels_file_gives_twice_is_refused(tmp_path, entry, settings):
+    root = tmp_path / "cranes"
+    (root / "crane").mkdir(parents=True)  # synset_words.txt: n02012849 crane (bird) and n03126707 crane (machine)
+    (root / "crane" / "a.JPEG").symlink_to(SET_100 / _rows()[0]["filename"])
+    with pytest.raises(ToolError, match=r"class 'crane' .* is named more than once in .*synset_words.txt"):
+        output_labels(load_image_set(root), label_space(entry, settings))
+    (root / "crane").rename(root / "n03126707")
+    assert output_labels(load_image_set(root), label_space(entry, settings)) == [518]  # line 517 + background

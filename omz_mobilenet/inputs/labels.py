@@ -156,6 +156,12 @@ def output_labels(image_set: ImageSet, space: LabelSpace) -> list[int]:
     outputs = []
     for name in image_set.class_names:
         index = space.index_of(name)
+        if space.names.count(name) > 1:  # synset_words.txt names `crane` twice: only the synset id tells which
+            raise ToolError(
+                f"class {name!r} of {image_set.folder} is named more than once in {space.source}; "
+                "use a name it gives once (for ImageNet, the synset id)",
+                2,
+            )
         if index is None:
             what = "class folder" if image_set.annotations == image_set.folder else f"class in {image_set.annotations}"
             raise ToolError(f"{what} {name!r} of {image_set.folder} is not a class of the model: {_known(space)}", 2)
