@@ -107,7 +107,8 @@ def test_unavailable_model_is_skipped_and_the_gate_incomplete(scratch):
     logged: list[str] = []
     skipped = gate.run_gate([entry], ["FP32"], image_sets, settings, options, logged.append)
     assert [r.status for r in skipped] == ["SKIPPED"] and "not available" in skipped[0].note
-    assert gate.exit_code(skipped) == 3 and gate.exit_code(skipped, allow_missing=True) == 0
+    # --allow-missing accepts a skipped row beside one that passed, never a gate that checked nothing
+    assert gate.exit_code(skipped) == 3 and gate.exit_code(skipped, allow_missing=True) == 3
     assert len(logged) == 1 and "\n" not in logged[0] and "mobilenet-v1-1.0-224" in logged[0]  # the reason, once
 
 
@@ -140,6 +141,9 @@ def test_checks_and_exit_codes():
     assert gate.exit_code([row("PASSED"), row("NO REF")]) == 0
     assert gate.exit_code([row("PASSED"), row("SKIPPED"), row("NO REF")]) == 3
     assert gate.exit_code([row("PASSED"), row("SKIPPED")], allow_missing=True) == 0
+    assert gate.exit_code([row("NO REF"), row("SKIPPED")], allow_missing=True) == 3  # nothing was checked
+    assert gate.exit_code([row("SKIPPED")], allow_missing=True) == 3
+    assert gate.exit_code([row("RECORDED")]) == 0
     assert gate.exit_code([row("FAILED"), row("SKIPPED")]) == 1
     assert gate.exit_code([row("PASSED"), row("FAILED")]) == 1
     assert gate.exit_code([row("FAILED"), row("ERROR")]) == 2

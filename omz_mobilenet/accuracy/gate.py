@@ -216,23 +216,25 @@ def record_baseline(work: list[tuple[ModelEntry, list[str]]], run: GateRun, sour
 
 def exit_code(rows: list[GateRow], allow_missing: bool = False) -> int:
     """2 when the gate could not check something (errors), else 1 on any regression, else 3 when a
-    row is incomplete (too few images; always), a requested row was skipped (0 with `allow_missing`)
-    or nothing at all was checked (every row skipped: never a pass without evidence)."""
+    row is incomplete (too few images; always) or a requested row was skipped. `allow_missing` accepts
+    skipped rows only beside a row that passed: a gate that checked nothing is never a pass."""
     statuses = {row.status for row in rows}
     if ERROR in statuses:
         return EXIT_ERROR
     if FAILED in statuses:
         return EXIT_FAILED
-    if INCOMPLETE in statuses or not rows or statuses == {SKIPPED}:
+    if INCOMPLETE in statuses or not rows:
         return EXIT_INCOMPLETE
-    return EXIT_INCOMPLETE if SKIPPED in statuses and not allow_missing else 0
+    if SKIPPED in statuses:
+        return 0 if allow_missing and statuses & {PASSED, RECORDED} else EXIT_INCOMPLETE
+    return 0
 
 
 def _incomplete_verdict(rows: list[GateRow]) -> str:
     if any(row.status == INCOMPLETE for row in rows):
         return "INCOMPLETE (too few images evaluated; --min-images sets how many are needed)"
-    if not rows or all(row.status == SKIPPED for row in rows):
-        return "INCOMPLETE (nothing was checked)"
+    if not any(row.status in (PASSED, RECORDED) for row in rows):
+        return "INCOMPLETE (nothing was checked: every row was skipped or has no reference)"
     return "INCOMPLETE (requested rows were skipped; --allow-missing accepts that)"
 
 
