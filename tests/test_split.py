@@ -194,3 +194,30 @@ def test_calibration_folder_of_class_folders_only(tmp_path):
 
     with pytest.raises(ToolError, match="has no images"):
         calibration_images(tmp_path / "none")
+
+
+def test_int8_calibrates_on_a_split_imagefolder_and_refuses_an_unreadable_image_in_it(mirror, cli, tmp_path):
+    """Real NNCF on the calibration part of a split ImageFolder; a corrupt file two levels down is exit 2
+    naming it, with no IR written (as for a flat folder)."""
+    from omz_mobilenet.convert.calibration import read_record
+
+    model = "mobilenet-v1-0.25-224-tflite"
+    image_folder(tmp_path / "set", [5, 4, 3])
+    assert cli("split", tmp_path / "set", "--calibration-count", 6, "-o", tmp_path / "parts")[0] == 0
+    calibration = tmp_path / "parts" / "calibration"
+    broken = calibration / "zz" / "deeper" / "broken.jpg"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(os.urandom(500))
+    args = ("convert", model, "--precisions", "INT8", "--calibration", calibration, "--subset-size", 7, "--no-progress")
+    code, _out, err = cli(*args)
+    lines = error_lines(err)
+    assert code == 2 and len(lines) == 1 and "broken.jpg cannot be decoded" in lines[0]
+    _cache, out = mirror
+    xml = out / model / "FP32-INT8" / f"{model}.xml"
+    assert not xml.exists()
+    broken.unlink()
+    code, _out, err = cli(*args)
+    assert code == 0, err
+    record = read_record(xml)
+    assert record is not None and record.used == record.available == 6
+    assert sorted(record.names) == sorted(Path(rel).name for rel in listing(calibration))
