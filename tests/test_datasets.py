@@ -313,3 +313,28 @@ def test_a_class_word_the_labels_file_gives_twice_is_refused(tmp_path, entry, se
         output_labels(load_image_set(root), label_space(entry, settings))
     (root / "crane").rename(root / "n03126707")
     assert output_labels(load_image_set(root), label_space(entry, settings)) == [518]  # line 517 + background
+
+
+def test_max_drop_validation_labels_come_from_class_folders_or_files_tsv(tmp_path, entry, settings):
+    """--max-drop's held-out images are labelled in the model's outputs, from an ImageFolder as from FILES.tsv."""
+    from types import SimpleNamespace
+
+    from omz_mobilenet.convert.calibration import select_calibration
+    from omz_mobilenet.convert.job import QuantizeOptions
+    from omz_mobilenet.convert.quantize import _validation_items
+
+    rows = _rows()[:12]
+    expected = {row["filename"]: to_model_label(int(row["label_1000cls_0based"]), 1001) for row in rows}
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for row in rows:
+        (flat / row["filename"]).symlink_to(SET_100 / row["filename"])
+    (flat / "FILES.tsv").write_text(
+        "filename\tlabel_1000cls_0based\n" + "".join(f"{r['filename']}\t{r['label_1000cls_0based']}\n" for r in rows)
+    )
+    for folder in (flat, _image_folder(tmp_path / "classes", "synset", rows)):
+        options = QuantizeOptions(calibration=folder, subset_size=4, max_drop=1.0)
+        job = SimpleNamespace(entry=entry, settings=settings, options=options)
+        _files, record = select_calibration(folder, options.subset_size)
+        items = _validation_items(job, record)  # type: ignore[arg-type]
+        assert len(items) == 8 and all(expected[path.name] == label for path, label in items), folder.name
