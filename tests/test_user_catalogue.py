@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -353,3 +354,31 @@ def test_stale_int8_ir_is_refused_naming_the_convert_command(user_cat, cli):
         assert code == 2 and MODEL in line and "older version" in line, err
         assert f"omz-mobilenet convert {MODEL} --precision FP32-INT8 --calibration DIR" in line, line
     assert _ir_target(out, "FP32-INT8") == target  # refused, not rewritten
+
+
+# --- the documented example runs as written ---
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "reference" / "catalogue.md"
+
+
+def _blocks(section: str, fence: str) -> list[str]:
+    text = DOCS.read_text(encoding="utf-8").split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n```", 1)[0] for block in text.split(f"```{fence}\n")[1:]]
+
+
+def test_documented_user_catalogue_runs_as_written(workdirs, tmp_path, monkeypatch, cli):
+    [catalogue] = _blocks("User catalogues", "yaml")
+    commands = _blocks("User catalogues", "sh")[0].splitlines()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "labels").mkdir()
+    shutil.copyfile(FLOAT_TFLITE, tmp_path / "models" / FLOAT_TFLITE.name)
+    shutil.copyfile(LABELS, tmp_path / "labels" / "synset_words.txt")
+    (tmp_path / "my-models.yml").write_text(catalogue)
+    monkeypatch.chdir(tmp_path)
+    for line in commands:
+        argv = shlex.split(line)
+        assert argv[0] == "omz-mobilenet", line
+        code, out, err = cli(*argv[1:])
+        assert code == 0, f"{line}: {err}"
+    assert json.loads(out)["records"][0]["catalogue"] == str((tmp_path / "my-models.yml").resolve())
+    assert ir_xml(workdirs[1], "my-mobilenet", "FP32").is_file()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import os
 import urllib.parse
-from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Optional, get_args
@@ -29,13 +28,13 @@ from typing import Any, Optional, get_args
 import yaml
 from pydantic import ValidationError
 
+from omz_mobilenet.catalogue.lines import DEFAULTS_KEY, Lines, at, one_line
 from omz_mobilenet.catalogue.schema import Catalogue, ModelEntry, SourceFile
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.formats import FORMATS
 
 CATALOGUE_ENV = "OMZ_MOBILENET_CATALOGUE"  # user catalogues added to the built-in one (a path list)
 BUILTIN_ENV = "OMZ_MOBILENET_MODELS_YML"  # another models.yml instead of the packaged one (tests, developers)
-DEFAULTS_KEY = "defaults"
 LABELS_KEY = "default_labels_file"
 FAMILIES: tuple[str, ...] = get_args(ModelEntry.model_fields["family"].annotation)
 # Keys a family default may set: any entry field but the ones that identify the entry.
@@ -48,38 +47,6 @@ def default_catalogue_path() -> Path:
     if override:
         return Path(override)
     return Path(str(resources.files("omz_mobilenet.data").joinpath("models.yml")))
-
-
-def user_catalogue_paths() -> list[Path]:
-    """The user catalogues OMZ_MOBILENET_CATALOGUE lists (os.pathsep-separated; `--catalogue` adds to it),
-    each once (a file named twice, or the built-in file itself, is read once)."""
-    seen = {_same_file_key(default_catalogue_path())}
-    paths: list[Path] = []
-    for part in os.environ.get(CATALOGUE_ENV, "").split(os.pathsep):
-        if not part.strip():
-            continue
-        path = Path(part.strip()).expanduser()
-        if _same_file_key(path) not in seen:
-            seen.add(_same_file_key(path))
-            paths.append(path)
-    return paths
-
-
-def _same_file_key(path: Path) -> str:
-    try:
-        return str(path.resolve())
-    except (OSError, RuntimeError):
-        return str(path)
-
-
-BUILT_IN = "built-in"
-
-
-def catalogue_label(entry: ModelEntry) -> str:
-    """Where an entry comes from, as `list` and `info` show it: "built-in", or the user catalogue's path."""
-    if entry.catalogue_file is None or entry.catalogue_file == _same_file_key(default_catalogue_path()):
-        return BUILT_IN
-    return entry.catalogue_file
 
 
 # --- derivations (each takes and returns plain YAML data; never raises on malformed input) ---
@@ -177,7 +144,7 @@ def complete_entry(
     elif framework is not None and done["framework"] != framework:
         raise EntryError(
             "framework",
-            f"{_one_line(done['framework'])!r} does not match format {done['format']!r} (a {framework!r} format); "
+            f"{one_line(done['framework'])!r} does not match format {done['format']!r} (a {framework!r} format); "
             "framework is derived from format: drop the key or fix format",
         )
     if "converted_input" not in done:
@@ -196,96 +163,38 @@ def complete_entry(
     return done, from_defaults
 
 
-# --- where things are in the file ---
-
-
-class _Lines:
-    """1-based lines of the parts of the file that errors point at (None when the YAML cannot be composed).
-
-    Found only when an error needs them: composing the file costs as much as loading it again."""
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-
-    @cached_property
-    def _found(self) -> tuple[list[int], dict[str, int], dict[tuple[str, ...], int]]:
-        models: list[int] = []
-        top: dict[str, int] = {}  # top-level key -> line
-        defaults: dict[tuple[str, ...], int] = {}  # (family,) or (family, key) -> line
-        try:
-            root = yaml.compose(self._text, Loader=yaml.SafeLoader)
-        except (yaml.YAMLError, ValueError, RecursionError):
-            return models, top, defaults
-        if not isinstance(root, yaml.MappingNode):
-            return models, top, defaults
-        for key, value in root.value:
-            name = str(key.value)
-            top.setdefault(name, key.start_mark.line + 1)
-            if name == "models" and isinstance(value, yaml.SequenceNode):
-                models = [item.start_mark.line + 1 for item in value.value]
-            elif name == DEFAULTS_KEY and isinstance(value, yaml.MappingNode):
-                for family, body in value.value:
-                    defaults.setdefault((str(family.value),), family.start_mark.line + 1)
-                    if isinstance(body, yaml.MappingNode):
-                        for item, _value in body.value:
-                            defaults.setdefault((str(family.value), str(item.value)), item.start_mark.line + 1)
-        return models, top, defaults
-
-    def model(self, index: int) -> Optional[int]:
-        models = self._found[0]
-        return models[index] if index < len(models) else None
-
-    def top(self, key: str) -> Optional[int]:
-        return self._found[1].get(key)
-
-    def default(self, family: object, key: object = None) -> Optional[int]:
-        """The line of `defaults.<family>.<key>`, else of `defaults.<family>`, else of `defaults:`."""
-        found = self._found[2]
-        if key is not None and (str(family), str(key)) in found:
-            return found[(str(family), str(key))]
-        return found.get((str(family),), self.top(DEFAULTS_KEY))
-
-
-def _one_line(value: object) -> str:
-    return str(value).replace("\r", "\\r").replace("\n", "\\n")
-
-
-def _at(path: Path, line: Optional[int]) -> str:
-    return f"{path}:{line}" if line is not None else f"{path}"
-
-
 def _first_error(exc: ValidationError) -> tuple[str, str]:
     """(dotted location, message) of the first problem, and how many more there are."""
     first = exc.errors()[0]
     more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-    return ".".join(_one_line(p) for p in first["loc"]), _one_line(first["msg"]) + more
+    return ".".join(one_line(p) for p in first["loc"]), one_line(first["msg"]) + more
 
 
 # --- the top-level sections besides `models:` ---
 
 
-def _check_defaults(raw: object, lines: _Lines, path: Path) -> dict[str, dict[str, Any]]:
+def _check_defaults(raw: object, lines: Lines, path: Path) -> dict[str, dict[str, Any]]:
     """`defaults:` as {family: {key: value}}, each value checked against the schema of its key."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ToolError(f"{_at(path, lines.top(DEFAULTS_KEY))}: {DEFAULTS_KEY}: must map a family to its keys", 2)
+        raise ToolError(f"{at(path, lines.top(DEFAULTS_KEY))}: {DEFAULTS_KEY}: must map a family to its keys", 2)
     checked: dict[str, dict[str, Any]] = {}
     for family, body in raw.items():
         if family not in FAMILIES:
             raise ToolError(
-                f"{_at(path, lines.default(family))}: {DEFAULTS_KEY}: unknown family {_one_line(family)!r}; "
+                f"{at(path, lines.default(family))}: {DEFAULTS_KEY}: unknown family {one_line(family)!r}; "
                 f"families: {', '.join(FAMILIES)}",
                 2,
             )
         if not isinstance(body, dict):
             raise ToolError(
-                f"{_at(path, lines.default(family))}: {DEFAULTS_KEY}.{family}: must map entry keys to values", 2
+                f"{at(path, lines.default(family))}: {DEFAULTS_KEY}.{family}: must map entry keys to values", 2
             )
         for key, value in body.items():
             if key not in DEFAULTABLE:
                 raise ToolError(
-                    f"{_at(path, lines.default(family, key))}: {DEFAULTS_KEY}.{family}.{_one_line(key)}: "
+                    f"{at(path, lines.default(family, key))}: {DEFAULTS_KEY}.{family}.{one_line(key)}: "
                     f"not a key a family default can set (one of: {', '.join(DEFAULTABLE)})",
                     2,
                 )
@@ -294,30 +203,28 @@ def _check_defaults(raw: object, lines: _Lines, path: Path) -> dict[str, dict[st
             except ValidationError as exc:
                 own = [e for e in exc.errors() if e["loc"][:1] == (key,)]
                 if own:
-                    loc = ".".join(_one_line(p) for p in own[0]["loc"])
+                    loc = ".".join(one_line(p) for p in own[0]["loc"])
                     raise ToolError(
-                        f"{_at(path, lines.default(family, key))}: {DEFAULTS_KEY}.{family}.{loc}: "
-                        f"{_one_line(own[0]['msg'])}",
+                        f"{at(path, lines.default(family, key))}: {DEFAULTS_KEY}.{family}.{loc}: "
+                        f"{one_line(own[0]['msg'])}",
                         2,
                     ) from None
         checked[family] = body
     return checked
 
 
-def _check_labels(raw: object, lines: _Lines, path: Path) -> Optional[dict[str, Any]]:
+def _check_labels(raw: object, lines: Lines, path: Path) -> Optional[dict[str, Any]]:
     """`default_labels_file:` (a `files` item), or None when the catalogue has none."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise ToolError(
-            f"{_at(path, lines.top(LABELS_KEY))}: {LABELS_KEY}: must be a file like the items of `files`", 2
-        )
+        raise ToolError(f"{at(path, lines.top(LABELS_KEY))}: {LABELS_KEY}: must be a file like the items of `files`", 2)
     try:
         SourceFile.model_validate(raw)
     except ValidationError as exc:
         loc, msg = _first_error(exc)
         raise ToolError(
-            f"{_at(path, lines.top(LABELS_KEY))}: {LABELS_KEY}{'.' + loc if loc else ''}: {msg}", 2
+            f"{at(path, lines.top(LABELS_KEY))}: {LABELS_KEY}{'.' + loc if loc else ''}: {msg}", 2
         ) from None
     return raw
 
@@ -325,27 +232,27 @@ def _check_labels(raw: object, lines: _Lines, path: Path) -> Optional[dict[str, 
 # --- loading ---
 
 
-def _describe(error: Any, models: object, lines: _Lines, path: Path, from_defaults: list[dict[str, str]]) -> str:
+def _describe(error: Any, models: object, lines: Lines, path: Path, from_defaults: list[dict[str, str]]) -> str:
     loc = list(error["loc"])
     if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], int):
         index = loc[1]
-        field_path = ".".join(_one_line(p) for p in loc[2:]) or "(entry)"
+        field_path = ".".join(one_line(p) for p in loc[2:]) or "(entry)"
         origin = ""
         if len(loc) >= 3 and index < len(from_defaults) and loc[2] in from_defaults[index]:
             family = from_defaults[index][loc[2]]
             line = lines.default(family, loc[2])
             origin = f" (value from {DEFAULTS_KEY}.{family}{f' at line {line}' if line else ''})"
-        return f"{_model_where(models, index, lines, path)}: {field_path}: {_one_line(error['msg'])}{origin}"
-    field_path = ".".join(_one_line(p) for p in loc) or "(top level)"
-    return f"{path}: {field_path}: {_one_line(error['msg'])}"
+        return f"{_model_where(models, index, lines, path)}: {field_path}: {one_line(error['msg'])}{origin}"
+    field_path = ".".join(one_line(p) for p in loc) or "(top level)"
+    return f"{path}: {field_path}: {one_line(error['msg'])}"
 
 
-def _model_where(models: object, index: int, lines: _Lines, path: Path) -> str:
+def _model_where(models: object, index: int, lines: Lines, path: Path) -> str:
     name: object = "?"
     if isinstance(models, list) and index < len(models) and isinstance(models[index], dict):
         name = models[index].get("name", "?")
     line = lines.model(index)
-    return f"{_at(path, line)}: model {_one_line(name)!r}"
+    return f"{at(path, line)}: model {one_line(name)!r}"
 
 
 def _read(path: Path) -> tuple[str, object]:
@@ -370,33 +277,17 @@ def _read(path: Path) -> tuple[str, object]:
         raise ToolError(f"{path}{line}: YAML syntax error: {problem}", 2) from exc
 
 
-def load_catalogue(path: Optional[Path] = None) -> Catalogue:
-    """One catalogue file when `path` is given; else the built-in catalogue plus every user catalogue
-    (OMZ_MOBILENET_CATALOGUE / --catalogue), with model names unique across all of them."""
-    if path is not None:
-        return _load_file(Path(path))
-    merged = _load_file(default_catalogue_path())
-    where = {entry.name: entry.catalogue_file for entry in merged.models}
-    for user_path in user_catalogue_paths():
-        user = _load_file(user_path)
-        for index, entry in enumerate(user.models):
-            if entry.name in where:
-                lines = _Lines(user_path.read_text(encoding="utf-8"))
-                raise ToolError(
-                    f"{_at(user_path, lines.model(index))}: model {entry.name!r}: name: already defined in "
-                    f"{where[entry.name]}; model names must be unique across catalogues (rename one)",
-                    2,
-                )
-            where[entry.name] = entry.catalogue_file
-        merged = Catalogue.model_construct(models=[*merged.models, *user.models])
-    return merged
+def entry_location(path: Path, index: int) -> str:
+    """`file:line` of the index-th entry of `models:` in a catalogue file (just `file` when not found)."""
+    return at(path, Lines(path.read_text(encoding="utf-8")).model(index))
 
 
-def _load_file(path: Path) -> Catalogue:
+def load_file(path: Path) -> Catalogue:
+    """One catalogue file, completed and validated (see the module doc); errors name file, line, model and field."""
     text, raw = _read(path)
     if not isinstance(raw, dict):
         raise ToolError(f"{path}: the catalogue must be a mapping with a `models:` list", 2)
-    lines = _Lines(text)
+    lines = Lines(text)
     defaults = _check_defaults(raw.get(DEFAULTS_KEY), lines, path)
     labels = _check_labels(raw.get(LABELS_KEY), lines, path)
     body = {key: value for key, value in raw.items() if key not in (DEFAULTS_KEY, LABELS_KEY)}

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import yaml
 
-from omz_mobilenet.catalogue.loader import load_catalogue
+from omz_mobilenet.catalogue.catalogues import load_catalogue
 from omz_mobilenet.errors import ToolError
 
 HEADER = (
