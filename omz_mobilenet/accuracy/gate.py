@@ -1,9 +1,14 @@
 """The accuracy regression gate: measure every requested model, judge it (accuracy/judge.py), exit 0/1/2/3.
 
+Two kinds of reference: the built-in ones (`run_gate`: per-image-set references, published accuracy,
+INT8 against FP32) or the user's own baseline file (`gate_baseline`; `record_baseline` measures what
+`gate --update-baseline` writes, accuracy/baseline.py).
+
 Exit codes: 0 every requested row passed (or had no reference); 1 a regression; 2 an error (a model
 that could not be converted or evaluated, bad input); 3 incomplete: a requested row was skipped because
-the model's files could not be had (`allow_missing` accepts that), or a row evaluated fewer images than
---min-images asks (INCOMPLETE: nothing accepts that, a result without evidence is never a pass).
+the model's files could not be had, or a baseline row has no result now (`allow_missing` accepts that
+beside a row that passed), or a row evaluated fewer images than --min-images asks (INCOMPLETE: nothing
+accepts that, a result without evidence is never a pass).
 Unlike accuracy_checker, a miss is an exit code (1), not just a word in the log (FACTS 6).
 """
 
