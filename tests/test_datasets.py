@@ -338,3 +338,22 @@ def test_max_drop_validation_labels_come_from_class_folders_or_files_tsv(tmp_pat
         _files, record = select_calibration(folder, options.subset_size)
         items = _validation_items(job, record)  # type: ignore[arg-type]
         assert len(items) == 8 and all(expected[path.name] == label for path, label in items), folder.name
+
+
+def test_a_sweep_scores_an_image_folder_like_files_tsv(tmp_path, mirror, cli):
+    from omz_mobilenet.results.db import ResultsDB
+
+    rows = _rows()[:16]
+    top1 = {}
+    for name, dataset in (("flat", SET_100), ("classes", _image_folder(tmp_path / "classes", "synset", rows))):
+        db = tmp_path / f"{name}.db"
+        code, _out, err = cli(
+            "sweep", "--models", MODEL, "--precision", "FP32", "--dataset", dataset, "--limit", "16",
+            "--time", "0.2", "--rounds", "1", "--db", db, "--no-progress",
+        )  # fmt: skip
+        assert code == 0, err
+        with ResultsDB.open(db, create=False) as results:
+            [record] = results.records()
+        assert record.accuracy is not None and record.accuracy["images"] == 16
+        top1[name] = record.accuracy["top1"]
+    assert top1["classes"] == top1["flat"] and top1["flat"] is not None
