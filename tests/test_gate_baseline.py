@@ -152,8 +152,9 @@ def test_another_image_list_is_refused_before_any_work(lab, cli, tmp_path):
         (lambda p: _edit(p, lambda d: d.update(schema_version=2)), "schema_version 2"),
         (lambda p: _edit(p, lambda d: d["rows"][0].pop("top1_hits")), "missing or unknown: top1_hits"),
         (lambda p: _edit(p, lambda d: d["rows"][0]["top1_per_image"].update({"x.JPEG": 1})), "predictions_sha256"),
+        (lambda p: _edit(p, lambda d: d["rows"][0].update(top1_hits="29")), "top1_hits of the wrong type"),
     ],
-    ids=["truncated", "not-a-mapping", "schema", "missing-field", "hand-edited"],
+    ids=["truncated", "not-a-mapping", "schema", "missing-field", "hand-edited", "wrong-type"],
 )
 def test_a_corrupt_or_foreign_baseline_is_one_line_and_exit_2(lab, cli, tmp_path, damage, words):
     damage(lab)
@@ -162,6 +163,21 @@ def test_a_corrupt_or_foreign_baseline_is_one_line_and_exit_2(lab, cli, tmp_path
     assert code == 2 and len(lines) == 1 and not rows and "Traceback" not in err, out + err
     assert str(lab) in lines[0] and words in lines[0] and "--update-baseline" in lines[0]
     assert not (tmp_path / "ir").exists()
+
+
+def test_update_without_model_records_the_baselines_own_rows_again(lab, cli, tmp_path):
+    before = store.load(lab)
+    code, out, err, rows = _gate(cli, tmp_path, "--dataset", IMAGES, "--baseline", lab, "--update-baseline")
+    assert code == 0 and {r["status"] for r in rows} == {"RECORDED"} and f"4 rows written to {lab}" in out, out + err
+    after = store.load(lab)
+    assert after.recorded >= before.recorded
+    assert {r.key: r.predictions_sha256 for r in after.rows} == {r.key: r.predictions_sha256 for r in before.rows}
+
+    lab.write_text("rows: [unclosed\n")
+    code, out, err, rows = _gate(cli, tmp_path, "--dataset", IMAGES, "--baseline", lab, "--update-baseline")
+    lines = error_lines(err)
+    assert code == 2 and len(lines) == 1 and "name the models to record it anew" in lines[0], out + err
+    assert lab.read_text() == "rows: [unclosed\n"
 
 
 def test_a_baseline_row_with_no_result_now_is_incomplete(lab, cli, tmp_path):

@@ -207,13 +207,37 @@ def _row(path: Path, number: int, raw: object) -> BaselineRow:
             f"baseline {path}: row {number} is not a baseline row (missing or unknown: {', '.join(wrong) or 'all'}); "
             f"{rerecord_hint(path)}"
         )
+    wrong_type = [f.name for f in fields(BaselineRow) if not _has_type(raw[f.name], FIELD_TYPES[f.name])]
+    if wrong_type:
+        raise UsageError(
+            f"baseline {path}: row {number}: {', '.join(wrong_type)} of the wrong type; {rerecord_hint(path)}"
+        )
     per_image = raw["top1_per_image"]
-    if not isinstance(per_image, dict) or predictions_sha256(per_image) != raw["predictions_sha256"]:
+    if predictions_sha256(per_image) != raw["predictions_sha256"]:
         raise UsageError(
             f"baseline {path}: row {number} ({raw['model']} {raw['precision']} {raw['image_set']}): its "
             f"top1_per_image does not match its predictions_sha256 (edited by hand?); {rerecord_hint(path)}"
         )
     return BaselineRow(**raw)
+
+
+FIELD_TYPES = {
+    **dict.fromkeys(("model", "precision", "image_set", "device", "crop_rule"), str),
+    **dict.fromkeys(("image_list_sha256", "predictions_sha256"), str),
+    **dict.fromkeys(("images", "top1_hits", "top5_hits"), int),
+    **dict.fromkeys(("top1", "top5"), float),
+    "top1_per_image": dict,
+}
+
+
+def _has_type(value: object, kind: type) -> bool:
+    if kind is dict:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in value.items()
+        )
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 def check_comparable(baseline: Baseline, path: Path, image_sets: list[ImageSet], crop_rule: str) -> None:

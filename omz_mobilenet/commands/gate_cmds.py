@@ -119,7 +119,7 @@ def _run_with_baseline(args: argparse.Namespace) -> int:
     path: Path = args.baseline
     if args.update_baseline:
         check_writable(path)  # before any work
-        existing = store.load(path) if path.is_file() and not selected_entries(args) else None
+        existing = _rows_to_record(path) if path.is_file() and not selected_entries(args) else None
     else:
         existing = store.load(path)
     work, image_sets, options, settings = prepare(args, _baseline_work(args, existing))
@@ -135,6 +135,20 @@ def _run_with_baseline(args: argparse.Namespace) -> int:
     code = _finish(args, rows, image_sets, f"accuracy gate against {path} (%; min = baseline - tolerance)")
     _print_flips(rows)
     return code
+
+
+def _rows_to_record(path: Path) -> Baseline:
+    """`--update-baseline` without MODEL re-records the baseline's own rows, so it must be readable."""
+    from omz_mobilenet.accuracy import baseline as store
+
+    try:
+        return store.load(path)
+    except UsageError as exc:
+        problem = exc.message.split("; ")[0]
+        raise UsageError(
+            f"{problem}; name the models to record it anew: `omz-mobilenet gate MODEL ... --baseline {path} "
+            "--update-baseline`"
+        ) from None
 
 
 def _rule(args: argparse.Namespace, baseline: Baseline):
