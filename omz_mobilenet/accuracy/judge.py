@@ -20,20 +20,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
+from dataclasses import asdict, dataclass, field
+from typing import Optional
 
 from omz_mobilenet.accuracy.ac_reader import config_for
 from omz_mobilenet.accuracy.ac_references import SubsetRef, load_subsets
+from omz_mobilenet.accuracy.baseline import BaselineRow, labels_per_image, top1_per_image
 from omz_mobilenet.accuracy.evidence import INCOMPLETE as _INCOMPLETE
 from omz_mobilenet.accuracy.metrics import wilson_interval
 from omz_mobilenet.accuracy.records import Evaluation, biased_note
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.precision import is_int8, is_requantized
-
-if TYPE_CHECKING:
-    from omz_mobilenet.accuracy.baseline import BaselineRow
 
 PASSED, FAILED, SKIPPED, ERROR, NO_REF = "PASSED", "FAILED", "SKIPPED", "ERROR", "NO REF"
 RECORDED = "RECORDED"  # `gate --update-baseline`: measured with evidence and written to the baseline
@@ -50,6 +48,19 @@ class Check:
     minimum: Optional[float]  # percent; None when there is no reference
     reference: Optional[float]  # percent
     passed: Optional[bool]
+
+
+@dataclass
+class Flips:
+    """Images whose Top-1 verdict changed against the baseline (names inside the image set's folder)."""
+
+    right_to_wrong: list[str] = field(default_factory=list)
+    wrong_to_right: list[str] = field(default_factory=list)
+    changed: int = 0  # images whose Top-1 class changed at all (a wrong answer for another wrong one too)
+    unpaired: int = 0  # images evaluated on one side only (--skip-bad-images skipped them on the other)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass
@@ -97,24 +108,6 @@ class GateRow:
         if self.flips is not None:
             row["flips"] = self.flips.as_dict()
         return row
-
-
-@dataclass
-class Flips:
-    """Images whose Top-1 verdict changed against the baseline (names inside the image set's folder)."""
-
-    right_to_wrong: list[str] = field(default_factory=list)
-    wrong_to_right: list[str] = field(default_factory=list)
-    changed: int = 0  # images whose Top-1 class changed at all (a wrong answer for another wrong one too)
-    unpaired: int = 0  # images evaluated on one side only (--skip-bad-images skipped them on the other)
-
-    def as_dict(self) -> dict:
-        return {
-            "right_to_wrong": self.right_to_wrong,
-            "wrong_to_right": self.wrong_to_right,
-            "changed": self.changed,
-            "unpaired": self.unpaired,
-        }
 
 
 def _pct(hits: float, total: int) -> float:
@@ -304,8 +297,6 @@ def judge_against_baseline(
     entry: ModelEntry, evaluation: Evaluation, base: Optional[BaselineRow], rule: BaselineRule
 ) -> GateRow:
     """One evaluation against its baseline row (NO REF when the baseline has none: record it)."""
-    from omz_mobilenet.accuracy.baseline import labels_per_image, top1_per_image
-
     summary = evaluation.ir.summary()
     row, total = _new_row(entry, evaluation, summary), summary["images"]
     if base is None:
