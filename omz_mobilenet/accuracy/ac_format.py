@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal, Optional
 
-from omz_mobilenet.catalogue import Geometry, ModelEntry, user_catalogue_paths
+from omz_mobilenet.catalogue import BUILT_IN, Geometry, ModelEntry, catalogue_label
 
 CONFIGS_ENV = "OMZ_MOBILENET_AC_CONFIGS"
 # Allowance on a published full-validation reference (fractions, as accuracy_checker uses them).
@@ -89,10 +89,7 @@ def imagenet_labels(entry: ModelEntry) -> bool:
 
 def from_user_catalogue(entry: ModelEntry) -> bool:
     """Read from a user catalogue (--catalogue / OMZ_MOBILENET_CATALOGUE), not the built-in models.yml."""
-    if entry.catalogue_file is None:
-        return False
-    users = {path.expanduser().resolve() for path in user_catalogue_paths()}
-    return Path(entry.catalogue_file).resolve() in users
+    return catalogue_label(entry) != BUILT_IN
 
 
 def entry_configs_dir(entry: ModelEntry) -> Path:
