@@ -294,6 +294,21 @@ def test_verify_on_an_image_folder_uses_its_class_labels(tmp_path, mirror, cli):
     assert records[1]["labelled"] == 30 and records[1]["complete"]
 
 
+def test_verify_takes_a_csv_of_class_names_like_files_tsv(tmp_path, mirror, cli):
+    rows = sorted(_rows(), key=lambda r: r["filename"])[:30]  # the 30 that --limit 30 takes
+    csv_file = _write_csv(tmp_path / "truth.csv", [["filename", "label"], *[[r["filename"], r["synset"]] for r in rows]])
+    records = []
+    for extra in ((), ("--annotations", csv_file)):
+        # FILES.tsv of the 100-image set labels the same 30 images (verify then limits to them by --limit)
+        args = extra if extra else ("--limit", "30")
+        code, out, err = cli("verify", MODEL, "--dataset", SET_100, *args, "--json", "--no-progress")
+        assert code in (0, 1), err
+        records.append(json.loads(out)["records"][0])
+    keys = ("images", "labelled", "top1_ir", "top1_original", "mcnemar_b", "mcnemar_c", "top1_agreement")
+    assert [records[1][k] for k in keys] == [records[0][k] for k in keys]
+    assert records[1]["labelled"] == 30
+
+
 def test_top_k_works_for_a_few_classes():
     from omz_mobilenet.accuracy.metrics import TopKCounter, rank
 

@@ -113,7 +113,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     from omz_mobilenet.catalogue import load_catalogue
     from omz_mobilenet.results.db import ResultsDB
     from omz_mobilenet.sweep.plan import check_precisions, groups, selected_models
-    from omz_mobilenet.sweep.spec import check_calibration, check_images, check_models
+    from omz_mobilenet.sweep.spec import check_calibration, check_images, check_labels, check_models
 
     spec_file = merged_spec(args)
     spec = spec_file.spec
@@ -123,6 +123,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     entries = selected_models(spec_file, catalogue, offline_names(catalogue, settings) if spec.available else [])
     precisions = check_precisions(spec_file)
     image_set = check_images(spec_file)  # before any database or conversion
+    check_labels(entries, image_set, settings)  # a class folder no model's labels file names: exit 2, no work
     overlaps = check_calibration(spec_file, [(e, p) for e in entries for p in precisions], image_set, settings.out_dir)
     planned = groups(entries, precisions, spec.device, spec.bench)
     command = "omz-mobilenet " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -89,7 +89,13 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
     request = VerifyRequest(
-        Path(dataset), args.limit, args.precision, args.device, args.skip_bad_images, not args.no_progress
+        Path(dataset),
+        args.limit,
+        args.precision,
+        args.device,
+        args.skip_bad_images,
+        not args.no_progress,
+        Path(args.annotations) if args.annotations else None,
     )
     entries = selected_models(args)
     settings = settings_from(args)
@@ -116,7 +122,16 @@ def register(subparsers) -> None:
     )
     add_model_args(p)
     add_location_args(p)
-    p.add_argument("--dataset", help=f"folder of images, labelled by a val.txt / FILES.tsv nearby (env {DATASET_ENV})")
+    p.add_argument(
+        "--dataset",
+        help="folder of images: labelled by a val.txt / FILES.tsv nearby, an ImageFolder (one sub-folder per class), "
+        f"or unlabelled (agreement only); env {DATASET_ENV}",
+    )
+    p.add_argument(
+        "--annotations",
+        metavar="FILE",
+        help="ground truth for --dataset: a CSV (`filename,label`, label by name or 0-based index), val.txt or FILES.tsv",
+    )
     p.add_argument("--limit", type=validators.positive_int, help="use the first N images (sorted by name)")
     p.add_argument("-d", "--device", default="CPU", help="OpenVINO device for the IR")
     p.add_argument("--precision", default="FP32", choices=["FP32", "FP16"], help="IR to check (always inferred at f32)")

@@ -78,6 +78,7 @@ def _evaluate(compiled: Any, entry: ModelEntry, opts: Any, ctx: SweepContext) ->
         progress=False,
         crop_rule=ctx.crop_rule,
         loader=ctx.decoded,
+        labels=ctx.label_space(entry),  # read with the sweep's own settings (--mirror/--cache-dir), not the env's
     )
     result = run_ir(compiled, entry, image_set, options, lambda _n: None)
     if result.partial:  # Ctrl-C: run_ir kept what finished, but a cell is never stored half-evaluated

@@ -164,15 +164,17 @@ def _is_image_folder(dataset: Path) -> bool:
 
 
 def model_labels(
-    entry: ModelEntry, settings: Settings, dataset: Path, files: list[Path]
+    entry: ModelEntry, settings: Settings, dataset: Path, files: list[Path], annotations: Optional[Path] = None
 ) -> tuple[Optional[Path], list[Optional[int]]]:
     """(where the labels came from, each image's label in the model's outputs or None). An ImageFolder's
-    class the model's labels file does not name is exit 2 (inputs/labels.py), before any conversion."""
-    if _is_image_folder(dataset):
-        image_set = load_image_set(dataset)
-        outputs = output_labels(image_set, label_space(entry, settings))
+    class or a CSV label the model's labels file does not name is exit 2 (inputs/labels.py), before any
+    conversion."""
+    if annotations is not None or _is_image_folder(dataset):
+        image_set = load_image_set(dataset, annotations)
+        space = label_space(entry, settings) if image_set.class_names is not None else counted_space(entry)
+        outputs = output_labels(image_set, space)
         truth = dict(zip((path for path, _label in image_set.items), outputs, strict=True))
-        return dataset, [truth.get(file) for file in files]
+        return annotations or dataset, [truth.get(file) for file in files]
     annotations, raw_labels = find_labels(dataset, files)
     space = counted_space(entry)
     try:
@@ -191,12 +193,15 @@ class VerifyRequest:
     device: str = "CPU"
     skip_bad: bool = False
     progress: bool = True
+    annotations: Optional[Path] = None  # --annotations: a CSV / val.txt / FILES.tsv instead of the one found nearby
 
     def images(self) -> tuple[list[Path], list[str]]:
         """(readable images, problems), checked before any work: a folder without images or an
         unreadable image (unless --skip-bad-images) is bad input, exit 2."""
-        if _is_image_folder(Path(self.dataset)):  # class sub-folders: the first `limit` take classes in turn
-            files = [path for path, _label in load_image_set(self.dataset, subset=self.limit).items]
+        if self.annotations is not None or _is_image_folder(Path(self.dataset)):
+            # a CSV lists its images; class sub-folders: the first `limit` take classes in turn
+            image_set = load_image_set(self.dataset, self.annotations, subset=self.limit)
+            files = [path for path, _label in image_set.items]
         else:
             files = check_image_folder(self.dataset, self.limit)
         found = [(path, image_problem(path)) for path in files]
@@ -257,7 +262,7 @@ def verify_model(
     files, problems = request.images()
     if not files:
         raise ToolError(f"no readable images in {request.dataset}: {problems[0]}", 2)
-    annotations, labels = model_labels(entry, settings, Path(request.dataset), files)
+    annotations, labels = model_labels(entry, settings, Path(request.dataset), files, request.annotations)
     ir_out, ref_out, runtime = _compare(entry, settings, request, files, log)
     record = judge_outputs(entry, request.precision, Outputs(ir_out, ref_out, labels))
     note = _note(record, request.dataset, annotations, len(files))
