@@ -92,10 +92,8 @@ def run_list(args: argparse.Namespace) -> int:
     print_table(
         f"omz-mobilenet catalogue ({len(records)} {what}; {offline} offline)", _cell_rows(records), LIST_COLUMNS
     )
-    print(
-        "offline: cached = in the download cache, mirror = in the mirror folder, local = at the catalogue's "
-        "path: or file:// source; converted: IRs in -o DIR; catalogue: built-in or the user catalogue file"
-    )
+    print("offline: cached = in the download cache, mirror = in the mirror folder, local = on disk at its path:")
+    print("converted: IRs in -o DIR; catalogue: built-in, or the user catalogue file (--catalogue)")
     return 0
 
 
