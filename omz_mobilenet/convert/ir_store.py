@@ -101,6 +101,11 @@ def recorded_digest(xml: Path) -> Optional[str]:
         return None
 
 
+def is_current(entry: ModelEntry, xml: Path) -> bool:
+    """The IR is on disk and was converted from the entry as it is now (what "already converted" means)."""
+    return xml.is_file() and stale_reason(entry, xml) is None
+
+
 def stale_reason(entry: ModelEntry, xml: Path) -> Optional[str]:
     """Why the IR at `xml` no longer matches the entry (None when it does): see the module doc."""
     recorded = recorded_digest(xml)
