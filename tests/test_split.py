@@ -220,4 +220,29 @@ def test_int8_calibrates_on_a_split_imagefolder_and_refuses_an_unreadable_image_
     assert code == 0, err
     record = read_record(xml)
     assert record is not None and record.used == record.available == 6
-    assert sorted(record.names) == sorted(Path(rel).name for rel in listing(calibration))
+    assert sorted(record.names) == sorted(listing(calibration))  # <class folder>/<file name>
+
+
+def test_a_camera_file_name_in_another_class_is_not_a_calibration_image(tmp_path):
+    """IMG_0001.jpg in two class folders are two photos: evaluating on the other class's one is no overlap
+    (before issue 19 the bare file name counted, so a user's split was refused by its own overlap guard).
+    The same name in the same class folder, or in a flat image set, still counts (a re-encoded copy)."""
+    from omz_mobilenet.convert.calibration import overlapping, select_calibration
+
+    images = sorted(FLAT.glob("*.JPEG"))
+    for index, (class_name, image) in enumerate([("daisy", images[0]), ("rose", images[1]), ("rose", images[2])]):
+        (tmp_path / "calibration" / class_name).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "calibration" / class_name / f"IMG_000{index}.jpg").symlink_to(image)
+    for class_name, image in [("daisy", images[3]), ("rose", images[4])]:
+        (tmp_path / "evaluation" / class_name).mkdir(parents=True)
+        (tmp_path / "evaluation" / class_name / "IMG_0000.jpg").symlink_to(image)
+    _files, record = select_calibration(tmp_path / "calibration", 3)
+    assert sorted(record.names) == ["daisy/IMG_0000.jpg", "rose/IMG_0001.jpg", "rose/IMG_0002.jpg"]
+    other_class = tmp_path / "evaluation" / "rose" / "IMG_0000.jpg"
+    same_class = tmp_path / "evaluation" / "daisy" / "IMG_0000.jpg"  # other bytes: a re-encoded copy
+    (tmp_path / "flat").mkdir()
+    (tmp_path / "flat" / "IMG_0001.jpg").symlink_to(images[5])
+    flat = tmp_path / "flat" / "IMG_0001.jpg"
+    same_bytes = tmp_path / "flat" / "copy.jpg"
+    same_bytes.symlink_to(images[2])
+    assert overlapping(record, [other_class, same_class, flat, same_bytes]) == [same_class, flat, same_bytes]

@@ -54,6 +54,13 @@ def calibration_images(folder: Path) -> list[Path]:
     return files
 
 
+def record_name(path: Path, folder: Path) -> str:
+    """How the record names a calibration image: its file name when it is directly in the folder (as
+    ever), `<its folder>/<file name>` when it is below it (a class folder: IMG_0001.jpg recurs across
+    classes, so the name alone does not identify the image there)."""
+    return path.name if Path(path).parent == Path(folder) else f"{Path(path).parent.name}/{Path(path).name}"
+
+
 def select_calibration(
     folder: Path, subset_size: int, log: Callable[[str], None] = lambda _m: None
 ) -> tuple[list[Path], CalibrationRecord]:
@@ -72,7 +79,7 @@ def select_calibration(
         used=len(chosen),
         available=len(files),
         sha256=[h for h, _ in chosen],
-        names=[p.name for _, p in chosen],
+        names=[record_name(p, folder) for _, p in chosen],
     )
     return [p for _, p in chosen], record
 
@@ -99,5 +106,21 @@ def read_record(xml: Path) -> CalibrationRecord | None:
 
 
 def overlapping(record: CalibrationRecord, images: list[Path]) -> list[Path]:
-    names, hashes = set(record.names), set(record.sha256)
-    return [p for p in images if p.name in names or sha256_of(p) in hashes]
+    """The images that calibrated: the same bytes, or the same file name (a re-encoded copy of the same
+    ILSVRC image). A name recorded below a class folder counts for an image of the same class folder, or
+    of a folder that is none of the calibration's classes (a flat image set); in another of its class
+    folders it is another photo that happens to share a camera's file name."""
+    hashes = set(record.sha256)
+    flat = {name for name in record.names if "/" not in name}
+    nested = {tuple(name.rsplit("/", 1)) for name in record.names if "/" in name}
+    classes = {folder for folder, _name in nested}
+    nested_names = {name for _folder, name in nested}
+
+    def same_name(path: Path) -> bool:
+        if path.name in flat:
+            return True
+        if path.name not in nested_names:
+            return False
+        return path.parent.name not in classes or (path.parent.name, path.name) in nested
+
+    return [p for p in images if same_name(p) or sha256_of(p) in hashes]
