@@ -246,3 +246,17 @@ def test_a_camera_file_name_in_another_class_is_not_a_calibration_image(tmp_path
     same_bytes = tmp_path / "flat" / "copy.jpg"
     same_bytes.symlink_to(images[2])
     assert overlapping(record, [other_class, same_class, flat, same_bytes]) == [same_class, flat, same_bytes]
+
+
+def test_split_replaces_its_own_earlier_output_but_never_another_folder(cli, tmp_path):
+    source = tmp_path / "set"
+    image_folder(source, [3, 2])
+    assert cli("split", source, "--calibration-count", 1, "-o", tmp_path / "parts")[0] == 0
+    assert cli("split", source, "--calibration-count", 2, "-o", tmp_path / "parts")[0] == 0
+    assert len(listing(tmp_path / "parts" / "calibration")) == 2
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("keep me")
+    code, _out, err = cli("split", source, "--calibration-count", 1, "-o", precious)
+    assert code == 2 and len(error_lines(err)) == 1 and "not an earlier split" in err
+    assert (precious / "thesis.tex").read_text() == "keep me"

@@ -113,6 +113,21 @@ def _val_txt(folder: Path, images: list[Path], labels: dict[str, int]) -> None:
     (folder / "val.txt").write_text("\n".join(lines) + "\n")
 
 
+PARTS = {"calibration", "evaluation"}
+
+
+def _check_out(out: Path) -> None:
+    """`out` may be new, empty or an earlier split's (replaced); never another folder, which would be deleted."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ToolError(f"--out {out} exists and is not a folder; choose another path", 2)
+    if out.is_dir() and any(out.iterdir()) and {p.name for p in out.iterdir()} != PARTS:
+        raise ToolError(
+            f"--out {out} is not empty and not an earlier split (calibration/ and evaluation/ only); "
+            "choose a new folder",
+            2,
+        )
+
+
 def split_folder(source: Path, count: int, out: Path, exclude: list[Path]) -> SplitResult:
     if count < 1:
         raise ToolError("--calibration-count must be at least 1", 2)
@@ -124,6 +139,7 @@ def split_folder(source: Path, count: int, out: Path, exclude: list[Path]) -> Sp
         raise ToolError(
             f"{source} holds several image sets (sub-folders with their own ground truth); split one of them", 2
         )
+    _check_out(Path(out))
     excluded = _names_in(exclude)
     labels: dict[str, int] = {}
     classes = 0
