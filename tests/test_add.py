@@ -327,6 +327,25 @@ def test_force_replaces_the_entry_in_place(cli, hand_written):
     assert load_catalogue(catalogue).names() == ["kept"] and new != old
 
 
+def test_force_keeps_what_the_flags_said_before(cli, tmp_path):
+    """`add --force --color bgr` changes the colour order only: flags left out keep the replaced entry's values."""
+    model = _copy(INT8_TFLITE, tmp_path)
+    labels = _labels(tmp_path / "labels.txt", 1000)
+    catalogue = tmp_path / "my-models.yml"
+    first = ["--background", "--labels", labels, "--mean", "128,128,128", "--scale", "1,1,1", "--resize", "224"]
+    assert cli("add", model, "--name", "mine", "--catalogue", catalogue, *first)[0] == 0
+    before = load_catalogue(catalogue).get("mine")
+    code, _out, err = cli("add", model, "--name", "mine", "--catalogue", catalogue, "--force", "--color", "bgr")
+    assert code == 0, err
+    assert "kept from the entry it replaces" in err and "--labels" in err
+    after = load_catalogue(catalogue).get("mine")
+    assert after.original_input.color == "BGR"
+    assert after.model_dump(exclude={"original_input"}) == before.model_dump(exclude={"original_input"})
+    assert after.original_input.model_dump(exclude={"color"}) == before.original_input.model_dump(exclude={"color"})
+    code, _out, err = cli("add", model, "--name", "mine", "--catalogue", catalogue, "--force", "--no-background")
+    _refused((code, _out, err), "labels.txt", "names 1000 classes", "has 1001")  # the kept labels now contradict
+
+
 def test_builtin_name_is_refused_even_with_force(cli, tmp_path):
     catalogue = tmp_path / "c.yml"
     args = ["add", INT8_TFLITE, "--name", "mobilenet-v2-1.0-224-int8", "--catalogue", catalogue, "--background"]

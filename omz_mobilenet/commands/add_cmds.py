@@ -49,12 +49,13 @@ def _number(value: object) -> float:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from omz_mobilenet.convert.describe import AddRequest, Preprocess, add_model
+    from omz_mobilenet.convert.add_request import AddRequest, Preprocess
+    from omz_mobilenet.convert.describe import add_model
 
     preprocess = Preprocess(
         mean=args.mean,
         scale=args.scale,
-        color=args.color.upper(),
+        color=args.color.upper() if args.color else None,
         layout=args.layout,
         resize_short=args.resize_short,
         crop=args.crop,
@@ -110,20 +111,29 @@ def register(subparsers) -> None:
         help="the user catalogue to write (created when missing); `path:` sources are relative to it",
     )
     p.add_argument("--labels", type=validators.file, metavar="FILE", help="class names, one a line, in output order")
-    p.add_argument("--background", action="store_true", help="output 0 is a background class (not in --labels)")
+    p.add_argument(
+        "--background",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="output 0 is a background class, not named in --labels (default: no)",
+    )
     p.add_argument("--mean", type=_mean, metavar="R,G,B", help="subtracted from each pixel: x = (pixel - mean) / scale")
     p.add_argument(
         "--scale", type=_three(validators.positive_float, "numbers above 0"), metavar="R,G,B", help="divides each pixel"
     )
     p.add_argument(
-        "--color", type=str.lower, choices=("rgb", "bgr"), default="rgb", help="channel order the model takes"
+        "--color", type=str.lower, choices=("rgb", "bgr"), help="channel order the model takes (default rgb)"
     )
     p.add_argument("--layout", type=str.upper, choices=("NHWC", "NCHW"), help="input layout (default: from the shape)")
     p.add_argument("--resize-short", type=validators.positive_int, metavar="N", help="resize the short side to N first")
     p.add_argument("--crop", type=validators.positive_int, metavar="N", help="central N x N crop (the input size)")
     p.add_argument("--resize", type=validators.positive_int, metavar="N", help="plain resize to N x N, no crop")
-    p.add_argument("--family", choices=FAMILIES, default="mobilenet-v2", help="model family (default mobilenet-v2)")
+    p.add_argument("--family", choices=FAMILIES, help="model family (default mobilenet-v2)")
     p.add_argument("--description", help="one line about the model (default: format and file name)")
     p.add_argument("--output-name", metavar="NAME", help="the classifier output, when the model has several")
-    p.add_argument("--force", action="store_true", help="replace an entry of the same name in this catalogue")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the entry of the same name in this catalogue; flags not given keep its values",
+    )
     p.set_defaults(func=run_add)

@@ -16,7 +16,7 @@ accuracy, the gate and ImageFolder sets run on names that mean nothing).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -25,6 +25,14 @@ from pydantic import ValidationError
 from omz_mobilenet.catalogue import ModelEntry, load_catalogue
 from omz_mobilenet.catalogue.loader import complete_entry, default_catalogue_path
 from omz_mobilenet.catalogue.writer import write_entry
+from omz_mobilenet.convert.add_request import (
+    DEFAULT_COLOR,
+    DEFAULT_FAMILY,
+    AddRequest,
+    Preprocess,
+    previous_entry,
+    with_previous,
+)
 from omz_mobilenet.convert.model_io import ModelIO, TensorInfo, detect_format, read_io
 from omz_mobilenet.errors import UsageError
 from omz_mobilenet.fetch.cache import file_digest, tree_sha256
@@ -33,33 +41,6 @@ IMAGENET_CLASSES = 1000
 CROP_RATIO = (
     224 / 256
 )  # --crop without --resize-short: the ImageNet convention (resize the short side to 256, crop 224)
-
-
-@dataclass(frozen=True)
-class Preprocess:
-    """The `add` flags the file cannot answer: normalisation, colour order, layout and geometry."""
-
-    mean: Optional[list[float]] = None
-    scale: Optional[list[float]] = None
-    color: str = "RGB"
-    layout: Optional[str] = None
-    resize_short: Optional[int] = None
-    crop: Optional[int] = None
-    resize: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class AddRequest:
-    file: Path
-    name: str
-    catalogue: Path
-    labels: Optional[Path] = None
-    background: bool = False
-    family: str = "mobilenet-v2"
-    description: Optional[str] = None
-    output: Optional[str] = None  # which output, when the model has several
-    force: bool = False
-    preprocess: Preprocess = field(default_factory=Preprocess)
 
 
 @dataclass(frozen=True)
@@ -74,7 +55,11 @@ def add_model(request: AddRequest) -> AddOutcome:
     """Check the request, describe the file, and write the entry; nothing is written on a refusal."""
     _check_flags(request.preprocess)
     _check_name(request)
+    previous = previous_entry(request.catalogue, request.name) if request.force else None
+    request, kept = with_previous(request, previous)
     entry, notes = describe(request)
+    if kept:
+        notes.insert(0, f"kept from the entry it replaces: {', '.join(kept)} (give a flag to change it)")
     replaced = write_entry(request.catalogue, entry)
     return AddOutcome(entry, request.catalogue, replaced, notes)
 
@@ -119,7 +104,7 @@ def describe(request: AddRequest) -> tuple[dict[str, Any], list[str]]:
     entry: dict[str, Any] = {
         "name": request.name,
         "description": request.description or f"{fmt} model added from {path.name}",
-        "family": request.family,
+        "family": request.family or DEFAULT_FAMILY,
         "format": fmt,
         "files": files,
         "model_file": {"file": files[0]["name"]},
@@ -177,7 +162,12 @@ def _input(io: ModelIO, request: AddRequest, notes: list[str]) -> tuple[dict[str
     if tensor.element_type not in ("f32", "u8", "i8"):
         raise UsageError(f"input {tensor.name!r} of {path} is {tensor.element_type}; add takes f32, u8 or i8 inputs")
     shape = [1, size, size, 3] if layout == "NHWC" else [1, 3, size, size]
-    spec: dict[str, Any] = {"name": tensor.name, "shape": shape, "layout": layout, "color": pre.color.upper()}
+    spec: dict[str, Any] = {
+        "name": tensor.name,
+        "shape": shape,
+        "layout": layout,
+        "color": (pre.color or DEFAULT_COLOR).upper(),
+    }
     spec["element_type"] = tensor.element_type
     if pre.mean is not None:
         spec["mean"] = list(pre.mean)
@@ -219,7 +209,7 @@ def _output(io: ModelIO, request: AddRequest) -> dict[str, Any]:
         raise UsageError(
             f"output {tensor.name!r} of {request.file} has shape {_shape(tensor.shape)}; add takes one score per class"
         )
-    spec: dict[str, Any] = {"name": tensor.name, "classes": dims[0], "background": request.background}
+    spec: dict[str, Any] = {"name": tensor.name, "classes": dims[0], "background": bool(request.background)}
     spec["kind"] = "logits"  # set from the graph in _measured
     if tensor.quantization is not None and tensor.element_type in ("u8", "i8"):
         spec["quantization"] = _quantization(tensor)
@@ -230,6 +220,8 @@ def _geometry(pre: Preprocess, size: int, path: Path) -> dict[str, Any]:
     for flag, value in (("--crop", pre.crop), ("--resize", pre.resize)):
         if value is not None and value != size:
             raise UsageError(f"{flag} {value} contradicts the input size of {path}: it takes {size}x{size} images")
+    if pre.geometry is not None:  # kept from the entry `add --force` replaces
+        return dict(pre.geometry)
     if pre.resize is not None:  # the whole image resized: a central crop of fraction 1
         return {"kind": "central_crop", "central_fraction": 1.0, "interpolation": "bilinear"}
     if pre.crop is not None or pre.resize_short is not None:
