@@ -257,7 +257,7 @@ def _files(request: AddRequest, output: dict[str, Any], notes: list[str]) -> tup
         return [model, labels], labels["name"]
     from omz_mobilenet.inputs.labels import read_labels_file
 
-    space = read_labels_file(request.labels, request.background)
+    space = read_labels_file(request.labels, bool(request.background))
     if len(space.names) != expected:
         background = f" ({output['classes']} less the background)" if request.background else ""
         hint = (
