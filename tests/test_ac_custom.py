@@ -90,6 +90,8 @@ def test_user_config_is_written_beside_the_user_catalogue_valid_and_names_its_la
     assert ac_config.main(["write", MODEL, "--out", str(tmp_path / "elsewhere")]) == 0
     assert (tmp_path / "elsewhere" / f"{MODEL}.yml").read_text() == path.read_text()
     assert ac_config.main(["write", "no-such-model", "--out", str(tmp_path / "x")]) == 2
+    (tmp_path / "a-file").write_text("")
+    assert ac_config.main(["write", MODEL, "--out", str(tmp_path / "a-file")]) == 2  # one line, no traceback
 
 
 def test_a_stale_user_config_is_found_and_one_without_its_label_map_refused(user, tmp_path):

@@ -139,9 +139,14 @@ def write_configs(folder: Optional[Path] = None, names: Optional[list[str]] = No
     written = []
     for entry in _selected(names):
         target = folder or entry_configs_dir(entry)
-        target.mkdir(parents=True, exist_ok=True)
         path = config_path(entry.name, target)
-        path.write_text(config_text(entry), encoding="utf-8")
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            path.write_text(config_text(entry), encoding="utf-8")
+        except OSError as exc:
+            raise ToolError(
+                f"cannot write {path}: {exc.strerror or exc}; pass --out DIR (a folder you can write)", 2
+            ) from None
         written.append(path)
     return written
 
