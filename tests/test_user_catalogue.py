@@ -98,6 +98,13 @@ def edit_catalogue(path: Path, name: str, edit) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
+@pytest.fixture(autouse=True)
+def _no_leaked_catalogues(monkeypatch):
+    """`--catalogue` puts its files into os.environ for the rest of the process (so that subprocesses see
+    them); setting the variable through monkeypatch here makes pytest remove it again after each test."""
+    monkeypatch.setenv("OMZ_MOBILENET_CATALOGUE", "")
+
+
 @pytest.fixture()
 def user_cat(workdirs, tmp_path, monkeypatch):
     """(catalogue file, cache, IR folder): a user catalogue named by OMZ_MOBILENET_CATALOGUE."""
