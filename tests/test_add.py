@@ -180,6 +180,18 @@ def _nothing_written(folder: Path, before: set[str]) -> None:
     assert {p.name for p in folder.iterdir()} == before, "a refusal left a file behind"
 
 
+@pytest.mark.parametrize("name", ["junk.tflite", "junk.onnx", "junk.pb", "junk.keras", "junk.h5", "folder"])
+def test_a_file_no_framework_reads_is_refused(cli, tmp_path, name):
+    junk = tmp_path / name
+    if name == "folder":
+        junk.mkdir()
+    else:
+        junk.write_bytes(b"not a model\x00" * 64)
+    before = {p.name for p in tmp_path.iterdir()}
+    _refused(cli("add", junk, "--name", "junk", "--catalogue", tmp_path / "c.yml", "--crop", "224"), name)
+    _nothing_written(tmp_path, before)
+
+
 def test_labels_count_contradicting_the_output_is_refused(cli, tmp_path, five_class_keras):
     labels = _labels(tmp_path / "four.txt", 4)
     before = {p.name for p in tmp_path.iterdir()}

@@ -16,6 +16,8 @@ accuracy, the gate and ImageFolder sets run on names that mean nothing).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -34,7 +36,7 @@ from omz_mobilenet.convert.add_request import (
     with_previous,
 )
 from omz_mobilenet.convert.model_io import ModelIO, TensorInfo, detect_format, read_io
-from omz_mobilenet.errors import UsageError
+from omz_mobilenet.errors import ToolError, UsageError
 from omz_mobilenet.fetch.cache import file_digest, tree_sha256
 
 IMAGENET_CLASSES = 1000
@@ -96,7 +98,8 @@ def describe(request: AddRequest) -> tuple[dict[str, Any], list[str]]:
     """The catalogue entry (plain YAML data) for the request's model file, and notes for the user."""
     path = request.file.expanduser()
     fmt = detect_format(path)
-    io = read_io(path, fmt)
+    with _bad_file(path):
+        io = read_io(path, fmt)
     notes: list[str] = []
     original_input, size = _input(io, request, notes)
     output = _output(io, request)
@@ -303,7 +306,8 @@ def _measured(entry: dict[str, Any], request: AddRequest, path: Path) -> dict[st
     from omz_mobilenet.converters import read_original
 
     draft = _draft(entry, request)
-    model = read_original(draft, path.resolve())
+    with _bad_file(path):
+        model = read_original(draft, path.resolve())
     cost = count_cost(model)
     entry["output"]["kind"] = "probabilities" if ends_in_softmax(model) else "logits"
     quantized = has_quantized_weights(model) or entry["original_input"]["element_type"] != "f32"
@@ -312,6 +316,17 @@ def _measured(entry: dict[str, Any], request: AddRequest, path: Path) -> dict[st
         "gflops": max(float(f"{cost.gflops:.4g}"), 1e-4),
         "mparams": max(float(f"{cost.mparams:.4g}"), 1e-4),
     }
+
+
+@contextmanager
+def _bad_file(path: Path) -> Iterator[None]:
+    """A model file its framework or OpenVINO cannot read is bad input to `add` (exit 2), not a failed run."""
+    try:
+        yield
+    except ToolError as exc:
+        if str(path.name) not in exc.message:
+            raise
+        raise ToolError(exc.message, 2) from None
 
 
 def _draft(entry: dict[str, Any], request: AddRequest) -> ModelEntry:
