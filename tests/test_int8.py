@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.helpers.catalogue_edit import edited_catalogue
+from tests.helpers.catalogue_edit import edited_catalogue, imitate_faulty_conversion
 from tests.helpers.paths import ASSETS, IMAGES, error_lines
 
 pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
@@ -101,6 +101,7 @@ def test_gate_fails_when_int8_was_quantized_with_broken_preprocessing(mirror, cl
     edited_catalogue(tmp_path, monkeypatch, {FLOAT: lambda e: e["original_input"].update(color="BGR")})
     assert cli("convert", FLOAT, "--precisions", "INT8", "--calibration", CALIBRATION, "--subset-size", "20")[0] == 0
     monkeypatch.delenv("OMZ_MOBILENET_MODELS_YML")
+    imitate_faulty_conversion(mirror[1], FLOAT)
     code, out, _ = cli("gate", FLOAT, "--precision", "INT8", "--dataset", EVALUATION, "--no-progress")
     assert code == 1 and "FAILED" in out
 

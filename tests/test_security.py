@@ -112,17 +112,18 @@ def test_other_mirror_schemes_are_refused_from_the_environment(workdirs, cli, mo
     assert code == 2 and "ftp:// scheme is not supported" in err
 
 
-def test_a_file_url_in_the_catalogue_is_refused_before_any_read(workdirs, tmp_path, monkeypatch, cli):
+def test_a_file_url_to_another_file_never_lands_in_the_cache(workdirs, tmp_path, monkeypatch, cli):
+    """file:// sources are allowed (user catalogues, issue 19), but only the file the checksum names gets
+    in: pointing one at a system file reads nothing into the cache."""
     cache, _ = workdirs
-    target = ASSETS / "models" / "mobilenet_v1_0.25_128_quant_uint8_coral" / FILE
 
     def local_source(entry):
-        entry["files"][0]["sources"] = [target.as_uri()]
+        entry["files"][0]["sources"] = ["file:///etc/passwd"]
 
     edited_catalogue(tmp_path, monkeypatch, {MODEL: local_source})
     code, _out, err = cli("download", MODEL)
-    assert code == 2 and "not an http(s) URL" in err
-    assert not (cache / "models" / MODEL).exists()
+    assert code != 0 and len(error_lines(err)) == 1 and "checksum" in err, err
+    assert not list((cache / "models" / MODEL).glob(FILE + "*")) if (cache / "models" / MODEL).exists() else True
 
 
 @pytest.mark.parametrize("member", ["../../../../etc/passwd", "/etc/passwd", "model/../../x.pb"])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.catalogue_edit import edited_catalogue
+from tests.helpers.catalogue_edit import edited_catalogue, imitate_faulty_conversion
 from tests.helpers.paths import IMAGES, OFFLINE_TFLITE, REPO
 
 DATASET = IMAGES / "val_100_cropped_reencoded"
@@ -56,6 +56,7 @@ def test_ir_without_channel_reversal_fails_verify(name, mirror, tmp_path, monkey
     edited_catalogue(tmp_path, monkeypatch, {name: _without_reversal})
     assert cli("convert", name)[0] == 0  # the broken IR, written where verify looks
     monkeypatch.delenv("OMZ_MOBILENET_MODELS_YML")
+    imitate_faulty_conversion(mirror[1], name)
     code, out, _err = cli("verify", name, "--dataset", DATASET, "--limit", "40", "--json")
     row = _records(out)[0]
     assert code == 1 and not row["passed"]
