@@ -382,6 +382,32 @@ def test_writer_refuses_an_entry_the_loader_refuses_and_leaves_the_file(hand_wri
     assert sorted(p.name for p in catalogue.parent.iterdir() if p.name.startswith(".")) == []
 
 
+WRITER = """
+import sys, yaml
+from omz_mobilenet.catalogue.writer import write_entry
+catalogue, prefix = sys.argv[1], sys.argv[2]
+entry = next(m for m in yaml.safe_load(open(catalogue))["models"] if m["name"] == "kept")
+for i in range(12):
+    write_entry(catalogue, dict(entry, name=f"{prefix}-{i}"))
+"""
+
+
+def test_two_writers_of_one_catalogue_lose_no_entry(hand_written):
+    """Read-modify-write of the catalogue is under a lock: concurrent `add`s of different names all land."""
+    import subprocess
+    import sys
+
+    catalogue, _model, _labels_path = hand_written
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(catalogue), prefix], cwd=catalogue.parent)
+        for prefix in ("a", "b")
+    ]
+    assert [w.wait(timeout=300) for w in writers] == [0, 0]
+    names = load_catalogue(catalogue).names()
+    assert sorted(names) == sorted(["kept"] + [f"{p}-{i}" for p in "ab" for i in range(12)])
+    assert catalogue.read_text().startswith("# My team's models: keep this comment.\n")
+
+
 # --- the added model in the other commands ---
 
 

@@ -9,8 +9,11 @@ file in the same folder, then os.replace): a refused entry never leaves a half-w
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -106,18 +109,44 @@ def new_text(old: Optional[str], entry: dict[str, Any], path: Path) -> tuple[str
     return "".join(body), spot.replaced
 
 
-def write_entry(path: Path, entry: dict[str, Any]) -> bool:
+def write_entry(path: Path, entry: dict[str, Any], replace: bool = False) -> bool:
     """Write `entry` into the catalogue file at `path` (created when missing); True when it replaced an
-    entry of the same name. The result is loaded and checked first: a refusal leaves the file untouched."""
+    entry of the same name, which only `replace` allows. The result is loaded and checked first: a
+    refusal leaves the file untouched. Two writers of one catalogue take turns (a lock on its folder,
+    so no lock file is left beside it), so neither loses the other's entry."""
     path = Path(path)
-    try:
-        old = path.read_text(encoding="utf-8") if path.exists() else None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ToolError(f"cannot read catalogue {path}: {exc}; name a readable catalogue file", 2) from None
-    text, replaced = new_text(old, entry, path)
     folder = path.parent if str(path.parent) else Path(".")
+    with _folder_lock(folder, path):
+        try:
+            old = path.read_text(encoding="utf-8") if path.exists() else None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ToolError(f"cannot read catalogue {path}: {exc}; name a readable catalogue file", 2) from None
+        text, replaced = new_text(old, entry, path)
+        if replaced and not replace:
+            raise ToolError(f"model {entry['name']!r} is already in {path}; pass --force to replace it", 2)
+        _replace(path, text, old is not None)
+    return replaced
+
+
+@contextmanager
+def _folder_lock(folder: Path, path: Path) -> Iterator[None]:
     try:
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        raise ToolError(
+            f"cannot write catalogue {path}: {exc.strerror}; check the folder exists and is writable", 2
+        ) from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
+def _replace(path: Path, text: str, existed: bool) -> None:
+    """`text` into a temporary file beside `path`, checked as a catalogue, then moved over `path`."""
+    try:
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise ToolError(
             f"cannot write catalogue {path}: {exc.strerror}; check the folder exists and is writable", 2
@@ -127,14 +156,10 @@ def write_entry(path: Path, entry: dict[str, Any]) -> bool:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         _check(tmp, path)
-        if old is not None:
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, (path.stat().st_mode & 0o777) if existed else (0o666 & ~_umask()))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return replaced
 
 
 def _check(tmp: Path, path: Path) -> None:

@@ -62,7 +62,7 @@ def add_model(request: AddRequest) -> AddOutcome:
     entry, notes = describe(request)
     if kept:
         notes.insert(0, f"kept from the entry it replaces: {', '.join(kept)} (give a flag to change it)")
-    replaced = write_entry(request.catalogue, entry)
+    replaced = write_entry(request.catalogue, entry, replace=request.force)
     return AddOutcome(entry, request.catalogue, replaced, notes)
 
 
@@ -180,8 +180,9 @@ def _input(io: ModelIO, request: AddRequest, notes: list[str]) -> tuple[dict[str
         spec["quantization"] = _quantization(tensor)
     if tensor.element_type == "f32" and pre.mean is None and pre.scale is None:
         notes.append(
-            f"input {tensor.name!r} takes floats and no --mean/--scale was given: the model gets raw pixels 0..255"
-            " (Keras MobileNetV2 expects --mean 127.5,127.5,127.5 --scale 127.5,127.5,127.5)"
+            f"input {tensor.name!r} takes floats and no --mean/--scale was given: the model gets raw pixels 0..255,"
+            " right only if it rescales them itself (Keras' MobileNetV2 without a Rescaling layer needs"
+            " --mean 127.5,127.5,127.5 --scale 127.5,127.5,127.5)"
         )
     return spec, size
 
