@@ -8,6 +8,7 @@ Test groups are chosen by marker, not by folder: a test that reads ../shared/ass
 from __future__ import annotations
 
 import http.server
+import os
 import signal
 import threading
 from pathlib import Path
@@ -126,9 +127,13 @@ def mirror(workdirs, monkeypatch):
 
 
 @pytest.fixture()
-def cli(capsys):
-    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+def cli(capsys, monkeypatch):
+    """Run the CLI in-process; returns (exit code, stdout, stderr). `--catalogue` puts its files into
+    OMZ_MOBILENET_CATALOGUE for the rest of the process, as it must for subprocesses and Ray workers;
+    monkeypatch restores the variable after the test so a user catalogue never leaks into the next one."""
     from omz_mobilenet.cli import main
+
+    monkeypatch.setenv("OMZ_MOBILENET_CATALOGUE", os.environ.get("OMZ_MOBILENET_CATALOGUE", ""))
 
     def run(*args: str):
         code = main([str(a) for a in args])

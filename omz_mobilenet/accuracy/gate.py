@@ -77,11 +77,12 @@ def _problem_rows(entry: ModelEntry, precisions: list[str], image_sets: list[Ima
 
 def _irs_on_disk(entry: ModelEntry, precisions: list[str], settings) -> bool:
     """Every IR the gate needs is already converted: the source files are then not needed at all."""
-    from omz_mobilenet.convert.ir_store import ir_folder, ir_xml
+    from omz_mobilenet.convert.ir_store import ir_folder, ir_xml, is_current
 
-    try:
+    try:  # a stale IR (converted from an older entry) does not count: it is converted again from the source
         return all(
-            ir_xml(settings.out_dir, entry.name, ir_folder(entry, p, settings.out_dir)).is_file() for p in precisions
+            is_current(entry, ir_xml(settings.out_dir, entry.name, ir_folder(entry, p, settings.out_dir)))
+            for p in precisions
         )
     except ToolError:
         return False

@@ -151,6 +151,8 @@ def _found_irs(args: argparse.Namespace, settings) -> list[tuple[ModelEntry, lis
 
     try:
         targets = found_targets(settings, parse(args.precision) if args.precision else None)
+    except UsageError:
+        raise  # e.g. a stale IR (converted from an older entry): its own message says what to do
     except ToolError:
         which = f" at {args.precision}" if args.precision else ""
         raise UsageError(
