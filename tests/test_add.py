@@ -67,6 +67,22 @@ def five_class_keras(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def two_output_keras(tmp_path_factory):
+    """A tiny Keras model with two heads: 5 class scores (softmax) and 3 auxiliary values."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((32, 32, 3), name="pixels")
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    aux = keras.layers.Dense(3, name="aux")(x)
+    scores = keras.layers.Softmax(name="classes")(keras.layers.Dense(5)(x))
+    path = tmp_path_factory.mktemp("two") / "two.keras"
+    keras.Model(inputs, [aux, scores]).save(path)
+    return path
+
+
 def _copy(src: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / src.name
@@ -171,6 +187,26 @@ def test_labels_file_is_a_path_source(cli, tmp_path, five_class_keras):
     assert labels_source.checksum.value == file_digest(labels, "sha256")
     assert entry.original_input.shape == [1, 64, 64, 3] and entry.original_input.color == "BGR"
     assert entry.preprocessing.kind == "central_crop" and entry.preprocessing.central_fraction == 1.0
+
+
+def test_keras_model_with_two_outputs_converts_and_verifies_the_one_named(cli, tmp_path, two_output_keras):
+    labels = _labels(tmp_path / "five.txt", 5)
+    catalogue = tmp_path / "my-models.yml"
+    args = ["add", two_output_keras, "--name", "two", "--catalogue", catalogue, "--labels", labels, "--resize", "32"]
+    _refused(cli(*args), "2 outputs", "aux, classes", "--output-name")
+    code, _out, err = cli(*args, "--output-name", "classes", *FLOAT_NORM)
+    assert code == 0, err
+    entry = load_catalogue(catalogue).get("two")
+    assert (entry.output.name, entry.output.classes, entry.output.kind) == ("classes", 5, "probabilities")
+    assert cli("convert", "two", "--catalogue", catalogue)[0] == 0
+    images = sorted((IMAGES / "val_original_20").glob("*.JPEG"))
+    assert len(images) == 20
+    for index, image in enumerate(images):  # an ImageFolder of the model's own 5 classes
+        _copy(image, tmp_path / "images" / f"class {index % 5}")
+    code, out, err = cli("verify", "two", "--catalogue", catalogue, "--dataset", tmp_path / "images", "--json")
+    assert code == 0, err
+    (record,) = json.loads(out)["records"]
+    assert record["passed"] and record["images"] == 20
 
 
 # --- refusals: one line, exit 2, nothing written ---

@@ -120,15 +120,15 @@ def describe(request: AddRequest) -> tuple[dict[str, Any], list[str]]:
     return entry, notes
 
 
-def _pick(tensors: list[TensorInfo], wanted: Optional[str], what: str, path: Path) -> TensorInfo:
+def _pick_output(tensors: list[TensorInfo], wanted: Optional[str], path: Path) -> TensorInfo:
+    names = ", ".join(t.name for t in tensors)
     if wanted is not None:
         for tensor in tensors:
             if tensor.name == wanted:
                 return tensor
-        raise UsageError(f"--{what} {wanted!r}: {path} has no such {what} ({', '.join(t.name for t in tensors)})")
+        raise UsageError(f"--output-name {wanted!r}: {path} has no such output (its outputs: {names})")
     if len(tensors) > 1:
-        names = ", ".join(t.name for t in tensors)
-        raise UsageError(f"{path} has {len(tensors)} {what}s ({names}); name the classifier's with --{what} NAME")
+        raise UsageError(f"{path} has {len(tensors)} outputs ({names}); name the classifier's with --output-name")
     return tensors[0]
 
 
@@ -156,7 +156,10 @@ def _shape(shape: tuple[Optional[int], ...]) -> str:
 
 def _input(io: ModelIO, request: AddRequest, notes: list[str]) -> tuple[dict[str, Any], int]:
     path, pre = request.file, request.preprocess
-    tensor = _pick(io.inputs, None, "input", path)
+    if len(io.inputs) != 1:
+        names = ", ".join(t.name for t in io.inputs)
+        raise UsageError(f"{path} has {len(io.inputs)} inputs ({names}); add takes models with one image input")
+    tensor = io.inputs[0]
     if len(tensor.shape) != 4:
         raise UsageError(f"input {tensor.name!r} of {path} has shape {_shape(tensor.shape)}; add takes 4-D images")
     layout = _layout(tensor, pre, io.format, path)
@@ -207,7 +210,7 @@ def _quantization(tensor: TensorInfo) -> dict[str, Any]:
 
 
 def _output(io: ModelIO, request: AddRequest) -> dict[str, Any]:
-    tensor = _pick(io.outputs, request.output, "output", request.file)
+    tensor = _pick_output(io.outputs, request.output, request.file)
     dims = [d for d in tensor.shape[1:] if d != 1] if tensor.shape else []
     if len(dims) != 1 or dims[0] is None:
         raise UsageError(

@@ -29,7 +29,17 @@ SUFFIX_FORMATS = {
 }
 ELEMENT_TYPES = {"float32": "f32", "uint8": "u8", "int8": "i8", "f32": "f32", "u8": "u8", "i8": "i8"}
 # Ops between a softmax and the graph's output that keep its meaning (reshapes, (de)quantization).
-PASS_THROUGH = {"Reshape", "Squeeze", "Unsqueeze", "Convert", "FakeQuantize", "Multiply", "Subtract", "Identity"}
+PASS_THROUGH = {
+    "Reshape",
+    "Squeeze",
+    "Unsqueeze",
+    "Convert",
+    "FakeQuantize",
+    "Multiply",
+    "Subtract",
+    "Identity",
+    "Result",
+}
 SOFTMAX = {"Softmax", "SoftMax"}
 
 

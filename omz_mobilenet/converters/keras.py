@@ -74,7 +74,7 @@ def read(entry: ModelEntry, path: Path) -> Model:
     except Exception as exc:
         raise ToolError(f"{path}: OpenVINO cannot convert this Keras model ({first_line(exc)})") from None
     if len(model.outputs) > 1:
-        kept = ov.opset13.result(model.outputs[index])
+        kept = ov.opset13.result(model.outputs[index].get_node().input_value(0))  # the head, not its Result
         model = ov.Model([kept], model.get_parameters(), model.get_friendly_name())
     model.inputs[0].get_tensor().add_names({entry.original_input.name})
     model.outputs[0].get_tensor().add_names({entry.output.name})
