@@ -202,6 +202,18 @@ def test_a_missing_image_set_or_model_is_incomplete_even_with_allow_missing(lab,
         assert code == 3 and "nothing was checked" in out, out + err  # no row was compared: never a pass
         assert {r["status"] for r in rows if r["image_set"] == SET} == {"SKIPPED"}
         assert {r["status"] for r in rows if r["image_set"] == other.name} == {"NO REF"}
+    # the other way round: a row the job asks for that the baseline does not hold is missing too
+    code, out, err, rows = _gate(cli, tmp_path, "--dataset", IMAGES, "--baseline", lab)
+    assert code == 0, out + err
+    both = tmp_path / "two-sets"
+    both.mkdir()
+    for folder in (IMAGES, other):
+        (both / folder.name).symlink_to(folder)
+    code, out, err, rows = _gate(cli, tmp_path, "--dataset", both, "--baseline", lab)
+    assert code == 3 and "rows the baseline does not hold" in out, out + err
+    assert {r["status"] for r in rows if r["image_set"] == other.name} == {"NO REF"}
+    code, out, err, rows = _gate(cli, tmp_path, "--dataset", both, "--baseline", lab, "--allow-missing")
+    assert code == 0 and "no ref" in out, out + err
     _edit(lab, lambda d: [row.update(model="my-deleted-model") for row in d["rows"] if row["model"] == SMALL])
     code, out, err, rows = _gate(cli, tmp_path, "--dataset", IMAGES, "--baseline", lab)
     assert code == 3, out + err

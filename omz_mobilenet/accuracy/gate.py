@@ -220,11 +220,13 @@ def record_baseline(work: list[tuple[ModelEntry, list[str]]], run: GateRun, sour
     return rows, evaluations
 
 
-def exit_code(rows: list[GateRow], allow_missing: bool = False) -> int:
+def exit_code(rows: list[GateRow], allow_missing: bool = False, refs_required: bool = False) -> int:
     """2 when the gate could not check something (errors), else 1 on any regression, else 3 when a
     row is incomplete (too few images; always) or a requested row was skipped. `allow_missing` accepts
-    skipped rows only beside a row that passed: a gate that checked nothing is never a pass."""
-    statuses = {row.status for row in rows}
+    skipped rows only beside a row that passed: a gate that checked nothing is never a pass.
+    `refs_required` (gate --baseline): a requested row the baseline does not hold (NO REF) is missing
+    too, so adding a precision to a CI job without re-recording never turns it green unchecked."""
+    statuses = {SKIPPED if refs_required and row.status == NO_REF else row.status for row in rows}
     if ERROR in statuses:
         return EXIT_ERROR
     if FAILED in statuses:
@@ -236,19 +238,21 @@ def exit_code(rows: list[GateRow], allow_missing: bool = False) -> int:
     return 0
 
 
-def _incomplete_verdict(rows: list[GateRow]) -> str:
+def _incomplete_verdict(rows: list[GateRow], refs_required: bool = False) -> str:
     if any(row.status == INCOMPLETE for row in rows):
         return "INCOMPLETE (too few images evaluated; --min-images sets how many are needed)"
     if not any(row.status in (PASSED, RECORDED) for row in rows):
         return "INCOMPLETE (nothing was checked: every row was skipped or has no reference)"
+    if refs_required and any(row.status == NO_REF for row in rows):
+        return "INCOMPLETE (rows the baseline does not hold: record them with --update-baseline, or --allow-missing)"
     return "INCOMPLETE (requested rows were skipped; --allow-missing accepts that)"
 
 
-def summary_line(rows: list[GateRow], allow_missing: bool = False) -> str:
+def summary_line(rows: list[GateRow], allow_missing: bool = False, refs_required: bool = False) -> str:
     statuses = (PASSED, RECORDED, FAILED, INCOMPLETE, SKIPPED, NO_REF, ERROR)
     counts = {s: sum(r.status == s for r in rows) for s in statuses}
-    code = exit_code(rows, allow_missing)
+    code = exit_code(rows, allow_missing, refs_required)
     verdict = {0: "PASSED", EXIT_FAILED: "FAILED (accuracy regression)", EXIT_ERROR: "ERROR"}.get(code)
-    return f"gate {verdict or _incomplete_verdict(rows)}: " + ", ".join(
+    return f"gate {verdict or _incomplete_verdict(rows, refs_required)}: " + ", ".join(
         f"{n} {s.lower()}" for s, n in counts.items() if n
     )

@@ -64,8 +64,9 @@ def _finish(args: argparse.Namespace, rows: list[GateRow], image_sets, title: st
 
     dicts = [row.as_dict() for row in rows]
     _print_gate_table(dicts, getattr(args, "wide", False), title)
-    code = gate.exit_code(rows, args.allow_missing)
-    print(gate.summary_line(rows, args.allow_missing))
+    refs_required = args.baseline is not None  # with a baseline, a row it does not hold is missing
+    code = gate.exit_code(rows, args.allow_missing, refs_required)
+    print(gate.summary_line(rows, args.allow_missing, refs_required))
     report_problems(image_sets)
     write_outputs(args, dicts, exit_code=code, allow_missing=args.allow_missing)
     return code
