@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from omz_mobilenet import validators
+from omz_mobilenet.commands.bench_e2e import add_measure_args, attach_stages, e2e_options, print_e2e
 from omz_mobilenet.commands.common import (
     add_location_args,
     add_model_args,
@@ -134,6 +135,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     check_writable(args.json, args.csv)
     opts = options_from(args)
+    e2e = e2e_options(args)  # the --e2e images are checked before anything is compiled
     precisions = parse_bench_precisions(args.precision)
     settings = replace(settings_from(args), progress=not args.no_progress)
     core = new_core()
@@ -162,6 +164,8 @@ def run_bench(args: argparse.Namespace) -> int:
         return _interrupted(result, args)
     if args.compare:
         _compare(prepared, opts, settings, result)
+    if e2e is not None:
+        attach_stages(core, prepared, result, opts, e2e, settings, log)
     _report(result, args)
     return 1 if result.failures else 0
 
@@ -223,6 +227,7 @@ def _report(result, args: argparse.Namespace, interrupted: bool = False) -> None
     if interrupted:
         print("INTERRUPTED (Ctrl-C): partial results; a row with partial=True stopped early")
     if records:
+        print_e2e(records, args.device)  # with --e2e, what it is for comes first
         print(HINT_NOTE)
         version = records[0]["openvino"]
         title = f"omz-mobilenet bench on {args.device} (OpenVINO {version.split('-')[0]}; times in ms, FPS = images/s)"
@@ -301,62 +306,11 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nstreams", type=validators.positive_int, help="NUM_STREAMS (default: from the hint)")
     p.add_argument("--nthreads", type=validators.positive_int, help="INFERENCE_NUM_THREADS (default: from the hint)")
     p.add_argument("--pinning", choices=["on", "off"], help="CPU ENABLE_CPU_PINNING (default: the device's own choice)")
-    _add_measure_args(p)
+    add_measure_args(p)
     add_no_progress(p)
     p.add_argument("--json", metavar="FILE", help="write the records (and profile/compare) as JSON")
     p.add_argument("--csv", metavar="FILE", help="write the records as CSV")
     p.set_defaults(func=run_bench)
-
-
-def _add_measure_args(p: argparse.ArgumentParser) -> None:
-    """How long, on what inputs and in how many rounds; --profile, --compare and --tune."""
-    length = p.add_mutually_exclusive_group()
-    length.add_argument(
-        "--time", type=validators.seconds, help="seconds to measure per model and precision (default 10)"
-    )
-    length.add_argument(
-        "--niter", type=validators.positive_int, help="number of inferences to measure instead of --time"
-    )
-    p.add_argument(
-        "--warmup", type=validators.non_negative_int, default=10, help="inferences before measuring (default 10)"
-    )
-    p.add_argument(
-        "--inputs",
-        nargs="+",
-        default=["random"],
-        metavar="POLICY",
-        help="`random` (default) or `dataset DIR`: real images through the model's preprocessing",
-    )
-    p.add_argument(
-        "--profile",
-        nargs="?",
-        const=10,
-        type=validators.positive_int,
-        metavar="TOP",
-        help="per-layer times from performance counters; show the TOP layers (default 10)",
-    )
-    p.add_argument(
-        "--compare", action="store_true", help="also time the original model in its own runtime, alternating"
-    )
-    p.add_argument(
-        "--rounds",
-        type=int,
-        default=3,
-        help="alternating rounds over all models x precisions, order rotated each round; "
-        "each gets --time/rounds (default 3; --compare alternates as many rounds, at least 2)",
-    )
-    p.add_argument(
-        "--tune",
-        action="store_true",
-        help="search hint, streams, requests, batch and the device's inference precisions for the best "
-        "throughput under --max-latency; prints the chosen configuration and what it explored",
-    )
-    p.add_argument(
-        "--max-latency",
-        type=float,
-        metavar="MS",
-        help="--tune: median latency limit per request in ms (default: the lowest latency measured)",
-    )
 
 
 def register(subparsers) -> None:
