@@ -228,6 +228,28 @@ def test_a_file_no_framework_reads_is_refused(cli, tmp_path, name):
     _nothing_written(tmp_path, before)
 
 
+def test_keras_lambda_layer_is_refused_with_what_to_do(cli, tmp_path):
+    """Keras' safe mode will not run a Lambda layer's code from a file; add says so and what to do instead."""
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Lambda(lambda t: t / 127.5 - 1)(inputs))
+    model = tmp_path / "lambda.keras"
+    keras.Model(inputs, keras.layers.Dense(4)(x)).save(model)
+    result = cli("add", model, "--name", "lam", "--catalogue", tmp_path / "c.yml")
+    _refused(result, "lambda.keras", "Lambda", "Rescaling")
+    assert not (tmp_path / "c.yml").exists()
+
+
+def test_the_builtin_catalogue_is_never_written(cli, tmp_path, monkeypatch):
+    builtin = tmp_path / "models.yml"
+    shutil.copyfile(load_catalogue().models[0].catalogue_file, builtin)
+    monkeypatch.setenv("OMZ_MOBILENET_MODELS_YML", str(builtin))
+    old = builtin.read_bytes()
+    _refused(cli("add", INT8_TFLITE, "--name", "new", "--catalogue", builtin, "--background"), "built-in catalogue")
+    assert builtin.read_bytes() == old
+
+
 def test_labels_count_contradicting_the_output_is_refused(cli, tmp_path, five_class_keras):
     labels = _labels(tmp_path / "four.txt", 4)
     before = {p.name for p in tmp_path.iterdir()}

@@ -79,6 +79,10 @@ def _check_flags(pre: Preprocess) -> None:
 def _check_name(request: AddRequest) -> None:
     """An existing name is refused: always in the built-in or another catalogue, without --force in this one."""
     target = request.catalogue.expanduser().resolve()
+    if target == default_catalogue_path().expanduser().resolve():
+        raise UsageError(
+            f"--catalogue {request.catalogue} is the built-in catalogue; add writes a catalogue of your own"
+        )
     for entry in load_catalogue().models:
         if entry.name == request.name and entry.catalogue_file and Path(entry.catalogue_file) != target:
             raise UsageError(

@@ -42,6 +42,12 @@ def load_keras(path: Path) -> Any:
             warnings.simplefilter("ignore")
             return tf.keras.models.load_model(str(path), compile=False)
     except Exception as exc:  # Keras raises ValueError, OSError, TypeError, h5py errors...
+        if "safe_mode" in str(exc):  # a Lambda layer: loading it would run code from the file
+            raise ToolError(
+                f"{path}: Keras does not load a Lambda layer's Python code from a file (it could run anything); "
+                "replace the Lambda with a Rescaling or Normalization layer and save again, or export a SavedModel",
+                2,
+            ) from None
         raise ToolError(
             f"{path}: Keras cannot load this model ({first_line(exc)}); save it again with model.save()", 2
         ) from None
