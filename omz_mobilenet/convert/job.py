@@ -40,6 +40,9 @@ class QuantizeOptions:
     preset: str = "performance"  # symmetric int8 weights and activations: what OpenVINO's CPU runs fastest
     ignore_edges: bool = False  # keep the first depthwise convolution and the classifier in float
     fast_bias_correction: bool = False
+    # layers NNCF leaves in float (IgnoredScope names: the float IR's friendly names), and the file they came from
+    ignored_scope: tuple[str, ...] = ()
+    ignored_scope_file: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import sys
 import tempfile
@@ -33,7 +34,16 @@ from omz_mobilenet.errors import ToolError
 from omz_mobilenet.inputs.images import ir_input, load_for_model
 from omz_mobilenet.precision import REQUANTIZED, compress_to_fp16, is_requantized
 
-__all__ = ["QuantizeOptions", "calibration_of", "check_quantizable", "edge_layers", "quantize_to_ir"]
+__all__ = [
+    "QuantizeOptions",
+    "calibration_of",
+    "check_quantizable",
+    "check_scope_names",
+    "edge_layers",
+    "quantize_model",
+    "quantize_to_ir",
+    "read_scope_file",
+]
 
 
 def check_quantizable(entry: ModelEntry, options: QuantizeOptions, precision: str = "FP32-INT8") -> None:
@@ -121,13 +131,7 @@ def _nncf_quantize(
     entry, options = job.entry, job.options
     calibration = nncf.Dataset(files, _transform(entry))
     # Full bias correction: fast bias correction lost about 6 Top-1 points on MobileNet V1 0.25.
-    common = dict(
-        subset_size=len(files),
-        fast_bias_correction=options.fast_bias_correction,
-        preset=nncf.QuantizationPreset(options.preset),
-    )
-    if options.ignore_edges:
-        common["ignored_scope"] = nncf.IgnoredScope(names=edge_layers(model))
+    common = _common_arguments(model, options, len(files))
     if options.max_drop is None:
         return nncf.quantize(model, calibration, **common), None
     items = _validation_items(job, record)
@@ -138,6 +142,76 @@ def _nncf_quantize(
         model, calibration, validation, validation_fn=_top1_on(entry), max_drop=options.max_drop / 100, **common
     )
     return quantized, len(items)
+
+
+def _common_arguments(model: Any, options: QuantizeOptions, subset_size: int) -> dict[str, Any]:
+    import nncf
+
+    common: dict[str, Any] = dict(
+        subset_size=subset_size,
+        fast_bias_correction=options.fast_bias_correction,
+        preset=nncf.QuantizationPreset(options.preset),
+    )
+    ignored = ignored_names(model, options)
+    if ignored:
+        common["ignored_scope"] = nncf.IgnoredScope(names=ignored)
+    return common
+
+
+def ignored_names(model: Any, options: QuantizeOptions) -> list[str]:
+    """The layers NNCF keeps in float: the edge layers (`ignore_edges`) and the ignored scope, once each."""
+    edges = edge_layers(model) if options.ignore_edges else []
+    return list(dict.fromkeys([*edges, *options.ignored_scope]))
+
+
+def quantize_model(entry: ModelEntry, model: Any, files: list[Path], options: QuantizeOptions) -> Any:
+    """`model` (a float graph, not changed) quantized in memory with NNCF, as `quantize_to_ir` does without
+    accuracy control: what `diagnose` re-quantizes with each candidate ignored scope."""
+    import nncf
+
+    check_scope_names(model, options.ignored_scope, options.ignored_scope_file or "--ignored-scope")
+    level = nncf.nncf_logger.level
+    nncf.set_log_level(logging.WARNING)  # a search quantizes many times: its INFO lines would drown the output
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # NNCF's progress bars: stdout carries results
+            return nncf.quantize(
+                model.clone(), nncf.Dataset(files, _transform(entry)), **_common_arguments(model, options, len(files))
+            )
+    finally:
+        nncf.set_log_level(level)
+
+
+def read_scope_file(path: Path) -> tuple[str, ...]:
+    """The layer names of an ignored-scope file (YAML or JSON, as `diagnose --scope-out` writes it): a
+    mapping with `names: [...]` or a plain list of names. A bad file is one line, exit 2, before any work."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise ToolError(f"--ignored-scope {path}: cannot read it ({exc.strerror or exc})", 2) from None
+    except yaml.YAMLError as exc:
+        raise ToolError(f"--ignored-scope {path}: not YAML or JSON ({str(exc).splitlines()[0]})", 2) from None
+    names = data.get("names") if isinstance(data, dict) else data
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise ToolError(
+            f"--ignored-scope {path}: expected `names:` with a non-empty list of layer names "
+            "(as `omz-mobilenet diagnose --scope-out` writes)",
+            2,
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def check_scope_names(model: Any, names: tuple[str, ...], source: str) -> None:
+    """Every name must be a layer of the float graph (NNCF would fail later, after calibration)."""
+    known = {op.get_friendly_name() for op in model.get_ops()}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ToolError(
+            f"{source}: no layer named {', '.join(repr(n) for n in unknown[:3])} in the float IR; "
+            "layer names are the friendly names `omz-mobilenet diagnose` prints",
+            2,
+        )
 
 
 def edge_layers(model: Any) -> list[str]:
@@ -157,6 +231,10 @@ def _attach(model: Any, record: CalibrationRecord, options: QuantizeOptions, val
     model.set_rt_info(record.folder, [RT_KEY, "calibration_folder"])
     model.set_rt_info(f"nncf {nncf.__version__}", [RT_KEY, "quantizer"])
     ignored = " ignore_edges" if options.ignore_edges else ""
+    if options.ignored_scope:
+        ignored += f" ignored_scope {len(options.ignored_scope)} layers"
+        model.set_rt_info("\n".join(options.ignored_scope), [RT_KEY, "ignored_scope"])
+        model.set_rt_info(options.ignored_scope_file or "", [RT_KEY, "ignored_scope_file"])
     model.set_rt_info(
         f"preset {options.preset} fast_bias_correction {options.fast_bias_correction}{ignored}",
         [RT_KEY, "quantizer_options"],
@@ -182,9 +260,10 @@ def quantize_to_ir(job: ConversionJob, precision: str, float_model: Optional[Any
     entry, options = job.entry, job.options
     check_quantizable(entry, options, precision)
     assert options.calibration is not None  # checked just above
+    source = job.model if float_model is None else float_model
+    check_scope_names(source, options.ignored_scope, options.ignored_scope_file or "--ignored-scope")
     files, record = select_calibration(options.calibration, options.subset_size, job.log)
     job.log(f"calibrating {entry.name} on {record.used} images of {record.folder}")
-    source = job.model if float_model is None else float_model
     quantized, validated_on = _quantize(job, source.clone(), files, record)
     job.label_ir(quantized, precision)
     _attach(quantized, record, options, validated_on)
