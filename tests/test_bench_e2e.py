@@ -1,0 +1,174 @@
+"""`bench --e2e DIR`: end-to-end timing from image files (issue 20, item 1), on a real IR and real images.
+
+- the stages of every image add up to its total, and the totals to the loop's wall time (within 5 %:
+  the loop's own bookkeeping between images is all that is not in a stage);
+- the decode stage agrees with an independent OpenCV timing of the same files (medians within 2x,
+  alternating passes, on a shared 2-core machine);
+- graph preprocessing (PrePostProcessor) gives the same Top-1 as host preprocessing and as `accuracy`,
+  within the paired test verify uses (McNemar at verify's alpha and its margin);
+- bad input is one line, exit 2, before any work (nothing converted).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers.paths import IMAGES, error_lines
+
+MODEL = "mobilenet-v1-0.25-128-quant"
+SMALL = IMAGES / "val_original_20"
+LABELLED = IMAGES / "val_100_cropped_reencoded"
+STAGE_NAMES = ("read", "decode", "preprocess", "inference", "postprocess")
+
+
+def _bench_json(cli, tmp_path: Path, *extra: str) -> dict:
+    out = tmp_path / "bench.json"
+    code, _out, err = cli("bench", MODEL, "--niter", "20", "--rounds", "1", "--no-progress", "--json", out, *extra)
+    assert code == 0, err
+    return json.loads(out.read_text())["records"][0]
+
+
+def test_stage_times_add_up_to_the_total_and_the_wall_time(mirror, cli, tmp_path):
+    record = _bench_json(cli, tmp_path, "--e2e", str(SMALL), "--pipeline")
+    stages = record["stages"]
+    assert stages["placement"] == "host" and stages["images"] == 20 and stages["distinct_images"] == 20
+    # per image the stages telescope to the total, so their means do (to the 4 decimals stored)
+    stage_sum = sum(stages[name]["mean_ms"] for name in STAGE_NAMES)
+    assert stage_sum == pytest.approx(stages["total"]["mean_ms"], abs=1e-3)
+    # the wall time is measured apart from the stamps: it may exceed the totals only by loop overhead
+    totals_s = stages["total"]["mean_ms"] * stages["images"] / 1e3
+    assert totals_s <= stages["wall_s"] <= totals_s * 1.05
+    assert stages["images_per_s"] == pytest.approx(stages["images"] / stages["wall_s"], rel=1e-2)
+    for name in (*STAGE_NAMES, "total"):
+        assert 0 < stages[name]["median_ms"] <= stages[name]["p90_ms"] <= stages[name]["p99_ms"]
+    assert stages["pipeline"]["images"] == 20 and stages["pipeline"]["images_per_s"] > 0
+
+
+def test_the_table_leads_with_end_to_end_numbers(mirror, cli, tmp_path):
+    code, out, err = cli("bench", MODEL, "--niter", "10", "--rounds", "1", "--no-progress", "--e2e", str(SMALL))
+    assert code == 0, err
+    assert out.index("end to end from image files") < out.index("omz-mobilenet bench on CPU")
+
+
+def _independent_decode_ms(paths: list[Path]) -> list[float]:
+    import cv2
+
+    times = []
+    for path in paths:
+        data = np.fromfile(str(path), dtype=np.uint8)
+        started = time.perf_counter()
+        assert cv2.imdecode(data, cv2.IMREAD_COLOR) is not None
+        times.append((time.perf_counter() - started) * 1e3)
+    return times
+
+
+def _classifier(preprocess: str, folder: Path):
+    """The e2e classifier of MODEL's IR (converted through the CLI's own path) for `folder`."""
+    import openvino as ov
+
+    from omz_mobilenet.bench.compiled import BenchTarget
+    from omz_mobilenet.bench.e2e import E2EOptions, check_e2e_images, classifier, output_names
+    from omz_mobilenet.bench.options import BenchOptions
+    from omz_mobilenet.catalogue import load_catalogue
+    from omz_mobilenet.convert.pipeline import ensure_ir
+    from omz_mobilenet.settings import Settings
+
+    settings = Settings.resolve()
+    entry = load_catalogue().get(MODEL)
+    xml = ensure_ir(entry, "FP32", settings, lambda _m: None)
+    paths, _problems = check_e2e_images(folder, False)
+    e2e = E2EOptions(images=tuple(paths), folder=folder, preprocess=preprocess)
+    target = BenchTarget(MODEL, "FP32", "FP32", Path(xml), entry)
+    names = output_names(entry, settings, entry.output.classes)
+    return classifier(ov.Core(), target, BenchOptions(niter=len(paths), warmup=2), e2e, names), paths
+
+
+def test_decode_stage_agrees_with_an_independent_opencv_timing(mirror):
+    from omz_mobilenet.bench.e2e import run_sequential
+    from omz_mobilenet.bench.options import BenchOptions
+
+    model, paths = _classifier("host", SMALL)
+    e2e_medians, opencv_medians = [], []
+    for _ in range(3):  # alternating passes, so a busy moment hits both sides
+        opencv_medians.append(statistics.median(_independent_decode_ms(paths)))
+        times = run_sequential(model, BenchOptions(niter=len(paths), warmup=0))
+        e2e_medians.append(statistics.median(times.times["decode"]))
+    ratio = statistics.median(e2e_medians) / statistics.median(opencv_medians)
+    assert 0.5 <= ratio <= 2.0, (e2e_medians, opencv_medians)
+    # and decoding is the stage that grows with the image: the 2816x2112 file decodes slowest
+    big = max(range(len(paths)), key=lambda i: paths[i].stat().st_size)
+    assert max(range(len(paths)), key=lambda i: times.times["decode"][i]) == big
+
+
+def _accuracy_predictions(cli, tmp_path: Path) -> dict[str, dict]:
+    predictions = tmp_path / "predictions.json"
+    code, _out, err = cli("accuracy", MODEL, "--dataset", LABELLED, "--predictions", predictions, "--no-progress")
+    assert code == 0, err
+    return {row["image"]: row for row in json.loads(predictions.read_text()) if row["runtime"] == "ir"}
+
+
+def test_graph_and_host_preprocessing_give_accuracys_top1_within_the_paired_test(mirror, cli, tmp_path):
+    from omz_mobilenet.verify.criteria import ALPHA, max_loss_images
+    from omz_mobilenet.verify.stats import fails_paired, paired_counts
+
+    reference = _accuracy_predictions(cli, tmp_path)
+    host, paths = _classifier("host", LABELLED)
+    graph, _paths = _classifier("graph", LABELLED)
+    labels = [reference[path.name]["label"] for path in paths]
+    accuracy_right = [bool(reference[path.name]["top1_correct"]) for path in paths]
+    host_top1 = [host.classify(path)[0][0] for path in paths]
+    graph_top1 = [graph.classify(path)[0][0] for path in paths]
+    # host preprocessing is accuracy's own path: the same top-1 wherever accuracy saw no tie
+    untied = [i for i, path in enumerate(paths) if not reference[path.name]["tied_top1"]]
+    assert [host_top1[i] for i in untied] == [reference[paths[i].name]["top1"] for i in untied]
+    max_loss = max_loss_images(len(paths))
+    for top1 in (host_top1, graph_top1):
+        right = [prediction == label for prediction, label in zip(top1, labels, strict=True)]
+        counts = paired_counts(accuracy_right, right)
+        assert not fails_paired(counts.original_only, counts.ir_only, ALPHA, max_loss), counts
+        assert not fails_paired(counts.ir_only, counts.original_only, ALPHA, max_loss), counts
+    assert sum(g == h for g, h in zip(graph_top1, host_top1, strict=True)) >= 0.8 * len(paths)
+
+
+def _refused(cli, args: list, out_dir: Path) -> str:
+    code, out, err = cli(*args)
+    assert code == 2, (out, err)
+    lines = error_lines(err)
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert not (out_dir / MODEL).exists(), "nothing is converted before the input is checked"
+    return lines[0]
+
+
+def test_an_empty_folder_is_refused_before_any_work(mirror, cli, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    line = _refused(cli, ["bench", MODEL, "--e2e", empty, "--no-progress"], mirror[1])
+    assert str(empty) in line and "no images" in line
+
+
+def test_an_unreadable_image_is_refused_unless_skipped(mirror, cli, tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for path in sorted(SMALL.glob("*.JPEG"))[:3]:
+        shutil.copy(path, folder / path.name)
+    (folder / "broken.jpg").write_bytes(b"not a jpeg at all")
+    line = _refused(cli, ["bench", MODEL, "--e2e", str(folder), "--no-progress"], mirror[1])
+    assert "broken.jpg" in line and "--skip-bad-images" in line
+    record = _bench_json(cli, tmp_path, "--e2e", str(folder), "--skip-bad-images")
+    assert record["stages"]["skipped_images"] == 1 and record["stages"]["distinct_images"] == 3
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--pipeline"], ["--preprocess", "graph"], ["--skip-bad-images"], ["--e2e", str(SMALL), "--batch", "2"]],
+)
+def test_end_to_end_flags_without_e2e_are_refused(mirror, cli, flags):
+    line = _refused(cli, ["bench", MODEL, "--no-progress", *flags], mirror[1])
+    assert "--e2e" in line
