@@ -7,15 +7,11 @@ through the format's own converter, so a file OpenVINO cannot convert is refused
 What it cannot tell comes from the request (the `add` flags): labels, normalisation, colour order,
 geometry, background. A flag that contradicts what the file tells is refused in one line naming both.
 Every check runs before the catalogue file is touched (catalogue/writer.py writes it atomically).
-
-Without `--labels`: a 1000-class output (1001 with background) gets ImageNet's labels file, the one the
-built-in catalogue uses; any other class count is refused (a made-up `class_0..N-1` file would let
-accuracy, the gate and ImageFolder sets run on names that mean nothing).
+The entry's files (the model and its labels) are convert/add_files.py's.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +23,7 @@ from pydantic import ValidationError
 from omz_mobilenet.catalogue import ModelEntry, load_catalogue
 from omz_mobilenet.catalogue.loader import complete_entry, default_catalogue_path
 from omz_mobilenet.catalogue.writer import write_entry
+from omz_mobilenet.convert.add_files import entry_files
 from omz_mobilenet.convert.add_request import (
     DEFAULT_COLOR,
     DEFAULT_FAMILY,
@@ -37,12 +34,9 @@ from omz_mobilenet.convert.add_request import (
 )
 from omz_mobilenet.convert.model_io import ModelIO, TensorInfo, detect_format, read_io
 from omz_mobilenet.errors import ToolError, UsageError
-from omz_mobilenet.fetch.cache import file_digest, tree_sha256
 
-IMAGENET_CLASSES = 1000
-CROP_RATIO = (
-    224 / 256
-)  # --crop without --resize-short: the ImageNet convention (resize the short side to 256, crop 224)
+# --crop without --resize-short: the ImageNet convention (resize the short side to 256, crop 224)
+CROP_RATIO = 224 / 256
 
 
 @dataclass(frozen=True)
@@ -107,7 +101,7 @@ def describe(request: AddRequest) -> tuple[dict[str, Any], list[str]]:
     notes: list[str] = []
     original_input, size = _input(io, request, notes)
     output = _output(io, request)
-    files, labels_file = _files(request, output, notes)
+    files, labels_file = entry_files(request, output, notes)
     entry: dict[str, Any] = {
         "name": request.name,
         "description": request.description or f"{fmt} model added from {path.name}",
@@ -241,67 +235,6 @@ def _geometry(pre: Preprocess, size: int, path: Path) -> dict[str, Any]:
             raise UsageError(f"--resize-short {short} is smaller than the input size {size} of {path}")
         return {"kind": "resize_short_crop", "resize_short": short, "interpolation": "bilinear"}
     return {"kind": "central_crop", "central_fraction": 0.875, "interpolation": "bilinear"}
-
-
-# --- files: the model and its labels, relative to the catalogue file ---
-
-
-def _source(path: Path, catalogue: Path) -> dict[str, Any]:
-    """A `files` item for a file or folder on disk: plain name, path relative to the catalogue, checksum."""
-    path = path.expanduser().resolve()
-    relative = os.path.relpath(path, catalogue.expanduser().resolve().parent)
-    item: dict[str, Any] = {"name": path.name, "path": relative}
-    if path.is_dir():
-        item["checksum"] = {"algorithm": "sha256", "value": tree_sha256(path)}
-    else:
-        item["size"] = path.stat().st_size
-        item["checksum"] = {"algorithm": "sha256", "value": file_digest(path, "sha256")}
-    return item
-
-
-def _files(request: AddRequest, output: dict[str, Any], notes: list[str]) -> tuple[list[dict[str, Any]], str]:
-    model = _source(request.file, request.catalogue)
-    expected = output["classes"] - (1 if request.background else 0)
-    if request.labels is None:
-        labels = _imagenet_labels(expected, output, request)
-        notes.append(f"no --labels: {output['classes']} outputs, so ImageNet's {labels['name']} names the classes")
-        return [model, labels], labels["name"]
-    from omz_mobilenet.inputs.labels import read_labels_file
-
-    space = read_labels_file(request.labels, bool(request.background))
-    if len(space.names) != expected:
-        background = f" ({output['classes']} less the background)" if request.background else ""
-        hint = (
-            "" if request.background or len(space.names) != expected - 1 else "; pass --background if output 0 is one"
-        )
-        raise UsageError(
-            f"--labels {request.labels} names {len(space.names)} classes but output {output['name']!r} of "
-            f"{request.file} has {expected}{background}{hint}"
-        )
-    labels = _source(request.labels, request.catalogue)
-    if labels["name"] == model["name"]:
-        raise UsageError(f"--labels {request.labels} has the model file's name; rename one of them")
-    return [model, labels], labels["name"]
-
-
-def _imagenet_labels(expected: int, output: dict[str, Any], request: AddRequest) -> dict[str, Any]:
-    import yaml
-
-    if expected == IMAGENET_CLASSES + 1:
-        raise UsageError(
-            f"output {output['name']!r} of {request.file} has {output['classes']} classes; pass --background if output 0"
-            " is a background class (ImageNet's labels then name the rest), or --labels FILE"
-        )
-    if expected != IMAGENET_CLASSES:
-        raise UsageError(
-            f"output {output['name']!r} of {request.file} has {output['classes']} classes; pass --labels FILE with "
-            f"{expected} class names, one a line in output order"
-        )
-    raw = yaml.safe_load(default_catalogue_path().read_text(encoding="utf-8"))
-    labels = raw.get("default_labels_file") if isinstance(raw, dict) else None
-    if not isinstance(labels, dict):
-        raise UsageError(f"the built-in catalogue has no ImageNet labels file; pass --labels FILE for {request.file}")
-    return dict(labels)
 
 
 # --- measured from the converted graph ---
