@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 
 from omz_mobilenet import validators
 from omz_mobilenet.commands.common import (
@@ -17,7 +18,12 @@ from omz_mobilenet.commands.common import (
     selected_models,
     settings_from,
 )
-from omz_mobilenet.errors import ToolError
+from omz_mobilenet.errors import ToolError, UsageError
+
+if TYPE_CHECKING:
+    from omz_mobilenet.catalogue import ModelEntry
+    from omz_mobilenet.convert.job import QuantizeOptions
+    from omz_mobilenet.settings import Settings
 
 
 def _quiet_sources(message: str) -> None:
@@ -70,6 +76,33 @@ def run_download(args: argparse.Namespace) -> int:
     return 1 if counts["not available"] else 0
 
 
+AUTO = "auto"
+
+
+def _ignored_scope(value: Optional[str], precisions: list[str]) -> tuple[tuple[str, ...], Optional[str]]:
+    """`--ignored-scope FILE` read now (a bad file is exit 2 before any work); `auto` is searched per model."""
+    from omz_mobilenet.convert.quantize import read_scope_file
+    from omz_mobilenet.precision import is_int8
+
+    if value is None:
+        return (), None
+    if not any(is_int8(p) for p in precisions):
+        raise UsageError("--ignored-scope keeps layers of an INT8 IR in float: add --precision INT8")
+    if value == AUTO:
+        return (), AUTO
+    return read_scope_file(Path(value)), value
+
+
+def _auto_scope(entry: ModelEntry, settings: Settings, options: QuantizeOptions) -> QuantizeOptions:
+    """The diagnose search on the calibration folder, then the options that apply what it found."""
+    from omz_mobilenet.diagnose.auto import auto_scope
+
+    search = auto_scope(entry, settings, options, log)
+    if not search.names:
+        log(f"{entry.name}: ignored scope auto: no layer raised the output SQNR; quantizing without a scope")
+    return replace(options, ignored_scope=tuple(search.names), ignored_scope_file=AUTO)
+
+
 def run_convert(args: argparse.Namespace) -> int:
     from omz_mobilenet.convert.pipeline import convert_model, plan_folders, result_rows
     from omz_mobilenet.convert.quantize import QuantizeOptions
@@ -79,10 +112,13 @@ def run_convert(args: argparse.Namespace) -> int:
 
     precisions = parse_folders(args.precisions, "--precision")
     settings = replace(settings_from(args), progress=not args.no_progress)
+    scope, scope_file = _ignored_scope(args.ignored_scope, precisions)
     options = QuantizeOptions(
         calibration=Path(args.calibration) if args.calibration else None,
         subset_size=args.calibration_limit,
         max_drop=args.max_drop,
+        ignored_scope=scope,
+        ignored_scope_file=scope_file,
     )
     many = many_models(args)
     entries = selected_models(args)
@@ -98,7 +134,8 @@ def run_convert(args: argparse.Namespace) -> int:
     results, failures = [], 0
     for entry in entries:
         try:
-            results += convert_model(entry, precisions, settings, log, options)
+            entry_options = _auto_scope(entry, settings, options) if args.ignored_scope == AUTO else options
+            results += convert_model(entry, precisions, settings, log, entry_options)
         except ToolError as exc:
             if not many:
                 raise
@@ -155,6 +192,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--max-drop",
         type=validators.percent,
         help="INT8: accuracy-aware quantization, max Top-1 drop in points on held-out images",
+    )
+    p.add_argument(
+        "--ignored-scope",
+        metavar="FILE|auto",
+        help="INT8: layers NNCF keeps in float (NNCF IgnoredScope): a file as `diagnose --scope-out` writes "
+        "(names: [...]), or auto (run the diagnose search on the calibration folder first)",
     )
     p.add_argument("--json", action="store_true", help="print the results as one JSON envelope")
     add_no_progress(p)

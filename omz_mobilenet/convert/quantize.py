@@ -169,7 +169,7 @@ def quantize_model(entry: ModelEntry, model: Any, files: list[Path], options: Qu
     accuracy control: what `diagnose` re-quantizes with each candidate ignored scope."""
     import nncf
 
-    check_scope_names(model, options.ignored_scope, options.ignored_scope_file or "--ignored-scope")
+    check_scope_names(model, options.ignored_scope, f"{entry.name}: --ignored-scope {options.ignored_scope_file}")
     level = nncf.nncf_logger.level
     nncf.set_log_level(logging.WARNING)  # a search quantizes many times: its INFO lines would drown the output
     try:
@@ -261,7 +261,7 @@ def quantize_to_ir(job: ConversionJob, precision: str, float_model: Optional[Any
     check_quantizable(entry, options, precision)
     assert options.calibration is not None  # checked just above
     source = job.model if float_model is None else float_model
-    check_scope_names(source, options.ignored_scope, options.ignored_scope_file or "--ignored-scope")
+    check_scope_names(source, options.ignored_scope, f"{entry.name}: --ignored-scope {options.ignored_scope_file}")
     files, record = select_calibration(options.calibration, options.subset_size, job.log)
     job.log(f"calibrating {entry.name} on {record.used} images of {record.folder}")
     quantized, validated_on = _quantize(job, source.clone(), files, record)
