@@ -172,3 +172,51 @@ def test_an_unreadable_image_is_refused_unless_skipped(mirror, cli, tmp_path):
 def test_end_to_end_flags_without_e2e_are_refused(mirror, cli, flags):
     line = _refused(cli, ["bench", MODEL, "--no-progress", *flags], mirror[1])
     assert "--e2e" in line
+
+
+def test_a_sweep_stores_end_to_end_per_cell_and_pick_budgets_it(mirror, cli, tmp_path):
+    """The spec key `e2e: DIR` times every cell end to end; the cell keeps it, `pick --metric e2e` budgets
+    it (and excludes a cell without it, saying why), the report shows the stages."""
+    from omz_mobilenet.results.db import ResultsDB
+
+    db = tmp_path / "results.db"
+    spec = tmp_path / "spec.yml"
+    spec.write_text(
+        f"models: [{MODEL}]\ndataset: {LABELLED}\nlimit: 20\ntime: 0.3\nrounds: 2\ndb: {db}\n"
+        f"e2e: {SMALL}\ne2e_preprocess: graph\n"
+    )
+    code, _out, err = cli("sweep", spec, "--no-progress")
+    assert code == 0, err
+    with ResultsDB.open(db, create=False) as opened:
+        (cell,) = opened.records()
+    assert cell.e2e is not None and cell.e2e["placement"] == "graph" and cell.e2e["distinct_images"] == 20
+    e2e_p90 = cell.e2e["total"]["p90_ms"]
+    assert e2e_p90 > cell.bench["latency_p90_ms"]  # the files' path costs more than the inference alone
+    code, out, err = cli("pick", db, "--max-latency", e2e_p90 * 1.01, "--metric", "e2e")
+    assert code == 0 and out.startswith(f"pick: {MODEL}"), (out, err)
+    code, out, err = cli("pick", db, "--max-latency", e2e_p90 * 0.5, "--metric", "e2e", "--json")
+    assert code == 1 and "p90 end-to-end" in json.loads(out)["excluded"][0]["reasons"][0]
+    page = tmp_path / "report.html"
+    code, _out, err = cli("report", db, "-o", page)
+    assert code == 0, err
+    assert "End to end from image files (1 cells" in page.read_text()
+
+
+def test_a_sweep_refuses_an_empty_e2e_folder_before_any_work(mirror, cli, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    spec = tmp_path / "spec.yml"
+    spec.write_text(f"models: [{MODEL}]\ndb: {tmp_path / 'r.db'}\ne2e: {empty}\n")
+    code, _out, err = cli("sweep", spec, "--no-progress")
+    assert code == 2 and len(error_lines(err)) == 1 and f"{spec}:3: e2e:" in err, err
+    assert not (tmp_path / "r.db").exists() and not (mirror[1] / MODEL).exists()
+
+
+def test_pick_by_e2e_excludes_cells_swept_without_it(tmp_path, cli):
+    from tests.helpers.results_db import make_cell, write_db
+
+    db = tmp_path / "old.db"
+    write_db(db, [make_cell(MODEL, "FP32")])
+    code, out, _err = cli("pick", db, "--max-latency", 1000, "--metric", "e2e", "--json")
+    assert code == 1
+    assert "no p90 end-to-end latency" in json.loads(out)["excluded"][0]["reasons"][0]

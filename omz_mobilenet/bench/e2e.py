@@ -202,10 +202,11 @@ def run_sequential(model: Classifier, opts: BenchOptions) -> StageTimes:
 
 def stage_stats(samples: list[float]) -> dict[str, float]:
     values = np.asarray(samples, dtype=np.float64)
-    p50, p90, p99 = np.percentile(values, [50, 90, 99])
+    p50, p90, p95, p99 = np.percentile(values, [50, 90, 95, 99])
     return {
         "median_ms": round(float(p50), 4),
         "p90_ms": round(float(p90), 4),
+        "p95_ms": round(float(p95), 4),
         "p99_ms": round(float(p99), 4),
         "mean_ms": round(float(values.mean()), 4),
     }

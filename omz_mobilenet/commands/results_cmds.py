@@ -70,7 +70,9 @@ def run_report(args: argparse.Namespace) -> int:
 def run_pick(args: argparse.Namespace) -> int:
     from omz_mobilenet.results import pick
 
-    budget = pick.Budget(args.device, args.max_latency, args.percentile, args.min_top1, args.max_size, args.machine)
+    budget = pick.Budget(
+        args.device, args.max_latency, args.percentile, args.min_top1, args.max_size, args.machine, args.metric
+    )
     records = _read(args.db)
     result = pick.pick(records, budget)
     if args.json:
@@ -138,6 +140,13 @@ def _add_pick(subparsers) -> None:  # type: ignore[no-untyped-def]
         choices=[50, 90, 95, 99],
         default=90,
         help="latency percentile the budget applies to (default %(default)s)",
+    )
+    p.add_argument(
+        "--metric",
+        choices=["inference", "e2e"],
+        default="inference",
+        help="the latency the budget applies to: inference alone (default) or end to end from the image file "
+        "(cells swept with the spec key e2e: DIR)",
     )
     p.add_argument(
         "--min-top1", type=percent, metavar="PCT", help="lowest acceptable Top-1 in percent, 0 to 100 (default: none)"

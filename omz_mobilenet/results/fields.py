@@ -50,6 +50,23 @@ def latency(record: Optional[Record], percentile: str = "median") -> Optional[fl
     return None if value is None else float(value)
 
 
+def e2e_latency(record: Optional[Record], percentile: str = "median") -> Optional[float]:
+    """End-to-end latency per image in ms (from the file to the top-k; the spec key `e2e`), or None."""
+    total = ((record or {}).get("e2e") or {}).get("total")
+    if not total:
+        return None
+    value = total.get("median_ms" if percentile in ("median", "p50") else f"{percentile}_ms")
+    return None if value is None else float(value)
+
+
+#: What `pick --metric` budgets: OpenVINO's inference alone, or the whole path from the image file.
+METRICS = {"inference": latency, "e2e": e2e_latency}
+
+
+def metric_latency(record: Optional[Record], percentile: str = "median", metric: str = "inference") -> Optional[float]:
+    return METRICS[metric](record, percentile)
+
+
 def throughput(record: Optional[Record]) -> Optional[float]:
     bench = (record or {}).get("bench")
     return float(bench["throughput_fps"]) if bench else None

@@ -3,6 +3,8 @@
 Ranking: Top-1 first; among equal Top-1 the faster cell, unless the two are equal in speed (their
 round-median ranges overlap, `fields.same_speed`): then the tie is named and the smaller IR wins.
 Only `ok` cells can be picked: incomplete, unavailable and failed cells are listed as excluded.
+`--metric e2e` budgets the end-to-end latency from the image file (cells swept with the spec key `e2e`)
+instead of the inference alone; a cell without it is excluded, saying so.
 """
 
 from __future__ import annotations
@@ -12,7 +14,17 @@ from typing import Any, Optional
 
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.results.db import SCHEMA_VERSION, Record
-from omz_mobilenet.results.fields import interval_text, latency, machine_of, same_speed, size_mb, speed_interval, top1
+from omz_mobilenet.results.fields import (
+    METRICS,
+    interval_text,
+    latency,
+    machine_of,
+    metric_latency,
+    same_speed,
+    size_mb,
+    speed_interval,
+    top1,
+)
 from omz_mobilenet.results.labels import cell_label, config_label
 
 PERCENTILES = (50, 90, 95, 99)
@@ -27,6 +39,15 @@ class Budget:
     min_top1: Optional[float] = None
     max_size_mb: Optional[float] = None
     machine: Optional[str] = None
+    metric: str = "inference"  # or "e2e": fields.METRICS
+
+    def latency(self, record: Record) -> Optional[float]:
+        """The cell's latency at the budget's percentile and metric."""
+        return metric_latency(record, f"p{self.percentile}", self.metric)
+
+    @property
+    def what(self) -> str:
+        return f"p{self.percentile}" + (" end-to-end" if self.metric == "e2e" else "")
 
 
 @dataclass
@@ -46,11 +67,12 @@ class PickResult:
 
 
 def _budget_reasons(record: Record, budget: Budget) -> list[str]:
-    name = f"p{budget.percentile}"
-    value = latency(record, name)
+    name = budget.what
+    value = budget.latency(record)
     reasons = []
     if value is None:
-        reasons.append(f"no {name} latency")
+        hint = " (sweep with the spec key e2e: DIR)" if budget.metric == "e2e" else ""
+        reasons.append(f"no {name} latency{hint}")
     elif value > budget.max_latency_ms:
         reasons.append(f"over latency ({name} {value:.3f} ms > {budget.max_latency_ms:g} ms)")
     accuracy = top1(record) or 0.0
@@ -80,6 +102,8 @@ def exclusion(record: Record, budget: Budget) -> list[str]:
 def pick(records: list[Record], budget: Budget) -> PickResult:
     if budget.percentile not in PERCENTILES:
         raise ToolError(f"--percentile must be one of {', '.join(map(str, PERCENTILES))}", 2)
+    if budget.metric not in METRICS:
+        raise ToolError(f"--metric must be one of {', '.join(METRICS)}", 2)
     result = PickResult(budget)
     for record in records:
         reasons = exclusion(record, budget)
@@ -87,8 +111,7 @@ def pick(records: list[Record], budget: Budget) -> PickResult:
             result.excluded.append((record, reasons))
         else:
             result.fits.append(record)
-    name = f"p{budget.percentile}"
-    result.fits.sort(key=lambda r: (-(top1(r) or 0.0), latency(r, name) or 0.0))
+    result.fits.sort(key=lambda r: (-(top1(r) or 0.0), budget.latency(r) or 0.0))
     _settle_tie(result)
     return result
 
@@ -128,6 +151,7 @@ def summary(record: Record, percentile: int) -> dict[str, Any]:
         "top1_high": accuracy.get("top1_high"),
         f"latency_p{percentile}_ms": latency(record, f"p{percentile}"),
         "latency_median_ms": latency(record),
+        "e2e_median_ms": metric_latency(record, "median", "e2e"),
         "latency_round_range_ms": list(interval) if (interval := speed_interval(record)) else None,
         "ir_size_mb": record.get("ir_size_mb"),
         "status": record.get("status"),
@@ -157,9 +181,11 @@ def _where(record: Record) -> str:
 def _describe(record: Record, percentile: int) -> str:
     accuracy = record.get("accuracy") or {}
     interval = f" [{accuracy['top1_low']:.1f}, {accuracy['top1_high']:.1f}]" if "top1_low" in accuracy else ""
+    e2e = metric_latency(record, f"p{percentile}", "e2e")
+    end_to_end = f"end-to-end p{percentile} {e2e:.3f} ms, " if e2e is not None else ""
     return (
         f"{cell_label(record)} ({config_label(record)}) on {_where(record)}: Top-1 {top1(record) or 0:.2f} %{interval}, "
-        f"p{percentile} {latency(record, f'p{percentile}') or 0:.3f} ms, "
+        f"p{percentile} {latency(record, f'p{percentile}') or 0:.3f} ms, {end_to_end}"
         f"{float(record.get('ir_size_mb') or 0):.2f} MB"
     )
 
@@ -191,6 +217,6 @@ def nothing_fits_message(result: PickResult, total: int) -> str:
         ]
     )
     return (
-        f"nothing fits: none of the {total} cells on {b.device} has p{b.percentile} latency <= "
+        f"nothing fits: none of the {total} cells on {b.device} has {b.what} latency <= "
         f"{b.max_latency_ms:g} ms{extra} (see the exclusions above)"
     )

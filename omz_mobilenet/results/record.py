@@ -16,6 +16,8 @@ ir_size_mb, gflops, mparams, compiled_precision, accuracy, bench, tuned, and
 - `shared_measurement`: the `model precision` labels of every cell measured by the same run (the
   same IR, device and configuration), this one included; one entry when the run was its own.
 - `skipped_images`: images of the set that could not be decoded (with --skip-bad-images).
+- `e2e`: with the spec key `e2e: DIR`, the cell's end-to-end timing from those image files (bench/e2e.py's
+  `stages` block: each stage's and the total's median/p90/p95/p99 in ms, images/s); None without it.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ class CellRecord:
     rounds: list[dict[str, Any]] = field(default_factory=list)
     shared_measurement: list[str] = field(default_factory=list)
     skipped_images: int = 0
+    e2e: Optional[dict[str, Any]] = None  # end-to-end stages (older databases: absent, read as None)
     extra: dict[str, Any] = field(default_factory=dict)  # stored keys this version does not know
 
     def __post_init__(self) -> None:

@@ -169,7 +169,31 @@ def ladder_table(records: list[Record]) -> str:
     opened = " open" if len(timed) <= 12 else ""
     noisy = any(r["bench"].get("noisy") for r in timed)
     note = f'<p class="note"><span class="noisy">noisy</span>: {e(NOISY_NOTE[len("noisy: ") :])}</p>' if noisy else ""
-    return f"<details{opened}><summary>Latency percentiles of {len(timed)} cells</summary>{table}{note}</details>"
+    details = f"<details{opened}><summary>Latency percentiles of {len(timed)} cells</summary>{table}{note}</details>"
+    return details + e2e_table(records)
+
+
+E2E_STAGES = ("read", "decode", "preprocess", "inference", "postprocess")
+E2E_COLUMNS = [("cell", "cell"), ("placement", "preprocessing"), *((s, f"{s} ms") for s in E2E_STAGES),
+               ("total", "total ms"), ("p99", "total p99 ms"), ("rate", "images/s"), ("piped", "pipelined images/s")]  # fmt: skip
+
+
+def e2e_table(records: list[Record]) -> str:
+    """End-to-end stage medians of the cells swept with the spec key `e2e` ('' when none has them)."""
+    cells = [r for r in records if is_ok(r) and r.get("e2e")]
+    if not cells:
+        return ""
+    rows = []
+    for r in cells:
+        s = r["e2e"]
+        tds = [text_td(cell_label(r, config=True)), text_td(s.get("placement"))]
+        tds += [td(s[stage]["median_ms"], 3) for stage in E2E_STAGES]
+        tds += [td(s["total"]["median_ms"], 3), td(s["total"]["p99_ms"], 3), td(s.get("images_per_s"), 1)]
+        rows.append("<tr>" + "".join(tds + [td((s.get("pipeline") or {}).get("images_per_s"), 1)]) + "</tr>")
+    table = f'<table class="sortable e2e">{header(E2E_COLUMNS)}<tbody>{"".join(rows)}</tbody></table>'
+    return (
+        f"<details open><summary>End to end from image files ({len(cells)} cells; medians)</summary>{table}</details>"
+    )
 
 
 def _machine_tds(cell: Optional[Record]) -> list[str]:

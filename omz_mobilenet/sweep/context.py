@@ -44,6 +44,7 @@ class SweepContext:
     # (IR sha256, device, inference precision, batch) -> accuracy block: the hint does not change predictions
     accuracy_cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     label_spaces: dict[str, Any] = field(default_factory=dict)  # model -> inputs.labels.LabelSpace
+    e2e: Any = None  # bench.e2e.E2EOptions of the spec key `e2e: DIR`: each cell also timed end to end
 
     def __post_init__(self) -> None:
         # The spec holds --min-images as written (None, 200 or "50%"); None is the sweep's default, any one image.

@@ -136,6 +136,16 @@ def bench_block(bench: Block) -> Block:
     return block
 
 
+def e2e_of(target: Any, opts: Any, ctx: SweepContext) -> Optional[Block]:
+    """The cell's end-to-end stages (bench/e2e.py) with the spec key `e2e: DIR`, else None."""
+    if ctx.e2e is None:
+        return None
+    from omz_mobilenet.bench.e2e import measure_e2e, output_names
+
+    classes = target.entry.output.classes if target.entry is not None else 1001
+    return measure_e2e(ctx.core(), target, opts, ctx.e2e, output_names(target.entry, ctx.settings, classes), ctx.log)
+
+
 def compiled_precision(bench: Block) -> str:
     runtime = bench["runtime_precisions"]
     return str(bench["compiled_precision"]) + (f" ({runtime})" if runtime and runtime != "?" else "")

@@ -213,8 +213,14 @@ def _finish(run: _Running, ctx: SweepContext) -> Iterator[CellRecord]:
         yield from (measure.failed(r, run.error, m.entry) for r in run.records)
         return
     bench, _profile = make_record(run.prepared, run.runs, run.opts, len(run.runs))
+    try:
+        e2e = measure.e2e_of(run.prepared.target, run.opts, ctx)
+    except ToolError as exc:
+        yield from (measure.failed(r, f"end-to-end: {exc.message}", m.entry) for r in run.records)
+        return
     for record in run.records:
         record.rounds = list(run.rounds)
+        record.e2e = e2e
         yield measure.measured(record, run.accuracy, bench.as_dict(), m.entry, ctx)
 
 

@@ -36,6 +36,8 @@ class SweepSpec(BaseModel):
     min_images: Optional[Union[int, str]] = None  # a count (200) or a share ("50%"), as --min-images
     allow_overlap: bool = False  # evaluate INT8 cells on images that calibrated them (recorded per cell)
     crop_rule: Literal["tf", "accuracy-checker"] = "tf"
+    e2e: Optional[str] = None  # a folder of images: each cell also timed end to end from its files (bench --e2e)
+    e2e_preprocess: Literal["host", "graph"] = "host"  # as bench --preprocess
     time: float = Field(default=3.0, gt=0, description="bench seconds per cell, over all its rounds")
     rounds: int = Field(default=3, ge=1)
     db: str = DEFAULT_DB
@@ -208,6 +210,22 @@ def check_images(spec_file: SpecFile) -> Any:
             except ToolError as exc:
                 raise ToolError(f"{exc.message}; fix the data or pass --skip-bad-images", 2) from None
     return image_set
+
+
+def check_e2e(spec_file: SpecFile) -> Any:
+    """The end-to-end options of `e2e: DIR` (bench/e2e.py's E2EOptions), or None without it: an empty
+    folder or an undecodable image (unless skip_bad_images) is refused here, before any work."""
+    from omz_mobilenet.bench.e2e import E2EOptions, check_e2e_images
+
+    spec = spec_file.spec
+    folder = checked_path(spec_file, "e2e", validators.folder)
+    if folder is None:
+        return None
+    try:
+        paths, problems = check_e2e_images(folder, spec.skip_bad_images)
+    except ToolError as exc:
+        raise spec_file.value_error("e2e", exc.message.removeprefix("--e2e: ")) from None
+    return E2EOptions(tuple(paths), folder, spec.e2e_preprocess, skipped=tuple(problems), crop_rule=spec.crop_rule)
 
 
 def check_labels(entries: list[Any], image_set: Any, settings: Any) -> None:
