@@ -164,7 +164,7 @@ def test_record_field_names_stay_what_the_database_and_report_read():
         "latency_min_ms", "latency_max_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_p999_ms",
         "throughput_fps", "rounds", "round_medians_ms", "round_fps", "spread", "noisy", "latency_quantiles_ms",
         "iterations", "duration_s", "streams", "threads", "requests", "cpu_pinning", "openvino", "peak_rss_mb", "xml",
-        "partial",
+        "partial", "stages",
     ]  # fmt: skip
 
 
