@@ -79,18 +79,19 @@ def run_download(args: argparse.Namespace) -> int:
 AUTO = "auto"
 
 
-def _ignored_scope(value: Optional[str], precisions: list[str]) -> tuple[tuple[str, ...], Optional[str]]:
-    """`--ignored-scope FILE` read now (a bad file is exit 2 before any work); `auto` is searched per model."""
-    from omz_mobilenet.convert.quantize import read_scope_file
+def _ignored_scope(value: Optional[str], precisions: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`--ignored-scope FILE` read now (names, positions; a bad file is exit 2 before any work); `auto` is
+    searched per model later."""
+    from omz_mobilenet.convert.ignored_scope import read_scope_file
     from omz_mobilenet.precision import is_int8
 
-    if value is None:
-        return (), None
+    if value is None or value == AUTO:
+        if value == AUTO and not any(is_int8(p) for p in precisions):
+            raise UsageError("--ignored-scope keeps layers of an INT8 IR in float: add --precision INT8")
+        return (), ()
     if not any(is_int8(p) for p in precisions):
         raise UsageError("--ignored-scope keeps layers of an INT8 IR in float: add --precision INT8")
-    if value == AUTO:
-        return (), AUTO
-    return read_scope_file(Path(value)), value
+    return read_scope_file(Path(value))
 
 
 def _auto_scope(entry: ModelEntry, settings: Settings, options: QuantizeOptions) -> QuantizeOptions:
@@ -99,8 +100,11 @@ def _auto_scope(entry: ModelEntry, settings: Settings, options: QuantizeOptions)
 
     search = auto_scope(entry, settings, options, log)
     if not search.names:
-        log(f"{entry.name}: ignored scope auto: no layer raised the output SQNR; quantizing without a scope")
-    return replace(options, ignored_scope=tuple(search.names), ignored_scope_file=AUTO)
+        why = "none needed" if search.reached else "no layer raised the output SQNR"
+        log(f"{entry.name}: ignored scope auto: {why}; quantizing without a scope")
+    return replace(
+        options, ignored_scope=tuple(search.names), ignored_scope_file=AUTO, ignored_scope_positions=search.positions
+    )
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -112,13 +116,14 @@ def run_convert(args: argparse.Namespace) -> int:
 
     precisions = parse_folders(args.precisions, "--precision")
     settings = replace(settings_from(args), progress=not args.no_progress)
-    scope, scope_file = _ignored_scope(args.ignored_scope, precisions)
+    scope, positions = _ignored_scope(args.ignored_scope, precisions)
     options = QuantizeOptions(
         calibration=Path(args.calibration) if args.calibration else None,
         subset_size=args.calibration_limit,
         max_drop=args.max_drop,
         ignored_scope=scope,
-        ignored_scope_file=scope_file,
+        ignored_scope_file=args.ignored_scope,
+        ignored_scope_positions=positions,
     )
     many = many_models(args)
     entries = selected_models(args)

@@ -43,6 +43,7 @@ class QuantizeOptions:
     # layers NNCF leaves in float (IgnoredScope names: the float IR's friendly names), and the file they came from
     ignored_scope: tuple[str, ...] = ()
     ignored_scope_file: Optional[str] = None
+    ignored_scope_positions: tuple[str, ...] = ()  # "<type>#<ordinal>" per name (convert/ignored_scope.py)
 
 
 @dataclass(frozen=True)

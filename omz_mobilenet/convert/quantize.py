@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -28,6 +29,7 @@ from omz_mobilenet.convert.calibration import (
     select_calibration,
     sidecar_path,
 )
+from omz_mobilenet.convert.ignored_scope import resolve_scope
 from omz_mobilenet.convert.ir_store import RT_KEY
 from omz_mobilenet.convert.job import ConversionJob, QuantizeOptions
 from omz_mobilenet.errors import ToolError
@@ -38,11 +40,9 @@ __all__ = [
     "QuantizeOptions",
     "calibration_of",
     "check_quantizable",
-    "check_scope_names",
     "edge_layers",
     "quantize_model",
     "quantize_to_ir",
-    "read_scope_file",
 ]
 
 
@@ -169,7 +169,7 @@ def quantize_model(entry: ModelEntry, model: Any, files: list[Path], options: Qu
     accuracy control: what `diagnose` re-quantizes with each candidate ignored scope."""
     import nncf
 
-    check_scope_names(model, options.ignored_scope, f"{entry.name}: --ignored-scope {options.ignored_scope_file}")
+    options = resolve_scope(model, options, entry.name)
     level = nncf.nncf_logger.level
     nncf.set_log_level(logging.WARNING)  # a search quantizes many times: its INFO lines would drown the output
     try:
@@ -179,39 +179,6 @@ def quantize_model(entry: ModelEntry, model: Any, files: list[Path], options: Qu
             )
     finally:
         nncf.set_log_level(level)
-
-
-def read_scope_file(path: Path) -> tuple[str, ...]:
-    """The layer names of an ignored-scope file (YAML or JSON, as `diagnose --scope-out` writes it): a
-    mapping with `names: [...]` or a plain list of names. A bad file is one line, exit 2, before any work."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise ToolError(f"--ignored-scope {path}: cannot read it ({exc.strerror or exc})", 2) from None
-    except yaml.YAMLError as exc:
-        raise ToolError(f"--ignored-scope {path}: not YAML or JSON ({str(exc).splitlines()[0]})", 2) from None
-    names = data.get("names") if isinstance(data, dict) else data
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-        raise ToolError(
-            f"--ignored-scope {path}: expected `names:` with a non-empty list of layer names "
-            "(as `omz-mobilenet diagnose --scope-out` writes)",
-            2,
-        )
-    return tuple(dict.fromkeys(names))
-
-
-def check_scope_names(model: Any, names: tuple[str, ...], source: str) -> None:
-    """Every name must be a layer of the float graph (NNCF would fail later, after calibration)."""
-    known = {op.get_friendly_name() for op in model.get_ops()}
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ToolError(
-            f"{source}: no layer named {', '.join(repr(n) for n in unknown[:3])} in the float IR; "
-            "layer names are the friendly names `omz-mobilenet diagnose` prints",
-            2,
-        )
 
 
 def edge_layers(model: Any) -> list[str]:
@@ -261,7 +228,9 @@ def quantize_to_ir(job: ConversionJob, precision: str, float_model: Optional[Any
     check_quantizable(entry, options, precision)
     assert options.calibration is not None  # checked just above
     source = job.model if float_model is None else float_model
-    check_scope_names(source, options.ignored_scope, f"{entry.name}: --ignored-scope {options.ignored_scope_file}")
+    options = resolve_scope(source, options, entry.name, job.log)
+    job = replace(job, options=options)  # the scope as this graph names it
+    assert options.calibration is not None
     files, record = select_calibration(options.calibration, options.subset_size, job.log)
     job.log(f"calibrating {entry.name} on {record.used} images of {record.folder}")
     quantized, validated_on = _quantize(job, source.clone(), files, record)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.convert.ignored_scope import layer_keys
 from omz_mobilenet.convert.job import QuantizeOptions
 from omz_mobilenet.diagnose.compare import compile_f32, output_agreement
 
@@ -32,6 +33,7 @@ class ScopeSearch:
     reached: bool
     tries: int
     history: list[dict[str, Any]] = field(default_factory=list)
+    positions: tuple[str, ...] = ()  # of `names` in the float graph (convert/ignored_scope.py), set at the end
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,6 +96,8 @@ def search_scope(
         if sqnr > search.output_sqnr_db:
             search.names, search.output_sqnr_db = [*search.names, name], round(sqnr, 2)
             search.reached = sqnr >= min_sqnr
+    keys = layer_keys(inputs.float_model)
+    search.positions = tuple(keys[name] for name in search.names)
     return search
 
 
@@ -103,6 +107,7 @@ def scope_document(model: str, precision: str, search: ScopeSearch) -> dict[str,
         "model": model,
         "precision": precision,
         "names": search.names,
+        "positions": list(search.positions),
         "min_sqnr_db": search.min_sqnr_db,
         "output_sqnr_db": search.output_sqnr_db,
         "start_sqnr_db": search.start_sqnr_db,
