@@ -220,3 +220,34 @@ def test_pick_by_e2e_excludes_cells_swept_without_it(tmp_path, cli):
     code, out, _err = cli("pick", db, "--max-latency", 1000, "--metric", "e2e", "--json")
     assert code == 1
     assert "no p90 end-to-end latency" in json.loads(out)["excluded"][0]["reasons"][0]
+
+
+@pytest.mark.assets
+@pytest.mark.parametrize("kind", ["central_crop", "resize_short_crop"])
+@pytest.mark.parametrize("crop_rule", ["tf", "accuracy-checker"])
+def test_graph_preprocessing_gives_host_pixels_within_one_level(tmp_path, kind, crop_rule):
+    """The in-graph crop and resize of an identity IR against inputs/images.apply_geometry on real images of
+    several shapes (odd crop offsets included): the box computed in f32 gave pixels off by up to 187 levels."""
+    import cv2
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    from omz_mobilenet.bench.graph_preprocess import graph_model
+    from omz_mobilenet.catalogue import Geometry
+    from omz_mobilenet.inputs.images import apply_geometry, ir_input
+
+    size = 160
+    parameter = ops.parameter([1, 3, size, size], ov.Type.u8, name="input")
+    xml = tmp_path / "identity.xml"
+    ov.save_model(ov.Model([ops.result(parameter)], [parameter]), str(xml), compress_to_fp16=False)
+    entry = type("Entry", (), {"preprocessing": Geometry(kind=kind)})()
+    core = ov.Core()
+    compiled = core.compile_model(graph_model(core, xml, entry, crop_rule), "CPU")
+    shapes = set()
+    for path in sorted(SMALL.glob("*.JPEG"))[:8]:
+        image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
+        shapes.add(image.shape)
+        graph = compiled(image[np.newaxis])[0].astype(int)
+        host = ir_input([apply_geometry(image, entry.preprocessing, size, crop_rule)]).astype(int)
+        assert np.abs(graph - host).max() <= 1, (path.name, image.shape)
+    assert len(shapes) >= 4
