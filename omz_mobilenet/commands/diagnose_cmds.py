@@ -84,9 +84,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "diagnose", help="where INT8/FP16 loses: per-layer SQNR and kernels against FP32, and an ignored scope"
     )
     p.add_argument("model", metavar="MODEL", help="catalogue name; its FP32 and INT8 (or FP16) IRs must exist")
-    p.add_argument("--precision", default="INT8", type=str.upper, choices=["INT8", "FP16"], help="compared with FP32")
+    p.add_argument("--precision", default="INT8", help="INT8 (the IR `convert --precision INT8` writes) or FP16")
     p.add_argument("--dataset", required=True, help="folder of images both IRs run on")
-    p.add_argument("--limit", type=validators.positive_int, default=DEFAULT_LIMIT, metavar="N", help="images used")
+    p.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N", help="images used")
     p.add_argument(
         "--min-sqnr",
         type=float,
