@@ -171,8 +171,8 @@ FORMATS = ["tflite", "keras", "h5", "onnx"]
 FORMAT_OF = {"tflite": "tflite", "keras": "keras", "h5": "keras", "onnx": "onnx"}  # the catalogue's word
 LAYOUTS = ["imagefolder", "csv"]
 CALIBRATION_LIMIT = 300  # NNCF's default subset size
-# How the INT8 IR of an FP32 source (`--precision INT8`) is named: `convert` says FP32-INT8 (its folder),
-# `accuracy` and `bench` say INT8.
+# The INT8 IR of an FP32 source (`--precision INT8`): `convert` reports the folder it wrote (FP32-INT8, Open
+# Model Zoo's name), results label it INT8 (omz_mobilenet/precision.py).
 INT8_NAMES = ("INT8", "FP32-INT8")
 INT8_MAX_DROP = 1.5  # points of Top-1 below the original (the bound)
 SPEED_FORMATS = ["tflite", "onnx"]  # bench, sweep, report and pick: one TF-slim and the torchvision network
