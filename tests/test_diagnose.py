@@ -211,3 +211,28 @@ def test_diagnose_without_the_float_ir_is_one_line_before_any_work(irs, cli, tmp
     lines = error_lines(err)
     assert code == 2 and len(lines) == 1 and "no FP32 IR" in lines[0] and "convert" in lines[0], err
     assert not report.exists() and "comparing" not in err
+
+
+def test_ignored_scope_auto_applies_what_the_search_found(irs, cli, tmp_path):
+    import re
+
+    import openvino as ov
+
+    _work, where, calibration = irs
+    out = tmp_path / "ir"
+    code, _out, err = cli(
+        "convert", FLOAT, "--precision", "INT8", "--calibration", calibration, "--calibration-limit", "16",
+        "--ignored-scope", "auto", "--no-progress", *where[2:], "-o", out,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "ignored scope auto: diagnosing INT8 on 16 images" in err  # the 16 images calibration did not use
+    model = ov.Core().read_model(str(_ir(tmp_path, "FP32-INT8")))
+    found = re.search(r"ignored scope of (\d+) layer\(s\)", err)
+    reached_without = "no scope needed" in err
+    assert found or reached_without, err
+    if found and int(found.group(1)):
+        names = model.get_rt_info(["omz_mobilenet", "ignored_scope"]).astype(str).split("\n")
+        assert len(names) == int(found.group(1))
+        assert model.get_rt_info(["omz_mobilenet", "ignored_scope_file"]).astype(str) == "auto"
+    else:
+        assert not model.has_rt_info(["omz_mobilenet", "ignored_scope"])
