@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omz_mobilenet import validators
 from omz_mobilenet.commands.common import add_location_args, add_no_progress, log, settings_from
+
+if TYPE_CHECKING:
+    from omz_mobilenet.diagnose.plan import DiagnoseResult
 
 COLUMNS = ["rank", "layer", "sqnr_db", "local_sqnr_db", "cosine", "ops", "low_kernel", "low_precision", "low_us"]
 HEADERS = {"sqnr_db": "SQNR dB", "local_sqnr_db": "added dB", "low_kernel": "kernel", "low_precision": "runs"}
 
 
-def _print(result, top: int) -> None:
+def _print(result: DiagnoseResult, top: int) -> None:
+    from omz_mobilenet.diagnose.counters import mix_text
     from omz_mobilenet.output.tables import print_table
 
     rows = [{HEADERS.get(k, k): row.to_dict()[k] for k in COLUMNS} for row in result.layers[:top]]
@@ -21,8 +26,8 @@ def _print(result, top: int) -> None:
     out = result.output
     print(
         f"output: SQNR {out['output_sqnr_db']} dB, cosine {out['output_cosine']}, same Top-1 on "
-        f"{out['same_top1']}/{out['images']} images; kernels {result.precision} {result.kernels['low']}, "
-        f"FP32 {result.kernels['float']}; reorders {len(result.reorders)}"
+        f"{out['same_top1']}/{out['images']} images; kernels {result.precision} {mix_text(result.kernels['low'])}, "
+        f"FP32 {mix_text(result.kernels['float'])}; reorders {len(result.reorders)}"
     )
     print(result.matching)
     if result.scope is not None:
@@ -53,7 +58,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(args: argparse.Namespace, result, document: dict) -> None:
+def _write(args: argparse.Namespace, result: DiagnoseResult, document: dict) -> None:
     from omz_mobilenet.diagnose.page import html_page
     from omz_mobilenet.diagnose.scope import scope_document, write_scope_file
     from omz_mobilenet.output.files import write_text

@@ -65,3 +65,8 @@ def kernel_mix(kernels: dict[str, Kernel]) -> dict[str, int]:
 
 def total_us(kernels: dict[str, Kernel]) -> float:
     return sum(k.mean_us for k in kernels.values())
+
+
+def mix_text(mix: dict[str, int]) -> str:
+    """{'int8': 29, 'f32': 1} -> 'int8:29 f32:1' (as `bench` prints kernels)."""
+    return " ".join(f"{precision}:{count}" for precision, count in sorted(mix.items(), key=lambda kv: -kv[1]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from omz_mobilenet.diagnose.counters import mix_text
 from omz_mobilenet.diagnose.plan import DiagnoseResult
 
 CSS = """
@@ -54,8 +55,8 @@ def _summary(result: DiagnoseResult) -> str:
     items = [
         f"output SQNR <b>{out['output_sqnr_db']} dB</b>, cosine {out['output_cosine']}, same Top-1 on "
         f"{out['same_top1']} of {out['images']} images",
-        f"kernels: float {escape(str(result.kernels['float']))}, {escape(result.precision)} "
-        f"{escape(str(result.kernels['low']))}; counters' total {out['float_total_us']} µs vs {out['low_total_us']} µs",
+        f"kernels: float {escape(mix_text(result.kernels['float']))}, {escape(result.precision)} "
+        f"{escape(mix_text(result.kernels['low']))}; counters' total {out['float_total_us']} µs vs {out['low_total_us']} µs",
         f"reorders in the {escape(result.precision)} graph: "
         + (escape(", ".join(f"{r['name']} {r['mean_us']} µs" for r in result.reorders)) or "none"),
         escape(result.matching),
