@@ -13,7 +13,13 @@ if TYPE_CHECKING:
     from omz_mobilenet.diagnose.plan import DiagnoseResult
 
 COLUMNS = ["rank", "layer", "sqnr_db", "local_sqnr_db", "cosine", "ops", "low_kernel", "low_precision", "low_us"]
-HEADERS = {"sqnr_db": "SQNR dB", "local_sqnr_db": "added dB", "low_kernel": "kernel", "low_precision": "runs"}
+HEADERS = {
+    "sqnr_db": "SQNR dB",
+    "local_sqnr_db": "added dB",
+    "low_kernel": "kernel",
+    "low_precision": "runs",
+    "low_us": "µs",
+}
 
 
 def _print(result: DiagnoseResult, top: int) -> None:
