@@ -73,6 +73,9 @@ def run_pick(args: argparse.Namespace) -> int:
     budget = pick.Budget(
         args.device, args.max_latency, args.percentile, args.min_top1, args.max_size, args.machine, args.metric
     )
+    budget.scenario = args.scenario
+    if args.scenario and args.metric != "inference":  # LoadGen's bound is on its own query latency
+        raise ToolError("--scenario server budgets LoadGen's p99 query latency; drop --metric e2e", 2)
     records = _read(args.db)
     result = pick.pick(records, budget)
     if args.json:
@@ -147,6 +150,12 @@ def _add_pick(subparsers) -> None:  # type: ignore[no-untyped-def]
         default="inference",
         help="the latency the budget applies to: inference alone (default) or end to end from the image file "
         "(cells swept with the spec key e2e: DIR)",
+    )
+    p.add_argument(
+        "--scenario",
+        choices=["server"],
+        help="choose by load instead: the highest VALID MLPerf LoadGen Server QPS whose latency bound (p99) is "
+        "within --max-latency (cells swept with the spec key scenarios: [server]; default: by Top-1)",
     )
     p.add_argument(
         "--min-top1", type=percent, metavar="PCT", help="lowest acceptable Top-1 in percent, 0 to 100 (default: none)"

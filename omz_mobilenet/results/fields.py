@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from omz_mobilenet.results.db import Record, key_tuple
-from omz_mobilenet.results.record import OK
+from omz_mobilenet.results.record import OK, VALID
 
 
 def cell_id(record: Record) -> str:
@@ -107,3 +107,39 @@ def interval_text(record: Record) -> str:
         rounds = len(round_medians(record))
         return f"no interval ({rounds} round{'s' if rounds != 1 else ''})"
     return f"[{interval[0]:.3f}, {interval[1]:.3f}] ms"
+
+
+def scenario_runs(record: Optional[Record], scenario: str) -> list[Record]:
+    """The cell's stored LoadGen runs of one scenario (the spec key `scenarios:`), in the order measured."""
+    return [s for s in (record or {}).get("scenarios") or [] if isinstance(s, dict) and s.get("scenario") == scenario]
+
+
+def server_qps(record: Optional[Record], max_latency_ms: Optional[float] = None) -> Optional[Record]:
+    """The cell's VALID Server run with the highest QPS whose latency bound is at most `max_latency_ms`
+    (any bound when None), or None. INVALID and failed runs never count."""
+    fits = [
+        s
+        for s in scenario_runs(record, "server")
+        if s.get("result") == VALID
+        and s.get("qps") is not None
+        and s.get("max_latency_ms") is not None
+        and (max_latency_ms is None or float(s["max_latency_ms"]) <= max_latency_ms)
+    ]
+    return max(fits, key=lambda s: (float(s["qps"]), -float(s["max_latency_ms"])), default=None)
+
+
+def server_shortfall(record: Record, max_latency_ms: float) -> str:
+    """Why the cell has no VALID Server QPS within `max_latency_ms`: each run's result and reasons."""
+    runs = scenario_runs(record, "server")
+    if not runs:
+        return "no Server result (sweep with the spec key scenarios: [server])"
+    parts = []
+    for s in runs:
+        bound = s.get("max_latency_ms")
+        at = f"{float(bound):g} ms" if bound is not None else "no bound"
+        reasons = "; ".join(s.get("reasons") or [])
+        if s.get("result") == VALID:
+            parts.append(f"VALID only at a bound of {at} > {max_latency_ms:g} ms")
+        else:
+            parts.append(f"Server {s.get('result')} at {at}" + (f" ({reasons})" if reasons else ""))
+    return "no VALID Server result within the bound: " + ", ".join(parts)

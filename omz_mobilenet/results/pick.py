@@ -5,6 +5,9 @@ round-median ranges overlap, `fields.same_speed`): then the tie is named and the
 Only `ok` cells can be picked: incomplete, unavailable and failed cells are listed as excluded.
 `--metric e2e` budgets the end-to-end latency from the image file (cells swept with the spec key `e2e`)
 instead of the inference alone; a cell without it is excluded, saying so.
+`--scenario server` chooses by load instead: a cell fits with a VALID MLPerf LoadGen Server run whose latency
+bound (LoadGen's p99) is at most the budget, and the highest such QPS wins (then Top-1); a cell without one
+(no Server run, INVALID, failed, or VALID only at a looser bound) is excluded with that reason.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from omz_mobilenet.results.fields import (
     machine_of,
     metric_latency,
     same_speed,
+    server_qps,
+    server_shortfall,
     size_mb,
     speed_interval,
     top1,
@@ -28,6 +33,7 @@ from omz_mobilenet.results.fields import (
 from omz_mobilenet.results.labels import cell_label, config_label
 
 PERCENTILES = (50, 90, 95, 99)
+SCENARIOS = ("server",)  # what `pick --scenario` chooses by
 RUNNERS_UP = 3
 
 
@@ -40,6 +46,7 @@ class Budget:
     max_size_mb: Optional[float] = None
     machine: Optional[str] = None
     metric: str = "inference"  # or "e2e": fields.METRICS
+    scenario: Optional[str] = None  # "server": by the highest VALID LoadGen Server QPS within the bound
 
     def latency(self, record: Record) -> Optional[float]:
         """The cell's latency at the budget's percentile and metric."""
@@ -47,7 +54,13 @@ class Budget:
 
     @property
     def what(self) -> str:
+        if self.scenario == "server":
+            return "a VALID Server QPS at p99"
         return f"p{self.percentile}" + (" end-to-end" if self.metric == "e2e" else "")
+
+    def qps(self, record: Record) -> Optional[float]:
+        run = server_qps(record, self.max_latency_ms) if self.scenario == "server" else None
+        return float(run["qps"]) if run else None
 
 
 @dataclass
@@ -66,7 +79,9 @@ class PickResult:
         return self.fits[1 : 1 + RUNNERS_UP]
 
 
-def _budget_reasons(record: Record, budget: Budget) -> list[str]:
+def _latency_reasons(record: Record, budget: Budget) -> list[str]:
+    if budget.scenario == "server":
+        return [] if budget.qps(record) is not None else [server_shortfall(record, budget.max_latency_ms)]
     name = budget.what
     value = budget.latency(record)
     reasons = []
@@ -75,6 +90,11 @@ def _budget_reasons(record: Record, budget: Budget) -> list[str]:
         reasons.append(f"no {name} latency{hint}")
     elif value > budget.max_latency_ms:
         reasons.append(f"over latency ({name} {value:.3f} ms > {budget.max_latency_ms:g} ms)")
+    return reasons
+
+
+def _budget_reasons(record: Record, budget: Budget) -> list[str]:
+    reasons = _latency_reasons(record, budget)
     accuracy = top1(record) or 0.0
     if budget.min_top1 is not None and accuracy < budget.min_top1:
         reasons.append(f"under min-top1 ({accuracy:.2f} % < {budget.min_top1:g} %)")
@@ -92,6 +112,10 @@ def exclusion(record: Record, budget: Budget) -> list[str]:
         return ["other machine"]
     if record.get("status") != "ok":
         return [f"{record.get('status')}" + (f": {record['reason']}" if record.get("reason") else "")]
+    if budget.scenario == "server":  # chosen by load: accuracy is needed only for --min-top1
+        if budget.min_top1 is not None and not record.get("accuracy"):
+            return ["no accuracy"]
+        return _budget_reasons(record, budget)
     if not record.get("accuracy"):
         return ["no accuracy"]
     if not record.get("bench"):
@@ -104,6 +128,8 @@ def pick(records: list[Record], budget: Budget) -> PickResult:
         raise ToolError(f"--percentile must be one of {', '.join(map(str, PERCENTILES))}", 2)
     if budget.metric not in METRICS:
         raise ToolError(f"--metric must be one of {', '.join(METRICS)}", 2)
+    if budget.scenario is not None and budget.scenario not in SCENARIOS:
+        raise ToolError(f"--scenario must be one of {', '.join(SCENARIOS)}", 2)
     result = PickResult(budget)
     for record in records:
         reasons = exclusion(record, budget)
@@ -111,6 +137,9 @@ def pick(records: list[Record], budget: Budget) -> PickResult:
             result.excluded.append((record, reasons))
         else:
             result.fits.append(record)
+    if budget.scenario == "server":  # the load a cell carries within the bound, then Top-1
+        result.fits.sort(key=lambda r: (-(budget.qps(r) or 0.0), -(top1(r) or 0.0), size_mb(r)))
+        return result
     result.fits.sort(key=lambda r: (-(top1(r) or 0.0), budget.latency(r) or 0.0))
     _settle_tie(result)
     return result
@@ -138,8 +167,9 @@ def tie_note(result: PickResult) -> str:
     return f"tie: equal Top-1 and equal in speed (round medians overlap: {cells}); picked the smallest IR"
 
 
-def summary(record: Record, percentile: int) -> dict[str, Any]:
+def summary(record: Record, percentile: int, budget: Optional[Budget] = None) -> dict[str, Any]:
     accuracy = record.get("accuracy") or {}
+    server = server_qps(record, budget.max_latency_ms) if budget is not None and budget.scenario else None
     return {
         "key": record["key"],
         "model": record["model"],
@@ -154,21 +184,22 @@ def summary(record: Record, percentile: int) -> dict[str, Any]:
         "e2e_median_ms": metric_latency(record, "median", "e2e"),
         "latency_round_range_ms": list(interval) if (interval := speed_interval(record)) else None,
         "ir_size_mb": record.get("ir_size_mb"),
+        "server": server,  # with --scenario server: the VALID LoadGen run the cell fits by, else None
         "status": record.get("status"),
         "hostname": (record.get("environment") or {}).get("hostname"),
     }
 
 
 def to_json(result: PickResult) -> dict[str, Any]:
-    p = result.budget.percentile
+    p, b = result.budget.percentile, result.budget
     return {
         "schema_version": SCHEMA_VERSION,
         "command": "pick",
         "budget": vars(result.budget),
-        "pick": summary(result.best, p) if result.best else None,
-        "runners_up": [summary(r, p) for r in result.runners_up],
-        "tie": {"with": [summary(r, p) for r in result.ties], "decided_by": "ir_size_mb"} if result.ties else None,
-        "excluded": [{**summary(r, p), "reasons": reasons} for r, reasons in result.excluded],
+        "pick": summary(result.best, p, b) if result.best else None,
+        "runners_up": [summary(r, p, b) for r in result.runners_up],
+        "tie": {"with": [summary(r, p, b) for r in result.ties], "decided_by": "ir_size_mb"} if result.ties else None,
+        "excluded": [{**summary(r, p, b), "reasons": reasons} for r, reasons in result.excluded],
     }
 
 
@@ -178,14 +209,22 @@ def _where(record: Record) -> str:
     return f"{record['device']} of {host}"
 
 
-def _describe(record: Record, percentile: int) -> str:
+def _server_text(run: Optional[Record]) -> str:
+    if run is None:
+        return ""
+    note = f", {run['note']}" if run.get("note") else ""
+    return f"Server {float(run['qps']):.1f} QPS VALID at p99 <= {float(run['max_latency_ms']):g} ms{note}, "
+
+
+def _describe(record: Record, percentile: int, budget: Optional[Budget] = None) -> str:
+    server = _server_text(server_qps(record, budget.max_latency_ms) if budget and budget.scenario else None)
     accuracy = record.get("accuracy") or {}
     interval = f" [{accuracy['top1_low']:.1f}, {accuracy['top1_high']:.1f}]" if "top1_low" in accuracy else ""
     e2e = metric_latency(record, f"p{percentile}", "e2e")
     end_to_end = f"end-to-end p{percentile} {e2e:.3f} ms, " if e2e is not None else ""
     return (
-        f"{cell_label(record)} ({config_label(record)}) on {_where(record)}: Top-1 {top1(record) or 0:.2f} %{interval}, "
-        f"p{percentile} {latency(record, f'p{percentile}') or 0:.3f} ms, {end_to_end}"
+        f"{cell_label(record)} ({config_label(record)}) on {_where(record)}: {server}"
+        f"Top-1 {top1(record) or 0:.2f} %{interval}, p{percentile} {latency(record, f'p{percentile}') or 0:.3f} ms, {end_to_end}"
         f"{float(record.get('ir_size_mb') or 0):.2f} MB"
     )
 
@@ -194,12 +233,12 @@ def to_text(result: PickResult) -> str:
     p = result.budget.percentile
     lines = []
     if result.best:
-        lines.append(f"pick: {_describe(result.best, p)}")
+        lines.append(f"pick: {_describe(result.best, p, result.budget)}")
         if result.ties:
             lines.append(tie_note(result))
     if result.runners_up:
         lines.append("runners-up:")
-        lines += [f"  {i}. {_describe(r, p)}" for i, r in enumerate(result.runners_up, 1)]
+        lines += [f"  {i}. {_describe(r, p, result.budget)}" for i, r in enumerate(result.runners_up, 1)]
     if result.excluded:
         lines.append("excluded:")
         lines += [
@@ -216,6 +255,11 @@ def nothing_fits_message(result: PickResult, total: int) -> str:
             f", IR <= {b.max_size_mb:g} MB" if b.max_size_mb is not None else "",
         ]
     )
+    if b.scenario == "server":
+        return (
+            f"nothing fits: none of the {total} cells on {b.device} has a VALID Server result at a latency bound <= "
+            f"{b.max_latency_ms:g} ms{extra} (see the exclusions above)"
+        )
     return (
         f"nothing fits: none of the {total} cells on {b.device} has {b.what} latency <= "
         f"{b.max_latency_ms:g} ms{extra} (see the exclusions above)"

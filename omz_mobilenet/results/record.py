@@ -18,6 +18,9 @@ ir_size_mb, gflops, mparams, compiled_precision, accuracy, bench, tuned, and
 - `skipped_images`: images of the set that could not be decoded (with --skip-bad-images).
 - `e2e`: with the spec key `e2e: DIR`, the cell's end-to-end timing from those image files (bench/e2e.py's
   `stages` block: each stage's and the total's median/p90/p95/p99 in ms, images/s); None without it.
+- `scenarios`: with the spec key `scenarios:`, one block per MLPerf LoadGen run of the cell (`SCENARIO_KEYS`:
+  scenario, result VALID/INVALID/FAILED with LoadGen's reasons, the headline figure and its unit, p50/p90/p99,
+  the Server bound and QPS, the duration, whether it met MLPerf's minimums); None without it (older databases).
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ from omz_mobilenet.errors import ToolError
 #: Status words of a stored cell. Only `ok` is a result; the others carry a `reason`.
 OK, FAILED, INCOMPLETE, UNAVAILABLE = "ok", "failed", "incomplete", "unavailable"
 STATUSES = (OK, FAILED, INCOMPLETE, UNAVAILABLE)
+#: Result words of a stored LoadGen run: only VALID is a result; FAILED is a run that did not finish.
+VALID, INVALID, RUN_FAILED = "VALID", "INVALID", "FAILED"
+#: The keys of one stored scenario block (sweep/measure.py builds it from the bench's LoadGen record).
+SCENARIO_KEYS = ("scenario", "result", "reasons", "headline", "unit", "max_latency_ms", "target_qps", "qps",
+                 "p50_ms", "p90_ms", "p99_ms", "duration_s", "compliant", "note")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,7 @@ class CellRecord:
     shared_measurement: list[str] = field(default_factory=list)
     skipped_images: int = 0
     e2e: Optional[dict[str, Any]] = None  # end-to-end stages (older databases: absent, read as None)
+    scenarios: Optional[list[dict[str, Any]]] = None  # LoadGen runs (older databases: absent, read as None)
     extra: dict[str, Any] = field(default_factory=dict)  # stored keys this version does not know
 
     def __post_init__(self) -> None:

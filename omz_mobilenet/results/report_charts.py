@@ -11,10 +11,21 @@ from typing import Optional
 
 from omz_mobilenet.results.charts import LEGEND_MAX, Chart, Series, color
 from omz_mobilenet.results.db import Record
-from omz_mobilenet.results.fields import cell_id, is_measured, is_timed, latency, speed_interval, throughput, top1
+from omz_mobilenet.results.fields import (
+    cell_id,
+    is_measured,
+    is_ok,
+    is_timed,
+    latency,
+    scenario_runs,
+    speed_interval,
+    throughput,
+    top1,
+)
 from omz_mobilenet.results.grouping import families
 from omz_mobilenet.results.labels import cell_label, common_label, config_label, varying_labels
 from omz_mobilenet.results.pareto import front
+from omz_mobilenet.results.record import VALID
 
 CDF_SHOWN = 8  # lines a crowded CDF shows at first; the page's legend switches on the others
 
@@ -169,3 +180,44 @@ def cdf_charts(device: str, machine: str, title_suffix: str, records: list[Recor
             )
         )
     return charts
+
+
+def server_points(record: Record) -> list[tuple[float, float]]:
+    """(latency bound ms, highest VALID Server QPS at it) of one cell, by bound; INVALID runs are not points."""
+    best: dict[float, float] = {}
+    for run in scenario_runs(record, "server"):
+        if run.get("result") == VALID and run.get("qps") is not None and run.get("max_latency_ms") is not None:
+            bound = float(run["max_latency_ms"])
+            best[bound] = max(best.get(bound, 0.0), float(run["qps"]))
+    return sorted(best.items())
+
+
+def server_chart(device: str, machine: str, title_suffix: str, records: list[Record]) -> Optional[Chart]:
+    """The highest VALID MLPerf Server QPS against the latency bound, one line per cell; None without any."""
+    cells = [r for r in records if is_ok(r) and server_points(r)]
+    if not cells:
+        return None
+    series = [
+        Series(
+            cell_label(r, config=True, short=True),
+            server_points(r),
+            color(i),
+            line=True,
+            tooltips=[
+                f"{cell_label(r, config=True, short=True)}: {q:.1f} QPS VALID at p99 <= {b:g} ms"
+                for b, q in server_points(r)
+            ],
+        )  # fmt: skip
+        for i, r in enumerate(cells)
+    ]
+    return Chart(
+        f"server-{device}-{machine}",
+        f"MLPerf Server QPS vs latency bound, {device}{title_suffix}",
+        "latency bound (ms, LoadGen p99)",
+        "highest VALID Server QPS",
+        series,
+        "server-chart",
+        _attrs(device, machine),
+        subtitle="VALID LoadGen runs only; INVALID runs are in the table below, marked INVALID",
+        y_floor=0.0,
+    )

@@ -17,6 +17,7 @@ from omz_mobilenet.results.fields import (
     is_timed,
     latency,
     machine_of,
+    scenario_runs,
     speed_interval,
     throughput,
 )
@@ -70,7 +71,7 @@ CELL_COLUMNS = [("model", "model"), ("precision", "precision"), ("device", "devi
 PROVENANCE_KEYS = ["hostname", "cpu_model", "cores", "isa", "os", "python", "openvino", "nncf", "toolkit_version",
                    "git_commit", "node_id"]  # fmt: skip
 TEXT_COLUMNS = {"cell", *(k for k in PROVENANCE_KEYS if k != "cores"), "model", "precision", "device", "config",
-                "machine", "status", "compiled", "reason"}  # fmt: skip
+                "machine", "status", "compiled", "reason", "scenario", "result", "unit", "note", "reasons"}  # fmt: skip
 
 
 def header(columns: list[tuple[str, str]]) -> str:
@@ -170,7 +171,7 @@ def ladder_table(records: list[Record]) -> str:
     noisy = any(r["bench"].get("noisy") for r in timed)
     note = f'<p class="note"><span class="noisy">noisy</span>: {e(NOISY_NOTE[len("noisy: ") :])}</p>' if noisy else ""
     details = f"<details{opened}><summary>Latency percentiles of {len(timed)} cells</summary>{table}{note}</details>"
-    return details + e2e_table(records)
+    return details + e2e_table(records) + scenario_section(records)
 
 
 E2E_STAGES = ("read", "decode", "preprocess", "inference", "postprocess")
@@ -194,6 +195,40 @@ def e2e_table(records: list[Record]) -> str:
     return (
         f"<details open><summary>End to end from image files ({len(cells)} cells; medians)</summary>{table}</details>"
     )
+
+
+SCENARIO_COLUMNS = [("cell", "cell"), ("scenario", "scenario"), ("result", "result"), ("headline", "headline"),
+                    ("unit", "unit"), ("bound", "bound ms"), ("p99", "p99 ms"), ("duration", "duration s"),
+                    ("note", "compliance"), ("reasons", "LoadGen's reasons")]  # fmt: skip
+SCENARIOS = ("singlestream", "multistream", "server", "offline")
+
+
+def _scenario_row(r: Record, run: Record) -> str:
+    result = str(run.get("result") or "?")
+    headline = run.get("headline")
+    shown = "-" if headline is None else f"{float(headline):.2f}" + ("" if result == "VALID" else f" ({result})")
+    tds = [text_td(cell_label(r, config=True)), text_td(run.get("scenario")), text_td(result)]
+    tds.append(f'<td data-value="{_num(headline)[0] if result == "VALID" else ""}">{e(shown)}</td>')
+    tds += [text_td(run.get("unit")), td(run.get("max_latency_ms"), 1), td(run.get("p99_ms"), 3)]
+    tds += [td(run.get("duration_s"), 1), text_td(run.get("note") or "")]
+    return f'<tr class="{e(result.lower())}">' + "".join(tds + [text_td("; ".join(run.get("reasons") or []))]) + "</tr>"
+
+
+def scenario_section(records: list[Record]) -> str:
+    """The cells' MLPerf LoadGen runs (the spec key `scenarios:`): the Server chart and one row per run
+    ('' when no cell has any). A run that is not VALID says INVALID (or FAILED) in its row and headline."""
+    from omz_mobilenet.results.charts import to_svg
+    from omz_mobilenet.results.report_charts import server_chart
+
+    cells = [r for r in records if is_ok(r) and r.get("scenarios")]
+    if not cells:
+        return ""
+    rows = [_scenario_row(r, run) for r in cells for name in SCENARIOS for run in scenario_runs(r, name)]
+    first = cells[0]
+    chart = server_chart(str(first["device"]), machine_of(first), "", cells)
+    figure = f'<figure class="chart">{to_svg(chart)}</figure>' if chart is not None else ""
+    table = f'<table class="sortable scenarios">{header(SCENARIO_COLUMNS)}<tbody>{"".join(rows)}</tbody></table>'
+    return f'<h3>MLPerf LoadGen scenarios ({len(rows)} runs)</h3><div class="charts">{figure}</div>{table}'
 
 
 def _machine_tds(cell: Optional[Record]) -> list[str]:

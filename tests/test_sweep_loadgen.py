@@ -1,0 +1,151 @@
+"""Issue 21, sweep and pick: MLPerf LoadGen scenarios per sweep cell, stored with the cell, drawn in the
+report (the highest VALID Server QPS against the latency bound) and chosen by `pick --scenario server`.
+
+The pick and report rules run on hand-made cells (INVALID, failed, missing and looser-bound runs, fast);
+one small real sweep measures a Server scenario on a real IR with real images and goes through `results`,
+`report` and `pick` as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import pytest
+
+from omz_mobilenet.errors import ToolError
+from omz_mobilenet.results.db import ResultsDB
+from omz_mobilenet.results.record import CellRecord
+from tests.helpers.results_db import make_cell, run_cmd, write_db
+
+MODEL = "mobilenet-v1-0.25-128-quant"
+IMAGES = "../shared/assets/imagenet/val_100_cropped_reencoded"
+
+
+def server_run(bound: float, qps: Optional[float], result: str = "VALID", reasons: Optional[list[str]] = None) -> dict:
+    """One stored Server block, as sweep/measure.py stores it."""
+    return {
+        "scenario": "server",
+        "result": result,
+        "reasons": reasons or [],
+        "headline": qps,
+        "unit": "queries/s",
+        "max_latency_ms": bound,
+        "target_qps": None,
+        "qps": qps,
+        "p50_ms": 1.0,
+        "p90_ms": 2.0,
+        "p99_ms": bound * 0.8 if result == "VALID" else bound * 3,
+        "duration_s": 2.0,
+        "compliant": False,
+        "note": "exploratory, not MLPerf-compliant",
+    }
+
+
+def cell(model: str, runs: Optional[list[dict]], **kw: Any) -> dict:
+    record = make_cell(model, "FP32", **kw)
+    record["scenarios"] = runs
+    return record
+
+
+def cells() -> list[dict]:
+    return [
+        # most accurate, but its Server runs are INVALID: never picked, never drawn
+        cell(
+            "mobilenet-v2-1.0-224", [server_run(10, 900.0, "INVALID", ["99th percentile latency > bound"])], top1=71.8
+        ),
+        cell("mobilenet-v1-0.25-128", [server_run(5, 1500.0), server_run(10, 2100.0)], top1=41.5, median=0.6),
+        cell("mobilenet-v1-0.50-160", [server_run(10, 1200.0)], top1=59.0, median=1.2),
+        cell("mobilenet-v1-1.0-224", [server_run(20, 400.0)], top1=70.0, median=5.0),  # VALID only at a looser bound
+        cell("mobilenet-v3-small-1.0-224", None, top1=67.5, median=1.4),  # swept without scenarios
+        cell("mobilenet-v3-large-1.0-224", [server_run(10, None, "FAILED", ["loadgen: no images"])], top1=75.0),
+    ]
+
+
+@pytest.fixture()
+def db(tmp_path) -> str:
+    return str(write_db(tmp_path / "results.db", cells()))
+
+
+def _pick_json(db: str, *extra: str) -> dict:
+    return json.loads(_stdout(lambda: run_cmd(["pick", db, "--scenario", "server", "--json", *extra])))
+
+
+def _stdout(action) -> str:
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert action() == 0
+    return buffer.getvalue()
+
+
+def test_pick_server_chooses_the_highest_valid_qps_within_the_bound(db):
+    out = _pick_json(db, "--max-latency", "10")
+    assert out["pick"]["model"] == "mobilenet-v1-0.25-128"
+    assert out["pick"]["server"]["qps"] == 2100.0 and out["pick"]["server"]["max_latency_ms"] == 10
+    assert [r["model"] for r in out["runners_up"]] == ["mobilenet-v1-0.50-160"]
+    # a stricter bound: only the 5 ms run of v1-0.25 fits, the 10 ms runs do not
+    strict = _pick_json(db, "--max-latency", "5")
+    assert strict["pick"]["server"]["qps"] == 1500.0 and strict["runners_up"] == []
+
+
+def test_cells_without_a_valid_server_result_are_excluded_with_their_reason(db):
+    reasons = {r["model"]: " ".join(r["reasons"]) for r in _pick_json(db, "--max-latency", "10")["excluded"]}
+    assert "Server INVALID at 10 ms (99th percentile latency > bound)" in reasons["mobilenet-v2-1.0-224"]
+    assert "VALID only at a bound of 20 ms > 10 ms" in reasons["mobilenet-v1-1.0-224"]
+    assert "no Server result (sweep with the spec key scenarios: [server])" in reasons["mobilenet-v3-small-1.0-224"]
+    assert "Server FAILED at 10 ms (loadgen: no images)" in reasons["mobilenet-v3-large-1.0-224"]
+
+
+def test_pick_server_text_says_valid_and_exploratory(db, capsys):
+    assert run_cmd(["pick", db, "--scenario", "server", "--max-latency", "10"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("pick: mobilenet-v1-0.25-128 FP32")
+    assert "Server 2100.0 QPS VALID at p99 <= 10 ms, exploratory, not MLPerf-compliant" in first
+
+
+def test_pick_server_min_top1_and_nothing_fits(db, capsys):
+    assert _pick_json(db, "--max-latency", "10", "--min-top1", "50")["pick"]["model"] == "mobilenet-v1-0.50-160"
+    with pytest.raises(ToolError) as caught:
+        run_cmd(["pick", db, "--scenario", "server", "--max-latency", "1"])
+    assert caught.value.exit_code == 1
+    assert "has a VALID Server result at a latency bound <= 1 ms" in caught.value.message
+
+
+def test_pick_server_refuses_the_e2e_metric(db):
+    with pytest.raises(ToolError) as caught:
+        run_cmd(["pick", db, "--scenario", "server", "--max-latency", "10", "--metric", "e2e"])
+    assert caught.value.exit_code == 2 and "--metric e2e" in caught.value.message
+
+
+def test_report_draws_valid_server_qps_and_marks_invalid(db, tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert run_cmd(["report", db, "-o", str(out)]) == 0
+    page = out.read_text()
+    assert 'class="server-chart"' in page or "server-chart" in page
+    assert "MLPerf Server QPS vs latency bound, CPU" in page
+    chart = page[page.index("MLPerf Server QPS vs latency bound") :]
+    chart = chart[: chart.index("</svg>")]
+    assert "2100.0 QPS VALID at p99 &lt;= 10 ms" in chart and "1500.0 QPS VALID at p99 &lt;= 5 ms" in chart
+    assert "900" not in chart  # an INVALID run is never a point
+    table = page[page.index('<table class="sortable scenarios">') :]
+    table = table[: table.index("</table>")]
+    invalid_row = next(row for row in table.split("<tr")[1:] if "mobilenet-v2-1.0-224" in row)
+    assert "INVALID" in invalid_row and "900.00 (INVALID)" in invalid_row
+    assert "exploratory, not MLPerf-compliant" in table
+
+
+def test_a_report_without_scenarios_has_no_scenario_section(tmp_path):
+    db = str(write_db(tmp_path / "plain.db", [make_cell("mobilenet-v1-0.25-128", "FP32")]))
+    out = tmp_path / "plain.html"
+    assert run_cmd(["report", db, "-o", str(out)]) == 0
+    assert "MLPerf LoadGen scenarios" not in out.read_text()
+
+
+def test_older_databases_read_scenarios_as_none(tmp_path):
+    old = make_cell("mobilenet-v1-0.25-128", "FP32")  # written before the field existed: no "scenarios" key
+    with ResultsDB.open(write_db(tmp_path / "old.db", [old]), create=False, write=False) as store:
+        (stored,) = store.cells()
+    assert "scenarios" not in stored and CellRecord.from_dict(stored).scenarios is None
