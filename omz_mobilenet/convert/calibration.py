@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Optional
 
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.inputs.dataset import images_under
@@ -28,6 +29,11 @@ class CalibrationRecord:
     available: int
     sha256: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
+    # INT8-RQ with a margin (convert/requant_margin.py): the held-out images that chose what stays float
+    # (refused for evaluation like calibration images) and what the margin work found
+    validation_sha256: list[str] = field(default_factory=list)
+    validation_names: list[str] = field(default_factory=list)
+    requant_margin: Optional[dict[str, Any]] = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -106,13 +112,14 @@ def read_record(xml: Path) -> CalibrationRecord | None:
 
 
 def overlapping(record: CalibrationRecord, images: list[Path]) -> list[Path]:
-    """The images that calibrated: the same bytes, or the same file name (a re-encoded copy of the same
+    """The images that calibrated (or validated an INT8-RQ margin): the same bytes, or the same file name (a re-encoded copy of the same
     ILSVRC image). A name recorded below a class folder counts for an image of the same class folder, or
     of a folder that is none of the calibration's classes (a flat image set); in another of its class
     folders it is another photo that happens to share a camera's file name."""
-    hashes = set(record.sha256)
-    flat = {name for name in record.names if "/" not in name}
-    nested = {tuple(name.rsplit("/", 1)) for name in record.names if "/" in name}
+    hashes = set(record.sha256) | set(record.validation_sha256)
+    seen = [*record.names, *record.validation_names]  # the margin's validation images chose the IR too
+    flat = {name for name in seen if "/" not in name}
+    nested = {tuple(name.rsplit("/", 1)) for name in seen if "/" in name}
     classes = {folder for folder, _name in nested}
     nested_names = {name for _folder, name in nested}
 

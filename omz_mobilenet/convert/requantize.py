@@ -16,13 +16,24 @@ Judging the result against the original in its own runtime is accuracy's work
 
 from __future__ import annotations
 
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from omz_mobilenet.convert.calibration import CalibrationRecord, select_calibration
 from omz_mobilenet.convert.ir_store import RT_KEY
 from omz_mobilenet.convert.job import ConversionJob
+from omz_mobilenet.convert.requant_margin import (
+    DEFAULT_MAX_DROP,
+    MarginInputs,
+    MarginRecord,
+    attach_margin,
+    load_validation,
+    margin_or_error,
+    quantize_with_margin,
+)
 from omz_mobilenet.errors import ToolError
 from omz_mobilenet.precision import REQUANTIZED
 
@@ -104,8 +115,9 @@ def _check_float(model: Model) -> None:
 
 
 def requantize_to_ir(job: ConversionJob) -> Path:
-    """`<out>/<model>/INT8-RQ/`: the source's float graph quantized by NNCF, with its calibration record."""
-    from omz_mobilenet.convert.quantize import check_quantizable, quantize_to_ir
+    """`<out>/<model>/INT8-RQ/`: the source's float graph quantized by NNCF within the margin of the original
+    (convert/requant_margin.py), with its calibration record, validation images and what stayed float."""
+    from omz_mobilenet.convert.quantize import check_quantizable
 
     entry = job.entry
     if entry.source_precision != "INT8":
@@ -113,7 +125,47 @@ def requantize_to_ir(job: ConversionJob) -> Path:
             f"{entry.name} is a float model: {REQUANTIZED} is for already-quantized sources; use --precision INT8", 2
         )
     check_quantizable(entry, job.options, REQUANTIZED)  # calibration folder given: before the graph work
+    options = job.options
+    assert options.calibration is not None
+    files, record = select_calibration(options.calibration, options.subset_size, job.log)
+    items = margin_or_error(job, record)  # labelled held-out images, or exit 2, before the graph work
     job.log(f"{entry.name}: folding the source's quantization into a float graph before NNCF")
     float_model = strip_quantization(job.model.clone())
     float_model.set_rt_info(entry.source_precision, [RT_KEY, "requantized_from"])
-    return quantize_to_ir(job, REQUANTIZED, float_model)
+    return _write_margin_ir(job, float_model, files, (record, items))
+
+
+def _write_margin_ir(
+    job: ConversionJob, float_model: Model, files: list[Path], chosen: tuple[CalibrationRecord, Optional[list]]
+) -> Path:
+    from dataclasses import replace
+
+    from omz_mobilenet.convert.ignored_scope import resolve_scope
+    from omz_mobilenet.convert.ir_store import write_ir
+    from omz_mobilenet.convert.quantize import _attach, _write_sidecar, quantize_model
+    from omz_mobilenet.precision import compress_to_fp16
+
+    record, items = chosen
+    entry = job.entry
+    job = replace(job, options=resolve_scope(float_model, job.options, entry.name, job.log))
+    max_drop = DEFAULT_MAX_DROP if job.options.max_drop is None else job.options.max_drop
+    job.log(f"calibrating {entry.name} on {record.used} images of {record.folder}")
+    if items is None:  # the documented fallback: no labelled held-out images, margin on by default
+        quantized = quantize_model(entry, float_model, files, job.options)
+        margin = MarginRecord(
+            False, max_drop, "unchecked", note="no labelled held-out images in the calibration folder"
+        )
+    else:
+        validation = load_validation(job, items)
+        quantized, _all_int8, margin = quantize_with_margin(job, MarginInputs(float_model, files, validation, max_drop))
+        record = dc_replace(record, **validation.record_fields(job.options.calibration or Path()))
+    record = dc_replace(record, requant_margin=margin.as_dict())
+    job.label_ir(quantized, REQUANTIZED)
+    _attach(quantized, record, replace(job.options, max_drop=None), None)
+    attach_margin(quantized, margin)
+    if record.validation_sha256:
+        quantized.set_rt_info("\n".join(record.validation_sha256), [RT_KEY, "validation_sha256"])
+        quantized.set_rt_info("\n".join(record.validation_names), [RT_KEY, "validation_names"])
+    xml = write_ir(quantized, job.settings.out_dir, entry.name, REQUANTIZED, compress_to_fp16(REQUANTIZED))
+    _write_sidecar(xml, record)
+    return xml
