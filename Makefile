@@ -66,7 +66,7 @@ gate-int8: int8
 	$(CLI) gate $(INT8_MODEL) --precision INT8 --dataset $(DATASET)/val_100_cropped_reencoded --no-progress
 
 # The matrix: every model available offline x FP32, FP16, INT8 (NNCF for float models, calibrated on
-# the split's calibration images; a quantized model's own IR otherwise) on CPU, over the 1,000
+# the split's calibration images; a quantized model's requantized IR, INT8-RQ/) on CPU, over the 1,000
 # evaluation images; cells already in the database are skipped.
 sweep: $(SPLIT)/calibration
 	$(CLI) sweep --available --precision FP32,FP16,INT8 --device $(DEVICE) --dataset $(SPLIT)/evaluation \

@@ -92,10 +92,15 @@ class _Job:
 
     def run(self, precisions: list[str], evaluations: list[Evaluation]) -> None:
         from omz_mobilenet.output.progress import item_progress
+        from omz_mobilenet.precision import name_for, old_spelling
 
+        for note in filter(None, (old_spelling(self.entry, p) for p in precisions)):
+            self.log(f"[dim]{note}[/]")
+        # results carry one name per IR (INT8-RQ of an INT8 source is INT8, its FP32 is INT8-ASIS), each once
+        names = list(dict.fromkeys(name_for(self.entry, p) for p in precisions))
         with item_progress(self.options.progress) as progress:
             originals = self._originals(progress) if self.options.original else {}
-            for precision in precisions:
+            for precision in names:
                 if not self._precision(precision, progress, originals, evaluations):
                     return
 
@@ -105,7 +110,8 @@ class _Job:
         from omz_mobilenet.convert.pipeline import ensure_ir
 
         entry, options = self.entry, self.options
-        xml = ensure_ir(entry, ir_folder(entry, precision, self.settings.out_dir), self.settings, self.log)
+        folder = ir_folder(entry, precision, self.settings.out_dir)
+        xml = ensure_ir(entry, folder, self.settings, self.log)
         overlaps = {s.name: calibration_overlap(xml, s, options.allow_overlap) for s in self.image_sets}
         compiled = compile_for_accuracy(xml, options.device, options.batch, entry.name)
         try:

@@ -43,7 +43,7 @@ from omz_mobilenet.accuracy.judge import (
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_USAGE, ToolError
 from omz_mobilenet.inputs.dataset import ImageSet
-from omz_mobilenet.precision import is_int8, is_requantized
+from omz_mobilenet.precision import is_int8, requantizes
 
 # The judgement's names, importable from the gate as before.
 __all__ = [
@@ -144,8 +144,8 @@ def measure_model(entry: ModelEntry, precisions: list[str], run: GateRun) -> Mea
         reason = missing.removeprefix(f"{entry.name}: ")
         skipped = GateRow(entry.name, "", options.device, "", SKIPPED, note="not available", reason=reason)
         return Measured(problems=_problem_rows(entry, precisions, image_sets, skipped))
-    # INT8-RQ is judged against the original file in its own runtime
-    original = options.original or (run.bases and any(is_requantized(p) for p in usable))
+    # INT8 of an INT8 source (its requantized IR, INT8-RQ) is judged against the original in its own runtime
+    original = options.original or (run.bases and any(requantizes(entry, p) for p in usable))
     try:
         options = dataclasses.replace(options, original=original)
         evaluations = evaluate_model(entry, usable, image_sets, run.settings, options, log=run.log)

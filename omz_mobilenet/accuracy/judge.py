@@ -31,7 +31,7 @@ from omz_mobilenet.accuracy.metrics import wilson_interval
 from omz_mobilenet.accuracy.records import Evaluation, biased_note
 from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import ToolError
-from omz_mobilenet.precision import is_int8, is_requantized
+from omz_mobilenet.precision import is_int8, requantizes
 
 PASSED, FAILED, SKIPPED, ERROR, NO_REF = "PASSED", "FAILED", "SKIPPED", "ERROR", "NO REF"
 RECORDED = "RECORDED"  # `gate --update-baseline`: measured with evidence and written to the baseline
@@ -234,7 +234,7 @@ def judge_evaluations(entry: ModelEntry, evaluations: list[Evaluation], referenc
     for evaluation in evaluations:
         if evaluation.precision in reference_only:
             continue
-        if is_requantized(evaluation.precision):
+        if requantizes(entry, evaluation.precision):
             rows.append(judge_against_original(entry, evaluation))
         elif is_int8(evaluation.precision) and entry.source_precision == "FP32":
             rows.append(judge_against_fp32(entry, evaluation, fp32[evaluation.image_set.name]))

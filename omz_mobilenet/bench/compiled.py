@@ -20,8 +20,9 @@ COMPUTE_LAYERS = {"Convolution", "GroupConvolution", "FullyConnected", "MatMul"}
 
 @dataclass(frozen=True)
 class BenchTarget:
-    """One IR to bench. `precision` is what the user asked for (INT8 may bench the FP32 IR of an
-    already-quantized source), `ir_precision` is the IR folder actually used."""
+    """One IR to bench. `precision` is its name in results (precision.name_for: INT8 of an
+    already-quantized source benches its INT8-RQ folder, INT8-ASIS its FP32 folder), `ir_precision` is
+    the IR folder actually used."""
 
     model: str
     precision: str

@@ -71,10 +71,14 @@ def checked_folder(entry: ModelEntry, precision: str, settings: Settings) -> str
 
 def named_target(entry: ModelEntry, precision: str, settings: Settings, log: Log) -> BenchTarget:
     from omz_mobilenet.convert.pipeline import ensure_ir
+    from omz_mobilenet.precision import name_for, old_spelling
 
     folder = checked_folder(entry, precision, settings)
+    note = old_spelling(entry, precision)
+    if note:
+        log(f"[dim]{note}[/]")
     xml = ensure_ir(entry, folder, settings, log)  # converts a float IR when missing
-    return BenchTarget(entry.name, precision, folder, xml, entry)
+    return BenchTarget(entry.name, name_for(entry, precision), folder, xml, entry)
 
 
 def found_targets(settings: Settings, precisions: Optional[list[str]]) -> list[BenchTarget]:
@@ -87,14 +91,9 @@ def found_targets(settings: Settings, precisions: Optional[list[str]]) -> list[B
     targets = []
     for model, folder, xml in find_irs(settings.out_dir):
         entry = known.get(model)
-        wanted = [label(folder)]
-        if entry is not None and entry.source_precision == "INT8" and folder == "FP32":
-            wanted.append("INT8")  # an already-quantized source's own IR is its INT8 too
-        for name in wanted:
-            if precisions is None and name != wanted[0]:
-                continue
-            if precisions is None or name in precisions:
-                targets.append(BenchTarget(model, name, folder, xml, entry))
+        name = label(folder, entry)  # an INT8 source's FP32 folder is INT8-ASIS, its INT8-RQ folder INT8
+        if precisions is None or name in _names(entry, precisions):
+            targets.append(BenchTarget(model, name, folder, xml, entry))
     if not targets:
         which = f" at {', '.join(precisions)}" if precisions else ""
         raise ToolError(
@@ -105,6 +104,22 @@ def found_targets(settings: Settings, precisions: Optional[list[str]]) -> list[B
     return targets
 
 
+def _names(entry: Optional[ModelEntry], precisions: list[str]) -> set[str]:
+    """The result names the requested precisions mean for this model (spellings folded; a pair the
+    model cannot have matches nothing)."""
+    from omz_mobilenet.precision import name_for
+
+    if entry is None:
+        return set(precisions)
+    names = set()
+    for precision in precisions:
+        try:
+            names.add(name_for(entry, precision))
+        except UsageError:
+            continue
+    return names
+
+
 def plan(
     entries: Optional[list[ModelEntry]], precisions: list[str], explicit: bool, settings: Settings, log: Log
 ) -> Plan:
@@ -113,16 +128,23 @@ def plan(
     if entries is None:
         found = found_targets(settings, precisions if explicit else None)
         return Plan([PlanItem(f"{t.model} {t.precision}", functools.partial(_found, t)) for t in found])
+    from omz_mobilenet.precision import name_for
+
     result = Plan([])
     for entry in entries:
+        named: set[str] = set()  # INT8 and INT8-RQ of an INT8 source are one IR, benched once
         for precision in precisions:
             try:
                 checked_folder(entry, precision, settings)
             except ToolError as exc:
                 result.refused.append(exc)
                 continue
+            name = name_for(entry, precision)
+            if name in named:
+                continue
+            named.add(name)
             make = functools.partial(named_target, entry, precision, settings, log)
-            result.items.append(PlanItem(f"{entry.name} {precision}", make))
+            result.items.append(PlanItem(f"{entry.name} {name}", make))
     return result
 
 

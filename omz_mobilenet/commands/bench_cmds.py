@@ -283,7 +283,8 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
         "-d", "--device", default="CPU", help="CPU, GPU, NPU, AUTO or any OpenVINO device string (default CPU)"
     )
     p.add_argument(
-        "--precision", help="comma list of FP32, FP16, INT8, INT8-RQ (requantized INT8 source) (default FP32)"
+        "--precision",
+        help="comma list of FP32, FP16, INT8, INT8-ASIS (an INT8 source as imported) (default FP32); INT8-RQ = INT8",
     )
     p.add_argument(
         "--infer-precision",

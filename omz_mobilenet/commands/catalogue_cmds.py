@@ -1,6 +1,7 @@
 """`list` and `info`: read-only views of the catalogue (no OpenVINO or TensorFlow import), with each
 model's status on this machine: offline (its files are in the cache or a mirror folder, found without
-any network) and the precisions already converted in the IR folder."""
+any network) and the IRs already converted in the IR folder, by the names every command takes
+(precision.names_of: `INT8-ASIS (FP32/)`, `INT8 (INT8-RQ/)` for an already-quantized source)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from omz_mobilenet.settings import Settings
 LIST_COLUMNS = [
     "name",
     "offline",
-    "converted",
+    "IRs",
     "format",
     "input",
     "top1",
@@ -49,10 +50,13 @@ def _summary(entry: ModelEntry) -> dict[str, Any]:
 
 
 def status(entry: ModelEntry, settings: Settings, converted: dict[str, list[str]]) -> dict[str, Any]:
-    """{"offline": "cached" | "mirror" | None, "converted": [IR folders]}; reads files only."""
+    """{"offline": "cached" | "mirror" | None, "converted": [IR folders], "irs": [names with their folder]};
+    reads files only. `irs` was added after `converted`, which keeps its meaning (additive JSON)."""
     from omz_mobilenet.fetch.download import availability
+    from omz_mobilenet.precision import names_of
 
-    return {"offline": availability(entry, settings), "converted": converted.get(entry.name, [])}
+    folders = converted.get(entry.name, [])
+    return {"offline": availability(entry, settings), "converted": folders, "irs": names_of(entry, folders)}
 
 
 def converted_irs(settings: Settings) -> dict[str, list[str]]:
@@ -65,7 +69,7 @@ def converted_irs(settings: Settings) -> dict[str, list[str]]:
 
 
 def _cell_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**r, "converted": ",".join(r["converted"]) or None} for r in records]
+    return [{**r, "IRs": ", ".join(r["irs"]) or None} for r in records]
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -93,7 +97,7 @@ def run_list(args: argparse.Namespace) -> int:
         f"omz-mobilenet catalogue ({len(records)} {what}; {offline} offline)", _cell_rows(records), LIST_COLUMNS
     )
     print("offline: cached = in the download cache, mirror = in the mirror folder, local = on disk at its path:")
-    print("converted: IRs in -o DIR; catalogue: built-in, or the user catalogue file (--catalogue)")
+    print("IRs: in -o DIR, by the name --precision takes (its folder); catalogue: built-in, or --catalogue FILE")
     return 0
 
 
@@ -113,7 +117,7 @@ def run_info(args: argparse.Namespace) -> int:
     ]
     rows += [
         {"field": "offline", "value": state["offline"] or "no (needs a download)"},
-        {"field": "converted", "value": ",".join(state["converted"]) or "none"},
+        {"field": "IRs", "value": ", ".join(state["irs"]) or "none"},
     ]
     print_table(entry.name, rows)
     return 0

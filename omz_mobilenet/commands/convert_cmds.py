@@ -150,7 +150,7 @@ def run_convert(args: argparse.Namespace) -> int:
     if args.json:
         print(dumps("convert", rows))
     elif rows:
-        print_table("converted", rows, ["model", "precision", "gflops", "mparams", "xml"])
+        print_table("converted", rows, ["model", "name", "precision", "gflops", "mparams", "xml"])
     return 1 if failures else 0
 
 
@@ -181,7 +181,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--precision",
         dest="precisions",
         default="FP32",
-        help="comma list of FP32, FP16, INT8 (= FP32-INT8; for an already-quantized source INT8-RQ, its requantization), FP16-INT8, INT8-RQ",
+        help="comma list of FP32, FP16, INT8 (NNCF, = FP32-INT8; of an already-quantized source its requantization, folder INT8-RQ), FP16-INT8, INT8-ASIS (an already-quantized source as imported, folder FP32)",
     )
     add_alias(p, "--precisions", "precisions")
     p.add_argument("--calibration", help="INT8: folder of calibration images (keep them out of your evaluation set)")

@@ -42,7 +42,8 @@ def ir_xml(out_dir: Path, model: str, precision: str) -> Path:
 
 def ir_folder(entry: Source, precision: str, out_dir: Path) -> str:
     """The IR folder under `out_dir` a requested precision means (precision.folder_for's rule): INT8
-    of a float source is FP32-INT8, or FP16-INT8 when only that one is on disk."""
+    of a float source is FP32-INT8, or FP16-INT8 when only that one is on disk; INT8 of an
+    already-quantized source is INT8-RQ and its INT8-ASIS is FP32."""
     only_fp16 = (
         not ir_xml(out_dir, entry.name, "FP32-INT8").is_file() and ir_xml(out_dir, entry.name, "FP16-INT8").is_file()
     )

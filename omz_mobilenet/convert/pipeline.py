@@ -18,6 +18,7 @@ from omz_mobilenet.precision import (
     compress_to_fp16,
     is_int8,
     is_requantized,
+    label,
     needs_calibration,
     write_folder,
 )
@@ -35,6 +36,7 @@ class ConvertResult:
     mparams: float
     source_sha256: str
     openvino: str
+    name: str = ""  # what --precision calls this IR (precision.label: INT8 for INT8-RQ/, INT8-ASIS for FP32/ of INT8)
 
 
 def build_ir_model(fetched: FetchedModel) -> tuple[Any, GraphCost]:
@@ -105,6 +107,7 @@ def convert_model(
                 round(cost.mparams, 4),
                 fetched.source_sha256,
                 ov.get_version(),
+                label(precision, entry),
             )
         )
     return results

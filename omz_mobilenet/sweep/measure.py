@@ -33,7 +33,7 @@ def ensure_group_ir(group: Group, ctx: SweepContext) -> Path:
         return ensure_ir(group.entry, folder, ctx.settings, ctx.log)
     if ctx.calibration is None:
         raise ToolError(
-            f"{group.entry.name} {group.precision}: INT8 of a float model needs calibration images (--calibration DIR)",
+            f"{group.entry.name} {group.precision}: an INT8 IR ({folder}) needs calibration images (--calibration DIR)",
             2,
         )
     from omz_mobilenet.convert.quantize import QuantizeOptions

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from omz_mobilenet.catalogue import Catalogue, ModelEntry
-from omz_mobilenet.precision import REQUESTABLE
+from omz_mobilenet.errors import UsageError
+from omz_mobilenet.precision import REQUESTABLE, name_for
 from omz_mobilenet.sweep.spec import BenchConfig, SpecFile
 
 
@@ -69,7 +70,16 @@ def groups(
     calibration images) is found when the group runs: it is then reported as not made."""
     out = []
     for entry in entries:
-        for precision in precisions:
+        for precision in dict.fromkeys(_name(entry, p) for p in precisions):
             cells = tuple(Cell(entry.name, precision, d, c) for d in devices for c in configs)
             out.append(Group(entry, precision, cells))
     return out
+
+
+def _name(entry: ModelEntry, precision: str) -> str:
+    """The name the cells carry (precision.name_for: INT8-RQ of an INT8 source is INT8, its FP32 is
+    INT8-ASIS); a pair the model cannot have keeps its spelling and fails when its group runs."""
+    try:
+        return name_for(entry, precision)
+    except UsageError:
+        return precision

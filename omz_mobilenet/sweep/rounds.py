@@ -2,7 +2,7 @@
 
 Cells that name the same IR (by sha256), device and bench configuration are one *measurement*:
 measured once, the result stored with each of them (`shared_measurement` names them all). For
-example FP32 and INT8 of an already-quantized source are the same IR.
+example INT8 and FP32-INT8 of a float source are the same IR.
 
 The measurements of one device are measured together, as `bench` measures several models: each is
 prepared first (compiled, its accuracy evaluated, warmed up), then all of them run `rounds`

@@ -22,7 +22,7 @@ LIST_KEYS: dict[str, str] = {
     "top5": "Top-5",
 }
 # Machine-dependent status added to each `list` record (not catalogue content): left out of the comparison.
-STATUS_KEYS = {"offline", "converted"}
+STATUS_KEYS = {"offline", "converted", "irs"}
 
 
 def as_snapshot_row(row: dict) -> dict:
