@@ -31,7 +31,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,lint,docs]"
+	$(PY) -m pip install --quiet -e ".[test,lint,docs,loadgen]"
 	touch $@
 
 download: setup

@@ -61,6 +61,8 @@ class BenchRecord:
     partial: bool = False  # True when Ctrl-C cut the run short: the numbers cover `iterations` only
     # `bench --e2e DIR`: per-stage times from image files (bench/e2e.py `stages_block`); None without --e2e
     stages: Optional[dict] = None
+    # `bench --scenario` / a sweep cell's scenario: the LoadGen block (bench/loadgen ScenarioRecord.block())
+    scenario: Optional[dict] = None
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,200 @@
+"""One LoadGen run on a compiled IR (`run_scenario`) and the Server scenario's search for its highest
+VALID QPS (`search_server_qps`). A short probe of the compiled IR first tells LoadGen what to expect
+(Offline's expected QPS, SingleStream's expected latency, the search's starting rate)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Optional
+
+from omz_mobilenet.bench.loadgen.logs import accuracy_responses, detail_errors, read_summary
+from omz_mobilenet.bench.loadgen.options import (
+    HEADLINE,
+    MLPERF_SAMPLES,
+    MULTISTREAM_SAMPLES,
+    ScenarioOptions,
+    loadgen,
+    settings_block,
+    test_settings,
+)
+from omz_mobilenet.bench.loadgen.record import COMPLIANT, EXPLORATORY, ScenarioRecord
+from omz_mobilenet.bench.loadgen.sut import Classify, SampleLibrary, SystemUnderTest
+from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.errors import UsageError
+
+Log = Callable[[str], None]
+SEARCH_TRIES = 7  # Server search: runs at most
+SEARCH_PRECISION = 0.05  # stop when the VALID and INVALID rates are this close (relative)
+PROBE_S = 0.5
+
+
+@dataclass
+class LoadgenTarget:
+    """What a scenario runs on: the compiled IR, the image files of the QSL, and names for the record."""
+
+    compiled: Any  # openvino.CompiledModel, batch 1
+    files: list[Path]
+    model: str
+    precision: str
+    device: str
+    xml: str
+    entry: Optional[ModelEntry] = None
+    probe: Optional[tuple[float, float]] = None  # (samples/s, ms) once measured
+
+
+def samples_needed(opts: ScenarioOptions) -> int:
+    """The fewest images LoadGen will ask the QSL for."""
+    if opts.official:
+        return MLPERF_SAMPLES
+    return MULTISTREAM_SAMPLES if opts.scenario == "multistream" else 1
+
+
+def check_samples(opts: ScenarioOptions, available: int, dataset: str) -> None:
+    needed = samples_needed(opts)
+    if available < needed:
+        why = "MLPerf's performance sample count (--official)" if opts.official else "one MultiStream query"
+        raise UsageError(f"--dataset {dataset} has {available} image(s); {why} needs {needed}; use a larger folder")
+
+
+def _library(target: LoadgenTarget) -> SampleLibrary:
+    port = target.compiled.input(0)
+    return SampleLibrary(target.files, target.entry, int(port.get_shape()[2]), port.get_element_type().to_dtype())
+
+
+def _jobs(compiled: Any) -> int:
+    return max(2, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+
+
+def probe(target: LoadgenTarget) -> tuple[float, float]:
+    """(samples/s with the queue full, ms of one request alone), from PROBE_S of each."""
+    import openvino as ov
+
+    if target.probe is not None:
+        return target.probe
+    library = _library(target)
+    indices = list(range(min(len(target.files), 16)))
+    library.load(indices)
+    request = target.compiled.create_infer_request()
+    started, count = time.perf_counter(), 0
+    while time.perf_counter() - started < PROBE_S or count < 3:
+        request.infer({0: library.tensors[indices[count % len(indices)]]})
+        count += 1
+    latency_ms = (time.perf_counter() - started) * 1e3 / count
+    queue = ov.AsyncInferQueue(target.compiled, _jobs(target.compiled))
+    started, count = time.perf_counter(), 0
+    while time.perf_counter() - started < PROBE_S:
+        queue.start_async({0: library.tensors[indices[count % len(indices)]]})
+        count += 1
+    queue.wait_all()
+    target.probe = (count / (time.perf_counter() - started), latency_ms)
+    return target.probe
+
+
+def _log_settings(lg: Any, folder: Path) -> Any:
+    output = lg.LogOutputSettings()
+    output.outdir = str(folder)
+    output.copy_summary_to_stdout = False
+    output.copy_detail_to_stdout = False
+    settings = lg.LogSettings()
+    settings.log_output = output
+    settings.enable_trace = False
+    return settings
+
+
+def _drive(target: LoadgenTarget, opts: ScenarioOptions, settings: Any, folder: Path, classify) -> SampleLibrary:
+    """LoadGen's test itself: QSL and SUT constructed, the test run, both destroyed."""
+    lg = loadgen()
+    library = _library(target)
+    sut = SystemUnderTest(target.compiled, library, _jobs(target.compiled), classify if opts.accuracy else None)
+    sut_handle = lg.ConstructSUT(sut.issue, sut.flush)
+    count = min(len(target.files), MLPERF_SAMPLES)
+    qsl = lg.ConstructQSL(len(target.files), count, library.load, library.unload)
+    try:
+        lg.StartTestWithLogSettings(sut_handle, qsl, settings, _log_settings(lg, folder))
+    finally:
+        sut.wait()
+        lg.DestroyQSL(qsl)
+        lg.DestroySUT(sut_handle)
+    if sut.errors:
+        raise RuntimeError(f"the SUT failed to answer LoadGen: {sut.errors[0]}")
+    return library
+
+
+def run_scenario(
+    target: LoadgenTarget, opts: ScenarioOptions, classify: Optional[Classify] = None, log: Log = lambda _m: None
+) -> ScenarioRecord:
+    """One LoadGen run of `opts.scenario` on the target; logs in opts.out_dir (else a temporary folder)."""
+    from omz_mobilenet.environment import environment
+
+    check_samples(opts, len(target.files), str(Path(target.files[0]).parent) if target.files else "?")
+    qps, latency_ms = probe(target) if not opts.accuracy else (1.0, 1.0)
+    settings = test_settings(opts, qps, latency_ms)
+    with tempfile.TemporaryDirectory(prefix="omz-loadgen-") as temp:
+        folder = Path(opts.out_dir) if opts.out_dir is not None else Path(temp)
+        folder.mkdir(parents=True, exist_ok=True)
+        log(f"LoadGen {opts.lg_name} {'accuracy' if opts.accuracy else 'performance'} run on {target.model} ...")
+        library = _drive(target, opts, settings, folder, classify)
+        summary = read_summary(folder) if (folder / "mlperf_log_summary.txt").is_file() else {}
+        errors = detail_errors(folder)
+        responses = accuracy_responses(folder) if opts.accuracy else None
+    field_name = HEADLINE[opts.scenario][0]
+    if opts.scenario == "multistream" and field_name == "p99_ms":
+        headline = summary.get("percentiles_ms", {}).get("99.00")
+    elif field_name == "p90_ms":
+        headline = summary.get("percentiles_ms", {}).get("90.00")
+    else:
+        headline = summary.get(field_name)
+    return ScenarioRecord(
+        model=target.model,
+        precision=target.precision,
+        device=target.device,
+        xml=target.xml,
+        scenario=opts.scenario,
+        result="VALID" if summary.get("valid") else "INVALID",
+        reasons=list(summary.get("reasons", [])) + errors,
+        compliance=COMPLIANT if opts.official and summary.get("valid") else EXPLORATORY,
+        headline=None if opts.accuracy else headline,
+        headline_name=HEADLINE[opts.scenario][1],
+        percentiles_ms=summary.get("percentiles_ms", {}),
+        samples_per_s=summary.get("samples_per_s"),
+        qps=summary.get("qps"),
+        mean_ms=summary.get("mean_ms"),
+        min_ms=summary.get("min_ms"),
+        max_ms=summary.get("max_ms"),
+        settings=settings_block(opts, settings, min(len(target.files), MLPERF_SAMPLES)),
+        log_dir=str(folder.resolve()) if opts.out_dir is not None else None,
+        environment=environment(),
+        samples_loaded=library.loads,
+        accuracy={"responses": responses} if responses is not None else None,
+    )
+
+
+def search_server_qps(target: LoadgenTarget, opts: ScenarioOptions, log: Log = lambda _m: None) -> ScenarioRecord:
+    """The highest Server QPS whose run is VALID under opts.max_latency_ms, by bisection from the probe's
+    throughput; every try is logged and kept in the record's `search`. The record returned is the best
+    VALID try, or the last INVALID one when no rate held the bound."""
+    capacity, _ = probe(target)
+    low: Optional[float] = None  # highest VALID rate so far
+    high: Optional[float] = None  # lowest INVALID rate so far
+    rate, best, last, tries = 0.8 * capacity, None, None, []
+    for number in range(1, SEARCH_TRIES + 1):
+        folder = Path(opts.out_dir) / f"try{number}" if opts.out_dir is not None else None
+        last = run_scenario(target, replace(opts, target_qps=round(rate, 2), out_dir=folder))
+        p99 = last.percentiles_ms.get("99.00")
+        tries.append({"try": number, "target_qps": round(rate, 2), "result": last.result, "p99_ms": p99})
+        log(f"server search try {number}: {rate:.1f} QPS -> {last.result} (p99 {p99} ms)")
+        if last.valid:
+            low, best = rate, last
+        else:
+            high = rate
+        if low is not None and high is not None and (high - low) / low < SEARCH_PRECISION:
+            break
+        rate = (low + high) / 2 if low is not None and high is not None else (rate * 1.5 if high is None else rate / 2)
+    chosen = best if best is not None else last
+    assert chosen is not None
+    chosen.search = tries
+    return chosen
