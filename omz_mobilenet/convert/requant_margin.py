@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -65,11 +65,13 @@ class Validation:
     labels: list[int]
     images: list[np.ndarray]
 
-    def record_fields(self, folder: Path) -> dict[str, list[str]]:
-        return {
-            "validation_sha256": [sha256_of(p) for p in self.paths],
-            "validation_names": [record_name(p, folder) for p in self.paths],
-        }
+    def recorded(self, record: CalibrationRecord, folder: Path) -> CalibrationRecord:
+        """The calibration record with these images as its validation images."""
+        return replace(
+            record,
+            validation_sha256=[sha256_of(p) for p in self.paths],
+            validation_names=[record_name(p, folder) for p in self.paths],
+        )
 
 
 def validation_items(job: ConversionJob, record: CalibrationRecord) -> list[tuple[Path, int]]:
@@ -126,7 +128,7 @@ def ir_top1(model: Any, validation: Validation) -> float:
 
     compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     fn = _top1_fn(dict(enumerate(validation.labels)))
-    return round(100.0 * fn(compiled, list(enumerate(validation.images))), 2)
+    return round(100.0 * float(fn(compiled, list(enumerate(validation.images)))), 2)
 
 
 def quantized_inputs(model: Any) -> set[str]:

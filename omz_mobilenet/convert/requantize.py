@@ -136,7 +136,10 @@ def requantize_to_ir(job: ConversionJob) -> Path:
 
 
 def _write_margin_ir(
-    job: ConversionJob, float_model: Model, files: list[Path], chosen: tuple[CalibrationRecord, Optional[list]]
+    job: ConversionJob,
+    float_model: Model,
+    files: list[Path],
+    chosen: tuple[CalibrationRecord, Optional[list[tuple[Path, int]]]],
 ) -> Path:
     from dataclasses import replace
 
@@ -158,7 +161,7 @@ def _write_margin_ir(
     else:
         validation = load_validation(job, items)
         quantized, _all_int8, margin = quantize_with_margin(job, MarginInputs(float_model, files, validation, max_drop))
-        record = dc_replace(record, **validation.record_fields(job.options.calibration or Path()))
+        record = validation.recorded(record, job.options.calibration or Path())
     record = dc_replace(record, requant_margin=margin.as_dict())
     job.label_ir(quantized, REQUANTIZED)
     _attach(quantized, record, replace(job.options, max_drop=None), None)
