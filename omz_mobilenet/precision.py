@@ -56,6 +56,14 @@ def parse(text: str, allowed: tuple[str, ...] = REQUESTABLE, option: str = "--pr
     return wanted
 
 
+def parse_one(text: str, allowed: tuple[str, ...] = REQUESTABLE, option: str = "--precision") -> str:
+    """One precision (`verify --precision`), spelled in any case."""
+    wanted = parse(text, allowed, option)
+    if len(wanted) > 1:
+        raise UsageError(f"{option} takes one precision here, not {text!r}")
+    return wanted[0]
+
+
 def parse_folders(text: str, option: str = "--precision") -> list[str]:
     """What `convert` writes: INT8 means FP32-INT8, as Open Model Zoo named it (`write_folder` turns it
     into INT8-RQ for an already-quantized source)."""

@@ -55,9 +55,9 @@ def add_dataset_args(p: argparse.ArgumentParser) -> None:
     default = DEFAULT_PRECISIONS["gate" if p.prog.endswith("gate") else "accuracy"]
     p.add_argument(
         "--precision",
-        help="comma list of FP32, FP16, INT8 (already-quantized models: their own IR; float models: the "
-        f"NNCF FP32-INT8 IR from `convert --precision INT8`), FP16-INT8 (default {default} for named "
-        "models; without MODEL every IR found in the output folder)",
+        help="comma list of FP32, FP16, INT8 (the IR `convert --precision INT8` writes: NNCF FP32-INT8 of a float "
+        "model, the requantized INT8-RQ of an already-quantized one), FP16-INT8, INT8-ASIS (an already-quantized "
+        f"model as imported) (default {default} for named models; without MODEL every IR found in the output folder)",
     )
     p.add_argument(
         "--allow-overlap",

@@ -43,13 +43,15 @@ def _print(result: DiagnoseResult, top: int) -> None:
 def run_diagnose(args: argparse.Namespace) -> int:
     from omz_mobilenet.catalogue import load_catalogue
     from omz_mobilenet.diagnose.measure import measure
-    from omz_mobilenet.diagnose.plan import DiagnoseRequest, plan
+    from omz_mobilenet.diagnose.plan import DIAGNOSED, DiagnoseRequest, plan
     from omz_mobilenet.output.envelope import check_writable, envelope
+    from omz_mobilenet.precision import REQUANTIZED, name_for, parse_one
 
     check_writable(args.json, args.csv, args.html, args.scope_out)
+    entry = load_catalogue().get(args.model)
     request = DiagnoseRequest(
-        entry=load_catalogue().get(args.model),
-        precision=args.precision.upper(),
+        entry=entry,
+        precision=name_for(entry, parse_one(args.precision, (*DIAGNOSED, REQUANTIZED))),
         dataset=Path(args.dataset),
         limit=args.limit,
         search=not args.no_scope,
@@ -95,7 +97,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "diagnose", help="where INT8/FP16 loses: per-layer SQNR and kernels against FP32, and an ignored scope"
     )
     p.add_argument("model", metavar="MODEL", help="catalogue name; its FP32 and INT8 (or FP16) IRs must exist")
-    p.add_argument("--precision", default="INT8", help="INT8 (the IR `convert --precision INT8` writes) or FP16")
+    p.add_argument(
+        "--precision",
+        default="INT8",
+        help="INT8 (the IR `convert --precision INT8` writes), FP16, or INT8-ASIS (an INT8 source as imported)",
+    )
     p.add_argument("--dataset", required=True, help="folder of images both IRs run on")
     p.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N", help="images used")
     p.add_argument(

@@ -63,6 +63,15 @@ def legend(records: list[dict]) -> list[str]:
     return lines
 
 
+VERIFIED = ("FP32", "FP16", "INT8", "INT8-ASIS")
+
+
+def _verify_precision(text: str) -> str:
+    from omz_mobilenet.precision import REQUANTIZED, parse_one
+
+    return parse_one(text, (*VERIFIED, REQUANTIZED))
+
+
 def _check_device(device: str) -> None:
     """A device this machine lacks is bad input: say so before any download or conversion."""
     from omz_mobilenet.runtime import check_device, new_core
@@ -97,7 +106,12 @@ def run_verify(args: argparse.Namespace) -> int:
         not args.no_progress,
         Path(args.annotations) if args.annotations else None,
     )
+    from omz_mobilenet.precision import name_for
+
+    args.precision = _verify_precision(args.precision)
     entries = selected_models(args)
+    for entry in entries:
+        name_for(entry, args.precision)  # INT8-ASIS of a float model: exit 2 naming it, before any work
     settings = settings_from(args)
     _check_device(args.device)
     request.images()  # before any download or conversion: images there, and readable
@@ -134,7 +148,11 @@ def register(subparsers) -> None:
     )
     p.add_argument("--limit", type=validators.positive_int, help="use the first N images (sorted by name)")
     p.add_argument("-d", "--device", default="CPU", help="OpenVINO device for the IR")
-    p.add_argument("--precision", default="FP32", choices=["FP32", "FP16"], help="IR to check (always inferred at f32)")
+    p.add_argument(
+        "--precision",
+        default="FP32",
+        help=f"IR to check, one of {', '.join(VERIFIED)} (always inferred at f32); INT8-RQ = INT8",
+    )
     p.add_argument(
         "--skip-bad-images",
         action="store_true",

@@ -15,17 +15,17 @@ from omz_mobilenet.convert.job import QuantizeOptions
 from omz_mobilenet.diagnose.layers import LayerRow
 from omz_mobilenet.diagnose.scope import DEFAULT_MAX_TRIES, DEFAULT_MIN_SQNR, ScopeSearch
 from omz_mobilenet.errors import UsageError
-from omz_mobilenet.precision import REQUANTIZED
+from omz_mobilenet.precision import AS_IS
 from omz_mobilenet.settings import Settings
 
-DIAGNOSED = ("INT8", "FP16")
+DIAGNOSED = ("INT8", "FP16", AS_IS)  # names (precision.name_for); INT8-RQ is read as INT8
 DEFAULT_LIMIT = 16
 
 
 @dataclass(frozen=True)
 class DiagnoseRequest:
     entry: ModelEntry
-    precision: str  # INT8 or FP16
+    precision: str  # INT8, FP16 or (an INT8 source) INT8-ASIS
     dataset: Path
     limit: int = DEFAULT_LIMIT
     search: bool = True  # INT8: look for an ignored scope
@@ -68,7 +68,7 @@ class Plan:
 def low_folder(entry: ModelEntry, precision: str, out_dir: Path) -> str:
     if precision == "FP16":
         return "FP16"
-    return REQUANTIZED if entry.source_precision == "INT8" else ir_folder(entry, "INT8", out_dir)
+    return ir_folder(entry, precision, out_dir)  # INT8: INT8-RQ of an INT8 source; INT8-ASIS: its FP32
 
 
 def plan(request: DiagnoseRequest, settings: Settings) -> Plan:
@@ -77,7 +77,7 @@ def plan(request: DiagnoseRequest, settings: Settings) -> Plan:
 
     entry = request.entry
     if request.precision not in DIAGNOSED:
-        raise UsageError(f"diagnose --precision {request.precision}: choose INT8 or FP16 (compared with FP32)")
+        raise UsageError(f"diagnose --precision {request.precision}: choose INT8, FP16 or {AS_IS} (compared with FP32)")
     images = check_image_folder(request.dataset, request.limit)
     float_xml = ir_xml(settings.out_dir, entry.name, "FP32")
     low = low_folder(entry, request.precision, settings.out_dir)
@@ -108,11 +108,12 @@ def _calibration(request: DiagnoseRequest, low_xml: Path) -> QuantizeOptions:
 
 
 def float_reference(core: Any, entry: ModelEntry, xml: Path, precision: str) -> Any:
-    """The FP32 IR; for an INT8 source's requantization, the float graph it was requantized from."""
+    """The FP32 IR; for an INT8 source's INT8 (requantized) and INT8-ASIS IRs, the float graph of its
+    as-is import (its quantization folded back)."""
     from omz_mobilenet.runtime import read_ir
 
     model = read_ir(core, xml)
-    if entry.source_precision == "INT8" and precision == "INT8":
+    if entry.source_precision == "INT8" and precision in ("INT8", AS_IS):
         from omz_mobilenet.convert.requantize import strip_quantization
 
         model = strip_quantization(model)

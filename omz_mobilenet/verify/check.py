@@ -42,6 +42,7 @@ the Top-1 difference (IR - original), so a reader sees how much 100 images can p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ from typing import Optional
 import numpy as np
 
 from omz_mobilenet.catalogue import ModelEntry
+from omz_mobilenet.convert.ir_store import ir_folder
 from omz_mobilenet.convert.pipeline import ensure_ir
 from omz_mobilenet.converters.native_log import quiet_native_stderr
 from omz_mobilenet.errors import ToolError
@@ -64,7 +66,7 @@ from omz_mobilenet.inputs.dataset import (
 )
 from omz_mobilenet.inputs.images import ir_input, load_for_model, original_input
 from omz_mobilenet.inputs.labels import counted_space, label_space, output_labels
-from omz_mobilenet.precision import DEFAULT_INFER_PRECISION
+from omz_mobilenet.precision import DEFAULT_INFER_PRECISION, name_for
 from omz_mobilenet.settings import Settings
 from omz_mobilenet.verify.criteria import (  # noqa: F401 (the criteria's names, importable from here as before)
     ALPHA,
@@ -231,7 +233,7 @@ def _compare(entry: ModelEntry, settings: Settings, request: VerifyRequest, file
     from omz_mobilenet.runtime import compile_ir, new_core
 
     fetched = fetch_model(entry, settings, log)
-    xml = ensure_ir(entry, request.precision, settings, log)
+    xml = ensure_ir(entry, ir_folder(entry, request.precision, settings.out_dir), settings, log)
     compiled = compile_ir(new_core(), xml, request.device, DEFAULT_INFER_PRECISION)
     with quiet_native_stderr():
         original = open_reference(entry, fetched.model_path)
@@ -259,6 +261,7 @@ def verify_model(
 ) -> VerifyRecord:
     import openvino as ov
 
+    request = dataclasses.replace(request, precision=name_for(entry, request.precision))  # FP32 -> INT8-ASIS
     files, problems = request.images()
     if not files:
         raise ToolError(f"no readable images in {request.dataset}: {problems[0]}", 2)
