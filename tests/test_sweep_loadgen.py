@@ -149,3 +149,90 @@ def test_older_databases_read_scenarios_as_none(tmp_path):
     with ResultsDB.open(write_db(tmp_path / "old.db", [old]), create=False, write=False) as store:
         (stored,) = store.cells()
     assert "scenarios" not in stored and CellRecord.from_dict(stored).scenarios is None
+
+
+# --- the spec: bad values are one line, exit 2, before any database or conversion -----------------------
+
+
+def _spec(tmp_path, body: str) -> str:
+    spec = tmp_path / "spec.yml"
+    spec.write_text(f"models: [{MODEL}]\nprecision: [FP32]\n{body}")
+    return str(spec)
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "words"),
+    [
+        ("dataset: {images}\nscenarios: [serverr]\n", 4, "scenarios.0"),
+        ("dataset: {images}\nscenarios: [server]\nmax_latency_ms: 0\n", 5, "max_latency_ms"),
+        ("dataset: {images}\nscenarios: [server]\nmax_latency_ms: [10, -2]\n", 5, "max_latency_ms"),
+        ("dataset: {images}\nscenarios: [server]\nmax_latency_ms: 10\ntarget_qps: 0\n", 6, "target_qps"),
+        ("dataset: {images}\nscenarios: [offline]\nduration_s: -1\n", 5, "duration_s"),
+        ("dataset: {images}\nscenarios: [server]\n", 4, "server needs its latency bound"),
+        ("dataset: {images}\nmax_latency_ms: 10\n", 4, "add scenarios: [server]"),
+        ("dataset: {images}\nscenarios: [offline]\ntarget_qps: 100\n", 5, "add server to scenarios"),
+        ("scenarios: [offline]\n", 3, "dataset: DIR"),
+        ("dataset: {images}\nlimit: 4\nscenarios: [offline, multistream]\n", 5, "multistream needs 8 images"),
+    ],
+)
+def test_bad_scenario_values_exit_2_before_any_database(mirror, cli, tmp_path, body, line, words):
+    from tests.helpers.paths import IMAGES, error_lines
+
+    spec = _spec(tmp_path, body.format(images=IMAGES / "val_100_cropped_reencoded"))
+    db = tmp_path / "never.db"
+    code, _out, err = cli("sweep", spec, "--db", db, "--no-progress")
+    (message,) = error_lines(err)
+    assert code == 2 and "Traceback" not in err
+    assert f"{spec}:{line}" in message and words in message, message
+    assert not db.exists() and not (tmp_path / "ir").exists()
+
+
+def test_scenarios_on_ray_are_refused_in_one_line(mirror, cli, tmp_path):
+    from tests.helpers.paths import IMAGES, error_lines
+
+    spec = _spec(tmp_path, f"dataset: {IMAGES / 'val_100_cropped_reencoded'}\nscenarios: [offline]\n")
+    code, _out, err = cli("sweep", spec, "--db", tmp_path / "never.db", "--ray", "local", "--no-progress")
+    (message,) = error_lines(err)
+    assert code == 2 and "runs MLPerf LoadGen on this machine only; run the sweep without --ray" in message
+    assert not (tmp_path / "never.db").exists()
+
+
+# --- a small real sweep: Server on a real IR and real images, then results, report and pick ---------------
+
+
+def test_a_real_sweep_with_server_then_results_report_and_pick(mirror, cli, tmp_path):
+    from tests.helpers.paths import IMAGES
+
+    spec = _spec(
+        tmp_path,
+        f"dataset: {IMAGES / 'val_100_cropped_reencoded'}\nlimit: 40\ntime: 0.6\nrounds: 2\n"
+        "scenarios: [server, offline]\nmax_latency_ms: [10, 0.01]\nduration_s: 0.5\n",
+    )
+    db = tmp_path / "r.db"
+    code, out, err = cli("sweep", spec, "--db", db, "--no-progress")
+    assert code == 0, err
+    assert "server search try 1" in err  # the Server search logs each try
+
+    code, out, err = cli("results", db, "--json")
+    (stored,) = json.loads(out)["records"]
+    runs = {(s["scenario"], s["max_latency_ms"]): s for s in stored["scenarios"]}
+    assert set(runs) == {("server", 10), ("server", 0.01), ("offline", None)}
+    loose, impossible, offline = runs[("server", 10)], runs[("server", 0.01)], runs[("offline", None)]
+    assert loose["result"] == "VALID" and loose["qps"] > 0 and loose["p99_ms"] <= 10
+    assert loose["note"] == "exploratory, not MLPerf-compliant" and loose["search"]
+    assert impossible["result"] == "INVALID" and impossible["reasons"]  # no CPU answers in 10 µs at p99
+    assert offline["headline"] > 0 and offline["unit"] == "samples per second"
+
+    report = tmp_path / "report.html"
+    assert cli("report", db, "-o", report)[0] == 0
+    page = report.read_text()
+    assert "MLPerf Server QPS vs latency bound, CPU" in page
+    table = page[page.index('<table class="sortable scenarios">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr") == 4 and "INVALID" in table  # header + three runs
+
+    code, out, _err = cli("pick", db, "--scenario", "server", "--max-latency", "10", "--json")
+    picked = json.loads(out)["pick"]
+    assert code == 0 and picked["model"] == MODEL and picked["server"]["qps"] == loose["qps"]
+    code, out, err = cli("pick", db, "--scenario", "server", "--max-latency", "1")
+    assert code == 1 and "Server INVALID at 0.01 ms" in out and "VALID only at a bound of 10 ms > 1 ms" in out

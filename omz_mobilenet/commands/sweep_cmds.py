@@ -113,7 +113,14 @@ def run_sweep(args: argparse.Namespace) -> int:
     from omz_mobilenet.catalogue import load_catalogue
     from omz_mobilenet.results.db import ResultsDB
     from omz_mobilenet.sweep.plan import check_precisions, groups, selected_models
-    from omz_mobilenet.sweep.spec import check_calibration, check_e2e, check_images, check_labels, check_models
+    from omz_mobilenet.sweep.spec import (
+        check_calibration,
+        check_e2e,
+        check_images,
+        check_labels,
+        check_models,
+        check_scenarios,
+    )
 
     spec_file = merged_spec(args)
     spec = spec_file.spec
@@ -131,6 +138,11 @@ def run_sweep(args: argparse.Namespace) -> int:
     ctx.e2e = check_e2e(spec_file)  # the e2e folder's images, checked before any database or conversion
     if ctx.e2e is not None and args.ray:
         raise UsageError("the spec key e2e times cells on this machine only; run the sweep without --ray")
+    ctx.scenarios = check_scenarios(
+        spec_file, image_set
+    )  # LoadGen runs per cell, checked before any database or conversion
+    if ctx.scenarios is not None and args.ray:  # LoadGen's own logs and timing stay on the machine it measures
+        raise UsageError("the spec key scenarios runs MLPerf LoadGen on this machine only; run the sweep without --ray")
     if args.ray:
         _ray_preflight(args.ray, spec.pin, planned)  # no database is created for a cluster that cannot be reached
     with ResultsDB.open(spec.db) as db:

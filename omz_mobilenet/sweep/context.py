@@ -20,6 +20,17 @@ def _quiet(_message: str) -> None:
     pass
 
 
+@dataclass(frozen=True)
+class ScenarioPlan:
+    """The MLPerf LoadGen runs of every cell (the spec key `scenarios:`): each scenario once, Server once
+    per latency bound (at `target_qps`, or the highest VALID QPS LoadGen's runs find by bisection)."""
+
+    scenarios: tuple[str, ...]
+    bounds_ms: tuple[float, ...] = ()
+    duration_s: float = 10.0
+    target_qps: Optional[float] = None
+
+
 @dataclass
 class SweepContext:
     """The sweep's choices (from the spec and flags) and what its cells share once loaded."""
@@ -45,6 +56,7 @@ class SweepContext:
     accuracy_cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     label_spaces: dict[str, Any] = field(default_factory=dict)  # model -> inputs.labels.LabelSpace
     e2e: Any = None  # bench.e2e.E2EOptions of the spec key `e2e: DIR`: each cell also timed end to end
+    scenarios: Optional[ScenarioPlan] = None  # the spec key `scenarios:`: LoadGen runs per cell
 
     def __post_init__(self) -> None:
         # The spec holds --min-images as written (None, 200 or "50%"); None is the sweep's default, any one image.

@@ -146,6 +146,74 @@ def e2e_of(target: Any, opts: Any, ctx: SweepContext) -> Optional[Block]:
     return measure_e2e(ctx.core(), target, opts, ctx.e2e, output_names(target.entry, ctx.settings, classes), ctx.log)
 
 
+def scenarios_of(target: Any, opts: Any, ctx: SweepContext) -> Optional[list[Block]]:
+    """The cell's MLPerf LoadGen runs (the spec key `scenarios:`), one stored block each, else None.
+    LoadGen sends one sample per query, so the IR is compiled at batch 1 with the cell's hint; a run that
+    fails is stored FAILED with its reason (the cell's own accuracy and bench stand)."""
+    if ctx.scenarios is None:
+        return None
+    from omz_mobilenet.bench.compiled import compile_target
+    from omz_mobilenet.bench.loadgen import ScenarioOptions
+    from omz_mobilenet.bench.loadgen.run import LoadgenTarget
+
+    compiled = compile_target(ctx.core(), target, opts.model_copy(update={"batch": 1}))
+    files = [path for path, _label in ctx.image_set().items]
+    lg_target = LoadgenTarget(
+        compiled.compiled, files, target.model, target.precision, opts.device, str(target.xml), target.entry
+    )
+    plan = ctx.scenarios
+    runs = [ScenarioOptions(name, duration_s=plan.duration_s) for name in plan.scenarios if name != "server"]
+    if "server" in plan.scenarios:
+        runs += [
+            ScenarioOptions("server", duration_s=plan.duration_s, target_qps=plan.target_qps, max_latency_ms=bound)
+            for bound in plan.bounds_ms
+        ]
+    return [_scenario_run(lg_target, run, ctx) for run in runs]
+
+
+def _scenario_run(target: Any, options: Any, ctx: SweepContext) -> Block:
+    from omz_mobilenet.bench.loadgen import run_scenario, search_server_qps
+
+    search = options.scenario == "server" and options.target_qps is None
+    try:
+        record = search_server_qps(target, options, ctx.log) if search else run_scenario(target, options, log=ctx.log)
+    except (ToolError, RuntimeError) as exc:
+        reason = exc.message if isinstance(exc, ToolError) else str(exc)
+        return scenario_block(None, options, reason)
+    return scenario_block(record, options)
+
+
+def scenario_block(record: Any, options: Any, failure: Optional[str] = None) -> Block:
+    """What a cell stores of one LoadGen run (results/record.py SCENARIO_KEYS), from bench's ScenarioRecord;
+    a failed run keeps its scenario, bound and reason, and result FAILED."""
+    from omz_mobilenet.bench.loadgen.options import HEADLINE
+    from omz_mobilenet.bench.loadgen.record import COMPLIANT, EXPLORATORY
+    from omz_mobilenet.results.record import RUN_FAILED
+
+    server = options.scenario == "server"
+    block: Block = {"scenario": options.scenario, "unit": HEADLINE[options.scenario][1], "batch": 1}
+    block["max_latency_ms"] = options.max_latency_ms if server else None
+    block["duration_s"] = options.duration_s
+    if record is None:
+        return {**block, "result": RUN_FAILED, "reasons": [str(failure)], "headline": None, "qps": None,
+                "target_qps": options.target_qps, "compliant": False, "note": EXPLORATORY}  # fmt: skip
+    percentiles = record.percentiles_ms or {}
+    block.update(
+        result=record.result,
+        reasons=list(record.reasons),
+        headline=record.headline,
+        qps=record.qps if server else None,
+        target_qps=record.settings.get("target_qps"),
+        p50_ms=percentiles.get("50.00"),
+        p90_ms=percentiles.get("90.00"),
+        p99_ms=percentiles.get("99.00"),
+        compliant=record.compliance == COMPLIANT,
+        note=record.compliance,
+        search=list(record.search),
+    )
+    return block
+
+
 def compiled_precision(bench: Block) -> str:
     runtime = bench["runtime_precisions"]
     return str(bench["compiled_precision"]) + (f" ({runtime})" if runtime and runtime != "?" else "")

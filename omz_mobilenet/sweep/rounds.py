@@ -218,9 +218,11 @@ def _finish(run: _Running, ctx: SweepContext) -> Iterator[CellRecord]:
     except ToolError as exc:
         yield from (measure.failed(r, f"end-to-end: {exc.message}", m.entry) for r in run.records)
         return
+    scenarios = measure.scenarios_of(run.prepared.target, run.opts, ctx)  # a failed LoadGen run is stored FAILED
     for record in run.records:
         record.rounds = list(run.rounds)
         record.e2e = e2e
+        record.scenarios = scenarios
         yield measure.measured(record, run.accuracy, bench.as_dict(), m.entry, ctx)
 
 
@@ -234,9 +236,11 @@ def _tuned(run: _Running, ctx: SweepContext) -> Iterator[CellRecord]:
         accuracy = measure.accuracy_of(compiled.compiled, m.entry, m.members[0].key.ir_sha256, opts, ctx)
         del compiled
         bench, chosen = measure.tuned_bench(_target(m), opts, ctx)
+        scenarios = measure.scenarios_of(_target(m), opts, ctx)
     except ToolError as exc:
         yield from (measure.failed(r, exc.message, m.entry) for r in run.records)
         return
     for record in run.records:
         record.tuned = chosen
+        record.scenarios = scenarios
         yield measure.measured(record, accuracy, bench, m.entry, ctx)

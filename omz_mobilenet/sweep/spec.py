@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from omz_mobilenet import validators
 from omz_mobilenet.accuracy.evidence import MinImages
@@ -43,6 +43,16 @@ class SweepSpec(BaseModel):
     db: str = DEFAULT_DB
     allow_missing: bool = False
     pin: dict[str, str] = Field(default_factory=dict, description="device or model -> Ray node label (Ray only)")
+    # MLPerf LoadGen runs per cell (bench --scenario), on the images of `dataset:`; Server once per bound
+    scenarios: list[Literal["singlestream", "multistream", "server", "offline"]] = Field(default_factory=list)
+    max_latency_ms: list[float] = Field(default_factory=list, description="Server latency bounds (p99), ms")
+    target_qps: Optional[float] = Field(default=None, gt=0, description="Server QPS; default: search the highest")
+    duration_s: float = Field(default=10.0, gt=0, description="LoadGen min_duration per run (exploratory)")
+
+    @field_validator("max_latency_ms", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (int, float, str)) and not isinstance(value, bool) else value
 
 
 def _line_of(text: str, key: str, index: Optional[int] = None) -> Optional[int]:
@@ -67,10 +77,13 @@ VALUES: dict[str, Callable[[Any], Any]] = {
     "time": validators.seconds,
     "rounds": validators.positive_int,
     "min_images": validators.from_usage(MinImages.parse, "--min-images"),
+    "target_qps": validators.positive_float,
+    "duration_s": validators.seconds,
 }
 LIST_VALUES: dict[str, Callable[[Any], Any]] = {
     "device": validators.device,
     "precision": validators.from_usage(parse_precision, "--precision"),
+    "max_latency_ms": validators.positive_float,  # also a single number: checked as a list of one
 }
 BENCH_VALUES: dict[str, Callable[[Any], Any]] = {
     "hint": validators.hint,
@@ -119,6 +132,7 @@ def _check_values(raw: dict, text: str, path: Path) -> None:
             validators.check(key, raw[key], validator, where(key))
     for key, validator in LIST_VALUES.items():
         items = raw.get(key)
+        items = [items] if key == "max_latency_ms" and items is not None and not isinstance(items, list) else items
         for index, item in enumerate(items if isinstance(items, list) else []):
             validators.check(key, item, validator, where(key, index))
     bench = raw.get("bench")
@@ -278,3 +292,36 @@ def check_calibration(
             )
         counts[(entry.name, precision)] = len(shared)
     return counts
+
+
+def check_scenarios(spec_file: SpecFile, image_set: Any = None) -> Any:
+    """The LoadGen runs each cell makes (sweep/context.py's ScenarioPlan), or None without `scenarios:`.
+    A Server run needs a latency bound; bounds or a QPS without Server, or scenarios without the images
+    of `dataset:` (LoadGen's sample library), are refused here, before any database or conversion."""
+    from omz_mobilenet.sweep.context import ScenarioPlan
+
+    spec = spec_file.spec
+    if not spec.scenarios:
+        for key in ("max_latency_ms", "target_qps"):
+            if getattr(spec, key):
+                raise spec_file.value_error(key, "applies to the Server scenario; add scenarios: [server]")
+        return None
+    server = "server" in spec.scenarios
+    if server and not spec.max_latency_ms:
+        raise spec_file.value_error("scenarios", "server needs its latency bound: add max_latency_ms: MS (LoadGen p99)")
+    for key in ("max_latency_ms", "target_qps"):
+        if getattr(spec, key) and not server:
+            raise spec_file.value_error(key, "applies to the Server scenario; add server to scenarios:")
+    if spec.dataset is None:
+        raise spec_file.value_error("scenarios", "LoadGen's samples are the images of dataset: DIR; add it")
+    from omz_mobilenet.bench.loadgen import ScenarioOptions
+    from omz_mobilenet.bench.loadgen.run import samples_needed
+
+    for index, name in enumerate(spec.scenarios):
+        needed, have = samples_needed(ScenarioOptions(name)), len(image_set.items) if image_set is not None else 0
+        if image_set is not None and have < needed:
+            raise spec_file.value_error(
+                "scenarios", f"{name} needs {needed} images per query; {spec.dataset} has {have}", index
+            )
+    bounds = tuple(dict.fromkeys(spec.max_latency_ms))
+    return ScenarioPlan(tuple(dict.fromkeys(spec.scenarios)), bounds, spec.duration_s, spec.target_qps)
