@@ -129,6 +129,7 @@ class _Job:
                         overlaps[image_set.name],
                         options.crop_rule,
                         options.min_images,
+                        xml,
                     )
                 )
                 if result.partial:

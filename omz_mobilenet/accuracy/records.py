@@ -96,6 +96,8 @@ class AccuracyRecord:
     top1_agreement: Optional[float] = None
     calibration_overlap: Optional[int] = None
     note: Optional[str] = None
+    ir_folder: Optional[str] = None  # the IR folder measured (INT8 of an INT8 source: INT8-RQ; INT8-ASIS: FP32)
+    xml: Optional[str] = None  # the IR's .xml, as bench records it
 
     def as_dict(self) -> dict:
         """Optional facts appear only when they apply (as the table and CSV columns expect)."""
@@ -115,6 +117,7 @@ class Evaluation:
     calibration_overlap: int = 0
     crop_rule: str = "tf"
     min_images: MinImages = field(default_factory=lambda: MinImages(count=1))
+    xml: Optional[Path] = None  # the IR evaluated
 
     @property
     def set_size(self) -> int:
@@ -151,6 +154,8 @@ class Evaluation:
             runtime=self.ir.runtime,
             crop_rule=self.crop_rule,
         )
+        if self.xml is not None:
+            record.ir_folder, record.xml = self.xml.parent.name, str(self.xml)
         self._add_status(record)
         self._add_original(record)
         notes = [biased_note(self.image_set.name) or ""]

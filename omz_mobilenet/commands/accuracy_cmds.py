@@ -136,11 +136,14 @@ def prepare(args: argparse.Namespace, work_from: Callable[[argparse.Namespace, A
 def work_list(args: argparse.Namespace, settings) -> list[tuple[ModelEntry, list[str]]]:
     """(model, precisions) to evaluate: the named models (or --all/--available) at --precision, or,
     without MODEL, every IR already in the output folder (bench's rule)."""
-    from omz_mobilenet.precision import parse
+    from omz_mobilenet.precision import name_for, parse
 
     entries = selected_entries(args)
     if entries is not None:
         precisions = parse(args.precision or DEFAULT_PRECISIONS[args.command])
+        for entry in entries if args.models else []:  # a named model it cannot be: exit 2 before any work
+            for precision in precisions:
+                name_for(entry, precision)
         return [(entry, precisions) for entry in entries]
     return _found_irs(args, settings)
 
