@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from omz_mobilenet import validators
 from omz_mobilenet.commands.bench_e2e import add_measure_args, attach_stages, e2e_options, print_e2e
+from omz_mobilenet.commands.bench_scenario import add_scenario_args, check_scenario_args, run_scenarios
 from omz_mobilenet.commands.common import (
     add_location_args,
     add_model_args,
@@ -133,6 +134,9 @@ def run_bench(args: argparse.Namespace) -> int:
     from omz_mobilenet.output.envelope import check_writable
     from omz_mobilenet.runtime import check_device, new_core
 
+    check_scenario_args(args)
+    if args.scenario is not None:
+        return run_scenarios(args)  # MLPerf LoadGen (commands/bench_scenario.py)
     check_writable(args.json, args.csv)
     opts = options_from(args)
     e2e = e2e_options(args)  # the --e2e images are checked before anything is compiled
@@ -308,6 +312,7 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nthreads", type=validators.positive_int, help="INFERENCE_NUM_THREADS (default: from the hint)")
     p.add_argument("--pinning", choices=["on", "off"], help="CPU ENABLE_CPU_PINNING (default: the device's own choice)")
     add_measure_args(p)
+    add_scenario_args(p)
     add_no_progress(p)
     p.add_argument("--json", metavar="FILE", help="write the records (and profile/compare) as JSON")
     p.add_argument("--csv", metavar="FILE", help="write the records as CSV")

@@ -42,15 +42,15 @@ def _value(key: str, text: str):
 
 
 def _recommendations(lines: list[str]) -> list[str]:
-    """The ' * ...' lines under 'Recommendations:' and the early-stopping result lines."""
+    """The ' * ...' lines under 'Recommendations:' (the early-stopping block after it is information)."""
     reasons, inside = [], False
     for line in lines:
         if line.startswith("Recommendations:"):
             inside = True
-        elif inside and line.startswith("="):
-            inside = False
         elif inside and line.strip().startswith("*"):
             reasons.append(line.strip().lstrip("* ").strip())
+        else:
+            inside = False
     return reasons
 
 

@@ -70,7 +70,7 @@ def _jobs(compiled: Any) -> int:
 
 
 def probe(target: LoadgenTarget) -> tuple[float, float]:
-    """(samples/s with the queue full, ms of one request alone), from PROBE_S of each."""
+    """(samples/s with the queue full, the fastest ms of one request alone), from PROBE_S of each."""
     import openvino as ov
 
     if target.probe is not None:
@@ -79,11 +79,14 @@ def probe(target: LoadgenTarget) -> tuple[float, float]:
     indices = list(range(min(len(target.files), 16)))
     library.load(indices)
     request = target.compiled.create_infer_request()
-    started, count = time.perf_counter(), 0
+    started, count, latency_ms = time.perf_counter(), 0, float("inf")
     while time.perf_counter() - started < PROBE_S or count < 3:
+        began = time.perf_counter()
         request.infer({0: library.tensors[indices[count % len(indices)]]})
+        latency_ms = min(
+            latency_ms, (time.perf_counter() - began) * 1e3
+        )  # the fastest: a busy machine inflates the mean
         count += 1
-    latency_ms = (time.perf_counter() - started) * 1e3 / count
     queue = ov.AsyncInferQueue(target.compiled, _jobs(target.compiled))
     started, count = time.perf_counter(), 0
     while time.perf_counter() - started < PROBE_S:
@@ -154,8 +157,8 @@ def run_scenario(
         device=target.device,
         xml=target.xml,
         scenario=opts.scenario,
-        result="VALID" if summary.get("valid") else "INVALID",
-        reasons=list(summary.get("reasons", [])) + errors,
+        result=_result(opts, summary, responses, len(target.files), errors),
+        reasons=list(summary.get("reasons", [])) + errors + _missing(responses, len(target.files)),
         compliance=COMPLIANT if opts.official and summary.get("valid") else EXPLORATORY,
         headline=None if opts.accuracy else headline,
         headline_name=HEADLINE[opts.scenario][1],
@@ -171,6 +174,19 @@ def run_scenario(
         samples_loaded=library.loads,
         accuracy={"responses": responses} if responses is not None else None,
     )
+
+
+def _missing(responses: Optional[dict], samples: int) -> list[str]:
+    if responses is None or len(responses) == samples:
+        return []
+    return [f"accuracy mode: {len(responses)} responses for {samples} samples"]
+
+
+def _result(opts: ScenarioOptions, summary: dict, responses: Optional[dict], samples: int, errors: list) -> str:
+    """LoadGen's VALID/INVALID; accuracy mode has none, so there VALID means every sample answered."""
+    if opts.accuracy:
+        return "VALID" if not errors and not _missing(responses, samples) else "INVALID"
+    return "VALID" if summary.get("valid") else "INVALID"
 
 
 def search_server_qps(target: LoadgenTarget, opts: ScenarioOptions, log: Log = lambda _m: None) -> ScenarioRecord:
