@@ -144,3 +144,15 @@ def test_precision_rules_are_pure_and_fold_spellings():
         "INT8 (FP32-INT8/)",
         "FP16-INT8 (FP16-INT8/)",
     ]
+
+
+def test_report_and_pick_labels_use_todays_names():
+    """Cells stored before INT8 had one meaning named the requantized IR `INT8-RQ`: labelled INT8 now."""
+    from omz_mobilenet.results.labels import cell_label, precision_name
+
+    old = {"model": MODEL, "precision": "INT8-RQ", "config": {"batch": 1}}
+    assert precision_name(old) == "INT8" and cell_label(old) == f"{MODEL} INT8"
+    as_is = {"model": MODEL, "precision": "FP32", "bench": {"source_precision": "INT8", "ir_precision": "FP32"}}
+    assert precision_name(as_is) == "INT8-ASIS"
+    plain = {"model": FLOAT, "precision": "FP32", "bench": {"source_precision": "FP32", "ir_precision": "FP32"}}
+    assert precision_name(plain) == "FP32"

@@ -44,14 +44,29 @@ def short_model(name: str) -> str:
     return name[len("mobilenet-") :] if name.startswith("mobilenet-") else name
 
 
+def precision_name(record: Record) -> str:
+    """The cell's precision by today's names (precision.py's vocabulary, which results may not import):
+    cells stored before INT8 had one meaning say `INT8-RQ` for an INT8 source's requantized IR, now
+    `INT8`. A record with bench facts (`ir_precision`, `source_precision`: bench's own records) also
+    names an INT8 source's FP32 folder `INT8-ASIS`; an old sweep cell of that IR keeps its stored name
+    (`FP32` or `INT8`), as its block does not record the folder."""
+    stored = str(record["precision"])
+    bench = record.get("bench") or {}
+    if stored == "INT8-RQ" or bench.get("ir_precision") == "INT8-RQ":
+        return "INT8"
+    if bench.get("source_precision") == "INT8" and bench.get("ir_precision") == "FP32":
+        return "INT8-ASIS"
+    return stored
+
+
 def cell_label(record: Record, config: bool = False, short: bool = False) -> str:
     model = short_model(str(record["model"])) if short else record["model"]
-    label = f"{model} {record['precision']}"
+    label = f"{model} {precision_name(record)}"
     return f"{label} {config_label(record)}" if config else label
 
 
 def _parts(record: Record) -> dict[str, str]:
-    return {"model": short_model(str(record["model"])), "precision": str(record["precision"]), **config_parts(record)}
+    return {"model": short_model(str(record["model"])), "precision": precision_name(record), **config_parts(record)}
 
 
 def varying_labels(records: list[Record]) -> dict[str, str]:
