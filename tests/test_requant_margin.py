@@ -158,6 +158,7 @@ def test_evaluation_split_uses_the_half_point_rule_and_refuses_validation_images
     judged = judge_requantized(entry, _xml(work), load_image_set(EVALUATION), original)
     assert judged.max_drop == 0.5 and judged.minimum_top1 == round(judged.original_top1 - 0.5, 2)
     assert judged.passed == (judged.top1 >= judged.original_top1 - 0.5), judged.as_dict()
+    assert judged.passed, judged.as_dict()  # measured: 30 vs 29 of 100 in LiteRT
     # a set holding three of the margin's validation images (not calibration images) is refused
     chosen = _sidecar(work)["validation_names"][:3]
     seen = tmp_path / "seen"
