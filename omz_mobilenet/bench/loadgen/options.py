@@ -92,8 +92,15 @@ def test_settings(opts: ScenarioOptions, expected_qps: float = 1.0, expected_lat
 
 def settings_block(opts: ScenarioOptions, settings: Any, samples: int) -> dict:
     """The settings a record carries: what LoadGen was asked to do."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        loadgen_version: Optional[str] = version("mlcommons-loadgen")
+    except PackageNotFoundError:
+        loadgen_version = None
     block = {
         "scenario": opts.lg_name,
+        "loadgen": loadgen_version,
         "mode": "accuracy" if opts.accuracy else "performance",
         "official": opts.official,
         "min_duration_s": settings.min_duration_ms / 1000.0,
