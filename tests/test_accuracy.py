@@ -244,7 +244,7 @@ def test_accuracy_cli_with_original_predictions_and_json(scratch, capsys):
             str(SMALL_SET),
             "--original",
             "--precision",
-            "FP32,INT8",
+            "INT8-ASIS,FP16",
             "--predictions",
             str(predictions),
             "--json",
@@ -254,7 +254,7 @@ def test_accuracy_cli_with_original_predictions_and_json(scratch, capsys):
     )
     assert code == 0
     rows = json.loads(out.read_text())["records"]
-    assert [r["precision"] for r in rows] == ["FP32", "INT8"]
+    assert [r["precision"] for r in rows] == ["INT8-ASIS", "FP16"]
     for row in rows:
         assert row["images"] == 20 and row["top1_hits"] <= row["top5_hits"]
         assert row["top1_ci95"][0] <= row["top1"] <= row["top1_ci95"][1]

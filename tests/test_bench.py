@@ -230,7 +230,10 @@ def test_with_several_models_impossible_pairs_are_reported_first_and_the_rest_me
     first_work = next(i for i, line in enumerate(lines) if line.startswith("warming up "))
     refused = [i for i, line in enumerate(lines) if "INT8-RQ" in line]
     assert len(refused) == 2 and max(refused) < first_work, err
-    assert {(r["model"], r["precision"]) for r in records_of(path)["records"]} == {(FLOAT, "FP32"), (QUANT, "FP32")}
+    assert {(r["model"], r["precision"]) for r in records_of(path)["records"]} == {
+        (FLOAT, "FP32"),
+        (QUANT, "INT8-ASIS"),
+    }
 
 
 def test_no_progress_is_accepted(dirs, cli):
@@ -240,14 +243,14 @@ def test_no_progress_is_accepted(dirs, cli):
 
 
 def test_benchmark_alias_quantized_int8_batch_and_dataset(dirs, tmp_path):
-    """INT8 of an already-quantized source benches its FP32 IR and says so; batch reshapes the IR."""
+    """INT8-ASIS of an already-quantized source benches its FP32 IR and says so; batch reshapes the IR."""
     path = tmp_path / "r.json"
     rc = main(
         [
             "benchmark",
             QUANT,
             "--precision",
-            "INT8",
+            "INT8-ASIS",
             "--batch",
             "2",
             "--niter",
@@ -264,7 +267,7 @@ def test_benchmark_alias_quantized_int8_batch_and_dataset(dirs, tmp_path):
     )
     assert rc == 0
     (record,) = records_of(path)["records"]
-    assert (record["precision"], record["ir_precision"], record["source_precision"]) == ("INT8", "FP32", "INT8")
+    assert (record["precision"], record["ir_precision"], record["source_precision"]) == ("INT8-ASIS", "FP32", "INT8")
     assert record["batch"] == 2 and record["inputs"].startswith("dataset")
 
 
@@ -272,7 +275,7 @@ def test_no_model_benches_every_ir_in_the_output_folder(dirs, tmp_path, capsys):
     path = tmp_path / "r.json"
     assert bench(dirs, "--device", "CPU", "--niter", "5", "--warmup", "0", "--json", str(path)) == 0
     found = {(r["model"], r["precision"]) for r in records_of(path)["records"]}
-    assert found == {(FLOAT, "FP32"), (FLOAT, "FP16"), (QUANT, "FP32")}
+    assert found == {(FLOAT, "FP32"), (FLOAT, "FP16"), (QUANT, "INT8-ASIS")}  # a quantized model's FP32/
     rc = main(["bench", "--device", "CPU", "-o", str(tmp_path / "empty")])
     message = one_line_error(capsys, rc)
     assert "no IRs" in message and "omz-mobilenet convert" in message

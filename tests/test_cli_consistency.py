@@ -121,7 +121,7 @@ def test_list_and_info_show_converted_precisions_and_accuracy_uses_the_irs_found
     assert cli("convert", SMALL, "--precision", "FP32")[0] == 0
     code, out, _ = cli("info", SMALL, "--json")
     data = json.loads(out)
-    assert code == 0 and data["status"] == {"offline": "cached", "converted": ["FP32"]}
+    assert code == 0 and data["status"] == {"offline": "cached", "converted": ["FP32"], "irs": ["INT8-ASIS (FP32/)"]}
     assert _records(out, "info")[0]["name"] == SMALL
     listed = {r["name"]: r for r in _records(cli("list", "--json")[1], "list")}
     assert listed[SMALL]["converted"] == ["FP32"] and listed["mobilenet-v1-1.0-224"]["offline"] is None
@@ -129,7 +129,7 @@ def test_list_and_info_show_converted_precisions_and_accuracy_uses_the_irs_found
     code, _out, err = cli("accuracy", "--dataset", IMAGES, "--limit", "4", "--no-progress", "--json", report)
     assert code == 0, err
     records = _records(report.read_text(), "accuracy")
-    assert [(r["model"], r["precision"]) for r in records] == [(SMALL, "FP32")]
+    assert [(r["model"], r["precision"]) for r in records] == [(SMALL, "INT8-ASIS")]  # a quantized model's FP32/
 
 
 def test_accuracy_without_model_or_irs_is_bad_input(workdirs, cli):

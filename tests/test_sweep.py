@@ -22,7 +22,7 @@ from tests.helpers.paths import ASSETS, IMAGES
 pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py)
 
 SMALL, FLOAT = "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-tflite"
-QUANT = "mobilenet-v1-0.50-160-quant"  # like SMALL, an already-quantized source: its FP32 and INT8 are one IR
+QUANT = "mobilenet-v1-0.50-160-quant"  # like SMALL, an already-quantized source (its FP32 is INT8-ASIS)
 DATASET = IMAGES / "val_100_cropped_reencoded"
 
 
@@ -83,7 +83,7 @@ def swept(root) -> list[dict]:
 
 def test_every_cell_is_stored_once_with_accuracy_bench_and_machine(swept):
     assert sorted((c["model"], c["precision"]) for c in swept) == sorted(
-        [(SMALL, "FP32"), (SMALL, "FP16"), (FLOAT, "FP32"), (FLOAT, "FP16")]
+        [(SMALL, "INT8-ASIS"), (SMALL, "FP16"), (FLOAT, "FP32"), (FLOAT, "FP16")]  # FP32 of a quantized model
     )
     for cell in swept:
         assert cell["status"] == "ok" and cell["accuracy"]["images"] == 40
@@ -129,7 +129,7 @@ def test_accuracy_matches_the_accuracy_command(root, swept):
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     rows = data["records"] if isinstance(data, dict) else data
-    cell = next(c for c in swept if c["model"] == SMALL and c["precision"] == "FP32")
+    cell = next(c for c in swept if c["model"] == SMALL and c["precision"] == "INT8-ASIS")  # its FP32, as imported
     assert rows[0]["top1"] == cell["accuracy"]["top1"]
 
 
@@ -403,20 +403,27 @@ def test_a_tuned_configuration_records_what_tune_chose(root, tmp_path):
     with ResultsDB.open(root / "tune.db", create=False) as db:
         (cell,) = db.cells()
     assert cell["status"] == "ok" and cell["config"]["tune"] is True
-    assert cell["tuned"].startswith(f"{SMALL} FP32: INFERENCE_PRECISION_HINT=")
+    assert cell["tuned"].startswith(f"{SMALL} INT8-ASIS: INFERENCE_PRECISION_HINT=")
     assert cell["bench"]["latency_median_ms"] <= 1000
 
 
 @pytest.fixture(scope="module")
 def shared(root) -> tuple[subprocess.CompletedProcess, list[dict]]:
-    """Four cells, two IRs: FP32 and INT8 of an already-quantized source are the same IR."""
+    """Three cells, two IRs: INT8 and FP32-INT8 of a float model name the same NNCF IR (calibrated on
+    20 images of val_1300 named like no image of the evaluation set)."""
+    taken = {p.name for p in DATASET.iterdir()}
+    calibration = root / "calibration"
+    calibration.mkdir()
+    for image in sorted(p for p in (IMAGES / "val_1300_resized_227").glob("*.JPEG") if p.name not in taken)[:20]:
+        (calibration / image.name).symlink_to(image)
     proc = sweep(
         root,
         "--models",
-        SMALL,
-        QUANT,
+        FLOAT,
         "--precision",
-        "FP32,INT8",
+        "FP32,FP32-INT8,INT8",
+        "--calibration",
+        str(calibration),
         "--dataset",
         str(DATASET),
         "--limit",
@@ -432,20 +439,20 @@ def shared(root) -> tuple[subprocess.CompletedProcess, list[dict]]:
 
 def test_cells_naming_the_same_ir_get_one_measurement(shared):
     proc, cells = shared
-    assert len(cells) == 4 and all(c["status"] == "ok" for c in cells)
-    for model in (SMALL, QUANT):
-        fp32, int8 = (next(c for c in cells if c["model"] == model and c["precision"] == p) for p in ("FP32", "INT8"))
-        assert fp32["key"]["ir_sha256"] == int8["key"]["ir_sha256"]
-        assert fp32["shared_measurement"] == int8["shared_measurement"] == [f"{model} FP32", f"{model} INT8"]
-        assert fp32["bench"] == int8["bench"] and fp32["rounds"] == int8["rounds"]  # one run, stored twice
-    # Two measurements alternated in every round, for four cells.
+    assert len(cells) == 3 and all(c["status"] == "ok" for c in cells)
+    named = {c["precision"]: c for c in cells}
+    nncf, int8 = named["FP32-INT8"], named["INT8"]
+    assert nncf["key"]["ir_sha256"] == int8["key"]["ir_sha256"] != named["FP32"]["key"]["ir_sha256"]
+    assert nncf["shared_measurement"] == int8["shared_measurement"] == [f"{FLOAT} FP32-INT8", f"{FLOAT} INT8"]
+    assert nncf["bench"] == int8["bench"] and nncf["rounds"] == int8["rounds"]  # one run, stored twice
+    # Two measurements alternated in every round, for three cells.
     assert {r["of"] for c in cells for r in c["rounds"]} == {2}
-    assert proc.stderr.count("one measurement for 2 cells") == 4, proc.stderr
+    assert proc.stderr.count("one measurement for 2 cells") == 2, proc.stderr
 
 
 def test_rounds_alternate_across_the_cells_of_a_device(shared):
     _proc, cells = shared
-    runs = {c["model"]: c["rounds"] for c in cells if c["precision"] == "FP32"}  # one per measurement
+    runs = {c["precision"]: c["rounds"] for c in cells if c["precision"] in ("FP32", "INT8")}  # one per measurement
     assert all(len(rounds) == 3 for rounds in runs.values())
     for index in range(3):
         this = [rounds[index] for rounds in runs.values()]
@@ -468,8 +475,8 @@ def test_rounds_alternate_across_the_cells_of_a_device(shared):
 
 def test_the_progress_line_names_the_configuration_as_the_report_does(shared):
     proc, _cells = shared
-    lines = [line for line in proc.stderr.splitlines() if line.startswith(f"{SMALL} FP32 CPU")]
-    assert lines and lines[0].startswith(f"{SMALL} FP32 CPU b1 latency f32: Top-1 "), proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith(f"{FLOAT} FP32 CPU")]
+    assert lines and lines[0].startswith(f"{FLOAT} FP32 CPU b1 latency f32: Top-1 "), proc.stderr
     assert "{" not in proc.stderr, proc.stderr
 
 
