@@ -202,10 +202,12 @@ def test_impossible_pair_is_refused_before_any_work(dirs, cli):
 
 
 def test_int8_without_its_calibrated_ir_is_refused_before_any_work(dirs, cli):
-    """INT8 of a float model needs an IR made with calibration images; bench never calibrates."""
-    code, out, err = cli("bench", QUANT, FLOAT, "--precision", "INT8", "--time", "30", *dirs["locations"])
-    assert code == 2 and "warming up" not in err and "measuring" not in err
-    assert "has no INT8 IR yet" in err and "--calibration DIR" in err and FLOAT in err
+    """INT8 needs an IR made with calibration images (NNCF of a float model, the requantization of a
+    quantized one); bench never calibrates."""
+    for first, second in ((FLOAT, QUANT), (QUANT, FLOAT)):
+        code, out, err = cli("bench", first, second, "--precision", "INT8", "--time", "30", *dirs["locations"])
+        assert code == 2 and "warming up" not in err and "measuring" not in err
+        assert "has no INT8 IR yet" in err and "--calibration DIR" in err and first in err
 
 
 def test_with_several_models_impossible_pairs_are_reported_first_and_the_rest_measured(
