@@ -82,7 +82,9 @@ def test_settings(opts: ScenarioOptions, expected_qps: float = 1.0, expected_lat
     settings.single_stream_expected_latency_ns = latency_ns
     settings.multi_stream_expected_latency_ns = latency_ns * MULTISTREAM_SAMPLES
     settings.multi_stream_samples_per_query = MULTISTREAM_SAMPLES
-    settings.offline_expected_qps = float(opts.target_qps or expected_qps)
+    # Offline issues expected QPS x min_duration samples in one query: a probe too low on a busy machine
+    # would end the run before min_duration (INVALID), too high only makes it longer
+    settings.offline_expected_qps = float(opts.target_qps or 2 * expected_qps)
     if opts.scenario == "server":
         settings.server_target_qps = float(opts.target_qps or expected_qps)
         if opts.max_latency_ms is not None:
