@@ -197,3 +197,18 @@ def test_unlabelled_calibration_without_max_drop_falls_back_and_says_so(tmp_path
     assert "UNCHECKED" in done.stderr
     margin = _sidecar(tmp_path)["requant_margin"]
     assert margin["checked"] is False and margin["method"] == "unchecked" and margin["kept_float"] == []
+
+
+def test_half_point_rule_in_whole_images():
+    """0.5 points: on 100 images no image may be lost, on 200 one; the unseen-images rule allows 1 point."""
+    from omz_mobilenet.accuracy.requant_check import UNSEEN_MAX_DROP, judgement
+    from omz_mobilenet.catalogue import load_catalogue
+
+    entry = {m.name: m for m in load_catalogue().models}[MODEL]
+
+    def passed(hits: int, ref: int, total: int, max_drop: float = 0.5) -> bool:
+        return judgement(entry, "INT8-RQ", "set", (hits, total), (ref, total, "LiteRT"), max_drop).passed
+
+    assert passed(50, 50, 100) and not passed(49, 50, 100)
+    assert passed(99, 100, 200) and not passed(98, 100, 200)
+    assert passed(49, 50, 100, UNSEEN_MAX_DROP) and not passed(48, 50, 100, UNSEEN_MAX_DROP)

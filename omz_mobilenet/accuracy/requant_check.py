@@ -2,7 +2,7 @@
 file in its own runtime (LiteRT/ONNX Runtime) on the same held-out images, the catalogue's own crop
 for both. The rule (issue 20, item 4): Top-1 may drop at most REQUANT_MAX_DROP (0.5) points on the
 evaluation split, and at most UNSEEN_MAX_DROP (1) point on images never used for calibration or choice
-(pass `max_drop=UNSEEN_MAX_DROP` for those). No image slack: on 100 images 0.5 points is no image lost.
+(`RequantRule(max_drop=UNSEEN_MAX_DROP)` for those). No image slack: on 100 images 0.5 points is no image lost.
 An evaluation set that shares an image with the IR's calibration or margin-validation images is refused
 (exit 2), as `accuracy` refuses it.
 
@@ -102,24 +102,27 @@ def judgement(
     )
 
 
+@dataclass(frozen=True)
+class RequantRule:
+    """How to judge: the device the IR runs on, the name in the verdict, the Top-1 points it may lose."""
+
+    device: str = "CPU"
+    precision: str = REQUANTIZED
+    max_drop: float = REQUANT_MAX_DROP
+
+
 def judge_requantized(
-    entry: ModelEntry,
-    xml: Path,
-    image_set: ImageSet,
-    original_path: Path,
-    device: str = "CPU",
-    precision: str = REQUANTIZED,
-    max_drop: float = REQUANT_MAX_DROP,
+    entry: ModelEntry, xml: Path, image_set: ImageSet, original_path: Path, rule: RequantRule = RequantRule()
 ) -> RequantJudgement:
     """Run the IR and the original on the same images (the catalogue's own crop for both) and apply the rule."""
     refuse_seen(xml, image_set)
     return judgement(
         entry,
-        precision,
+        rule.precision,
         image_set.name,
-        ir_top1(entry, xml, image_set, device),
+        ir_top1(entry, xml, image_set, rule.device),
         original_top1(entry, original_path, image_set),
-        max_drop,
+        rule.max_drop,
     )
 
 
