@@ -79,6 +79,24 @@ def test_singlestream_p90_within_bench_latency_spread(dirs, capsys):
     assert record["environment"]["cpu_model"] and record["environment"]["isa"]  # the machine stamp is in the record
 
 
+def test_multistream_reports_p99_of_8_sample_queries(dirs, capsys):
+    code, printed, record = scenario(dirs, capsys, "multistream", "--duration", "5")
+    block = record["scenario"]
+    assert block["settings"]["samples_per_query"] == 8 and block["settings"]["scenario"] == "MultiStream"
+    assert block["headline"] == block["percentiles_ms"]["99.00"] > 0
+    # short runs may miss LoadGen's early-stopping count on a busy machine: then it must say INVALID
+    assert (code, block["result"]) in ((0, "VALID"), (1, "INVALID")) and block["result"] in printed
+
+
+def test_official_says_how_long():
+    from omz_mobilenet.bench.loadgen import ScenarioOptions
+    from omz_mobilenet.commands.bench_scenario import official_note
+
+    assert "at least 10 minutes" in official_note(ScenarioOptions("offline", official=True))
+    assert "up to 7" in official_note(ScenarioOptions("server", official=True))
+    assert official_note(ScenarioOptions("offline")) is None
+
+
 def test_server_far_above_capacity_is_invalid(dirs, capsys):
     code, _, record = scenario(dirs, capsys, "offline", "--duration", "1")
     capacity = record["scenario"]["samples_per_s"]

@@ -56,15 +56,6 @@ def loadgen() -> Any:
     return mlperf_loadgen
 
 
-def official_seconds(opts: ScenarioOptions, qps: Optional[float]) -> float:
-    """How long an --official run takes at least: MLPerf's minimum duration, longer when the minimum
-    query count needs it at this rate."""
-    settings = test_settings(ScenarioOptions(opts.scenario, official=True))
-    if qps and opts.scenario != "offline":
-        return max(MLPERF_MIN_DURATION_S, settings.min_query_count / qps)
-    return MLPERF_MIN_DURATION_S
-
-
 def test_settings(opts: ScenarioOptions, expected_qps: float = 1.0, expected_latency_ms: float = 1.0) -> Any:
     """LoadGen's TestSettings for these options; `expected_*` come from a short probe of the compiled IR."""
     lg = loadgen()
