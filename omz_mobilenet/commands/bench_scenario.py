@@ -132,8 +132,8 @@ def scenario_row(record: dict) -> dict:
 
 
 def print_scenarios(records: list[dict], device: str) -> None:
-    from omz_mobilenet.environment import isa_label
     from omz_mobilenet.bench.loadgen.record import COMPLIANT
+    from omz_mobilenet.environment import isa_label
     from omz_mobilenet.output.tables import print_table
 
     if not records:
@@ -231,11 +231,19 @@ def _images(args: argparse.Namespace) -> tuple[list[Path], Any]:
 
 
 def _compile(core: Any, target: Any, args: argparse.Namespace) -> Any:
+    """The IR at batch 1: latency hint for SingleStream, throughput for the others (--hint does not apply);
+    --nstreams, --nthreads and --pinning as plain bench takes them."""
     from omz_mobilenet.runtime import compile_ir
 
-    hint = "LATENCY" if args.scenario == "singlestream" else "THROUGHPUT"
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY" if args.scenario == "singlestream" else "THROUGHPUT"}
+    if args.nstreams is not None:
+        config["NUM_STREAMS"] = args.nstreams
+    if args.nthreads is not None:
+        config["INFERENCE_NUM_THREADS"] = args.nthreads
+    if args.pinning is not None and args.device.split(":")[0] == "CPU":
+        config["ENABLE_CPU_PINNING"] = args.pinning == "on"
     infer = None if args.infer_precision == "default" else args.infer_precision
-    return compile_ir(core, target.xml, args.device, infer, {"PERFORMANCE_HINT": hint}, 1)
+    return compile_ir(core, target.xml, args.device, infer, config, 1)
 
 
 def _run_one(core: Any, target: Any, files: list[Path], image_set: Any, opts: Any, args: argparse.Namespace) -> dict:
