@@ -83,6 +83,15 @@ def test_int8_means_one_ir_on_every_command(mirror, cli, tmp_path):
     assert [(r["precision"], r["ir_folder"]) for r in _records(accuracy_json)] == [("INT8-ASIS", "FP32")]
     assert "now named INT8-ASIS" in err
 
+    # diagnose: INT8 (spelled INT8-RQ here) is the same requantized IR; INT8-ASIS the FP32 folder
+    diagnose_json = tmp_path / "diagnose.json"
+    args = ("diagnose", MODEL, "--dataset", IMAGES / "val_original_20", "--limit", "2", "--no-scope")
+    for asked, name, ir in (("INT8-RQ", "INT8", rq_xml), ("INT8-ASIS", "INT8-ASIS", asis_xml)):
+        code, _out, err = cli(*args, "--precision", asked, "--json", diagnose_json)
+        assert code == 0, err
+        (record,) = _records(diagnose_json)
+        assert record["precision"] == name and Path(record["low_ir"]) == ir
+
     code, stdout, err = cli("list", "--json")
     assert code == 0, err
     (row,) = [r for r in json.loads(stdout)["records"] if r["name"] == MODEL]
