@@ -160,6 +160,14 @@ def test_evaluation_split_uses_the_half_point_rule_and_refuses_validation_images
     assert judged.passed == (judged.top1 >= judged.original_top1 - 0.5), judged.as_dict()
     assert judged.passed, judged.as_dict()  # measured: 30 vs 29 of 100 in LiteRT
     # a set holding three of the margin's validation images (not calibration images) is refused
+    seen = _validation_subset(work, calibration, tmp_path)
+    with pytest.raises(ToolError) as refused:
+        judge_requantized(entry, _xml(work), load_image_set(seen), original)
+    assert refused.value.exit_code == 2 and "chose what it keeps in float" in refused.value.message
+
+
+def _validation_subset(work: Path, calibration: Path, tmp_path: Path) -> Path:
+    """A labelled folder of three images that validated the margin (none calibrated)."""
     chosen = _sidecar(work)["validation_names"][:3]
     seen = tmp_path / "seen"
     seen.mkdir()
@@ -167,9 +175,18 @@ def test_evaluation_split_uses_the_half_point_rule_and_refuses_validation_images
     for name in chosen:
         (seen / name).symlink_to((calibration / name).resolve())
     (seen / "val.txt").write_text("\n".join(line for line in lines if line.split()[0] in chosen) + "\n")
-    with pytest.raises(ToolError) as refused:
-        judge_requantized(entry, _xml(work), load_image_set(seen), original)
-    assert refused.value.exit_code == 2 and "chose what it keeps in float" in refused.value.message
+    return seen
+
+
+def test_accuracy_refuses_the_margins_validation_images(margin_ir, tmp_path, monkeypatch, cli):
+    work, calibration = margin_ir
+    seen = _validation_subset(work, calibration, tmp_path)
+    for key, value in _env(work).items():
+        if key.startswith("OMZ_MOBILENET"):
+            monkeypatch.setenv(key, value)
+    code, _out, err = cli("accuracy", MODEL, "--precision", "INT8-RQ", "--dataset", seen, "--no-progress")
+    lines = error_lines(err)
+    assert code == 2 and len(lines) == 1 and "seen" in lines[0] and "--allow-overlap" in lines[0], err
 
 
 def _unlabelled(tmp_path: Path, count: int = 24) -> Path:
