@@ -134,7 +134,7 @@ def run_scenario(
     from omz_mobilenet.environment import environment
 
     check_samples(opts, len(target.files), str(Path(target.files[0]).parent) if target.files else "?")
-    qps, latency_ms = probe(target) if not opts.accuracy else (1.0, 1.0)
+    qps, latency_ms = probe(target)  # accuracy mode too: a Server at 1 QPS would take a second per image
     settings = test_settings(opts, qps, latency_ms)
     with tempfile.TemporaryDirectory(prefix="omz-loadgen-") as temp:
         folder = Path(opts.out_dir) if opts.out_dir is not None else Path(temp)
