@@ -219,5 +219,5 @@ def server_chart(device: str, machine: str, title_suffix: str, records: list[Rec
         "server-chart",
         _attrs(device, machine),
         subtitle="VALID LoadGen runs only; INVALID runs are in the table below, marked INVALID",
-        y_floor=0.0,
+        y_range=(0.0, 1.1 * max(q for s in series for _b, q in s.points)),  # from 0: rates compare by ratio
     )
