@@ -76,8 +76,10 @@ def margin_ir(tmp_path_factory):
     assert split.returncode == 0, split.stderr
     calibration = work / "split" / "calibration"
     args = ["convert", MODEL, "--precision", "INT8", "--calibration", calibration]
-    done = _run(work, *args, "--calibration-limit", CALIBRATION_LIMIT)
+    done = _run(work, *args, "--calibration-limit", CALIBRATION_LIMIT, "--json")
     assert done.returncode == 0, done.stderr
+    (converted,) = json.loads(done.stdout)["records"]  # NNCF's accuracy-control log stays off stdout
+    assert converted["xml"] == str(_xml(work)) and "kept in float: " in done.stderr
     return work, calibration
 
 
