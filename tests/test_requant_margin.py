@@ -207,6 +207,14 @@ def test_unlabelled_calibration_with_max_drop_is_one_line_exit_2_before_any_work
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert str(folder) in lines[0] and "labelled held-out images" in lines[0]
     assert not (tmp_path / "ir" / MODEL / "INT8-RQ").exists()
+    # the same check without the model, for convert's plan (before any download): same refusal
+    from omz_mobilenet.convert.requant_margin import check_margin_folder
+    from omz_mobilenet.errors import ToolError
+
+    with pytest.raises(ToolError) as refused:
+        check_margin_folder(folder, 8, 0.5)
+    assert refused.value.exit_code == 2 and str(folder) in refused.value.message
+    check_margin_folder(folder, 8, None)  # margin on by default: the fallback, no refusal
 
 
 def test_unlabelled_calibration_without_max_drop_falls_back_and_says_so(tmp_path):

@@ -272,3 +272,22 @@ def margin_or_error(job: ConversionJob, record: CalibrationRecord) -> Optional[l
             raise ToolError(message, 2) from None
         job.log(f"[yellow]{message}: writing the all-int8 requantization, its margin UNCHECKED[/]")
         return None
+
+
+def check_margin_folder(folder: Path, subset_size: int, max_drop: Optional[float]) -> None:
+    """The cheap part of `margin_or_error`, for a check before any download or conversion (`plan_folders`):
+    with --max-drop given, the calibration folder must hold labelled images beyond the calibration subset.
+    (The label mapping to the model's outputs is checked later, once the model's label file is there.)"""
+    from omz_mobilenet.convert.calibration import select_calibration
+    from omz_mobilenet.inputs.dataset import load_image_set
+
+    if max_drop is None:  # the margin on by default: an unlabelled folder is the documented fallback
+        return
+    _files, record = select_calibration(folder, subset_size)
+    try:
+        labelled = load_image_set(folder, skip_bad=True).items
+    except ToolError:
+        labelled = []
+    calibrated = set(record.names)
+    if not [p for p, _label in labelled if record_name(p, folder) not in calibrated]:
+        raise ToolError(no_labels_message(folder, "no labelled image beyond the calibration images"), 2)
