@@ -236,3 +236,20 @@ def test_a_real_sweep_with_server_then_results_report_and_pick(mirror, cli, tmp_
     assert code == 0 and picked["model"] == MODEL and picked["server"]["qps"] == loose["qps"]
     code, out, err = cli("pick", db, "--scenario", "server", "--max-latency", "1")
     assert code == 1 and "Server INVALID at 0.01 ms" in out and "VALID only at a bound of 100 ms > 1 ms" in out
+
+
+def test_a_rerun_measures_stored_cells_that_lack_the_runs_the_spec_now_asks_for(tmp_path):
+    from omz_mobilenet.settings import Settings
+    from omz_mobilenet.sweep.context import ScenarioPlan, SweepContext
+    from omz_mobilenet.sweep.local import is_done
+
+    ctx = SweepContext(Settings(tmp_path, tmp_path, None), None, None, None, "tf", 1.0, 1, "test")
+    plain = cell("mobilenet-v1-0.25-128", None)
+    with_server = cell("mobilenet-v1-0.25-128", [server_run(10, 900.0, "INVALID")])
+    assert is_done(plain, ctx) and is_done(with_server, ctx)  # no scenarios asked: stored ok cells are done
+    ctx.scenarios = ScenarioPlan(("server",), (10.0,))
+    assert not is_done(plain, ctx) and is_done(with_server, ctx)  # an INVALID run is a stored run, not missing
+    ctx.scenarios = ScenarioPlan(("server", "offline"), (10.0, 5.0))
+    assert not is_done(with_server, ctx)
+    ctx.scenarios = ScenarioPlan(("server",), (10.0,))
+    assert not is_done(cell("mobilenet-v1-0.25-128", [server_run(10, None, "FAILED", ["crashed"])]), ctx)

@@ -30,6 +30,15 @@ class ScenarioPlan:
     duration_s: float = 10.0
     target_qps: Optional[float] = None
 
+    def stored_in(self, record: dict[str, Any]) -> bool:
+        """A stored cell holds every run this plan asks for, none FAILED (a re-run measures it again, as it
+        measures failed cells again); VALID and INVALID runs are results."""
+        runs = [s for s in record.get("scenarios") or [] if s.get("result") != "FAILED"]
+        have = {(s.get("scenario"), s.get("max_latency_ms")) for s in runs}
+        wanted: set[tuple[str, Optional[float]]] = {(name, None) for name in self.scenarios if name != "server"}
+        wanted |= {("server", bound) for bound in self.bounds_ms} if "server" in self.scenarios else set()
+        return wanted <= have
+
 
 @dataclass
 class SweepContext:

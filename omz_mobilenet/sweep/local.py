@@ -51,6 +51,8 @@ def is_done(record: dict[str, Any], ctx: SweepContext) -> bool:
 
     if record.get("status") != OK:
         return False
+    if ctx.scenarios is not None and not ctx.scenarios.stored_in(record):  # the spec now asks for LoadGen runs
+        return False
     accuracy = record.get("accuracy")
     if not accuracy or ctx.min_images is None:
         return True
