@@ -206,7 +206,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--precision",
         type=validators.from_usage(precision.parse, "--precision"),
-        help="comma list of FP32, FP16, INT8 (spec default FP32)",
+        help="comma list of FP32, FP16, INT8, INT8-ASIS (an already-quantized model as imported) (spec default FP32)",
     )
     p.add_argument("-d", "--device", type=validators.devices, help="comma list of devices (spec default CPU)")
     p.add_argument(
