@@ -1,4 +1,4 @@
-"""INT8-RQ with a margin (issue 20, item 4), on real NNCF and LiteRT with real ImageNet images.
+"""INT8-RQ with a margin, on real NNCF and LiteRT with real ImageNet images.
 
 `convert --precision INT8 --calibration DIR` of mobilenet-v1-0.25-128-quant: 60 calibration images and
 100 held-out labelled validation images of one `split` folder (none named like an evaluation image).

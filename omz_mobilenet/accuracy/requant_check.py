@@ -1,6 +1,6 @@
 """INT8-RQ judged against the original: a requantized IR (convert/requantize.py) and the original
 file in its own runtime (LiteRT/ONNX Runtime) on the same held-out images, the catalogue's own crop
-for both. The rule (issue 20, item 4): Top-1 may drop at most REQUANT_MAX_DROP (0.5) points on the
+for both. The rule: Top-1 may drop at most REQUANT_MAX_DROP (0.5) points on the
 evaluation split, and at most UNSEEN_MAX_DROP (1) point on images never used for calibration or choice
 (`RequantRule(max_drop=UNSEEN_MAX_DROP)` for those). No image slack: on 100 images 0.5 points is no image lost.
 An evaluation set that shares an image with the IR's calibration or margin-validation images is refused

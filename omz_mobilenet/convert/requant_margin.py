@@ -33,7 +33,7 @@ from omz_mobilenet.convert.ir_store import RT_KEY
 from omz_mobilenet.convert.job import ConversionJob
 from omz_mobilenet.errors import ToolError
 
-DEFAULT_MAX_DROP = 0.5  # Top-1 points vs the original in its own runtime (issue 20, item 4)
+DEFAULT_MAX_DROP = 0.5  # Top-1 points vs the original in its own runtime
 MIN_NNCF_DROP = 0.01  # points: quantize_with_accuracy_control needs a positive max_drop
 COMPUTE_OPS = ("Convolution", "GroupConvolution", "MatMul")
 
