@@ -175,3 +175,39 @@ def test_missing_dataset_and_too_few_images(workdirs, capsys, tmp_path):
         shutil.copy(image, few)
     code, err = refused(capsys, "bench", MODEL, "--scenario", "multistream", "--dataset", str(few))
     assert code == 2 and len(error_lines(err)) == 1 and "has 3 image(s)" in err and "needs 8" in err, err
+
+
+def test_ctrl_c_exits_130_without_a_record(dirs, tmp_path):
+    """LoadGen's C++ call runs in a thread, so Ctrl-C reaches Python at once; the SUT then answers the rest
+    empty, LoadGen returns, and the CLI exits 130 with nothing written (before: the run went on to its end
+    and exited 0)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run.json"
+    command = [
+        sys.executable,
+        "-m",
+        "omz_mobilenet",
+        "bench",
+        MODEL,
+        "--scenario",
+        "offline",
+        "--dataset",
+        str(DATASET),
+    ]
+    command += ["--duration", "60", "--json", str(out), *dirs["locations"]]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background shell ignores SIGINT
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while "LoadGen Offline" not in (line := process.stderr.readline()) and time.monotonic() < deadline:
+        assert line, "bench ended before LoadGen started"
+    time.sleep(2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+    assert not out.exists()

@@ -5,6 +5,7 @@ VALID QPS (`search_server_qps`). A short probe of the compiled IR first tells Lo
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -108,6 +109,28 @@ def _log_settings(lg: Any, folder: Path) -> Any:
     return settings
 
 
+def _start(lg: Any, sut: SystemUnderTest, test_args: tuple) -> None:
+    """StartTestWithLogSettings in a thread: the main thread, blocked in LoadGen's C++ call, would not see
+    Ctrl-C until the end of the run (600 s with --official). On Ctrl-C the SUT answers everything at once,
+    LoadGen returns, and KeyboardInterrupt goes on to the CLI (exit 130, no record)."""
+    done = threading.Event()  # not Thread.join: after an interrupted join, CPython may not wait again
+
+    def test() -> None:
+        try:
+            lg.StartTestWithLogSettings(*test_args)
+        finally:
+            done.set()
+
+    threading.Thread(target=test, name="loadgen", daemon=True).start()
+    try:
+        while not done.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        sut.stopping = True
+        done.wait()
+        raise
+
+
 def _drive(target: LoadgenTarget, opts: ScenarioOptions, settings: Any, folder: Path, classify) -> SampleLibrary:
     """LoadGen's test itself: QSL and SUT constructed, the test run, both destroyed."""
     lg = loadgen()
@@ -117,7 +140,7 @@ def _drive(target: LoadgenTarget, opts: ScenarioOptions, settings: Any, folder: 
     count = min(len(target.files), MLPERF_SAMPLES)
     qsl = lg.ConstructQSL(len(target.files), count, library.load, library.unload)
     try:
-        lg.StartTestWithLogSettings(sut_handle, qsl, settings, _log_settings(lg, folder))
+        _start(lg, sut, (sut_handle, qsl, settings, _log_settings(lg, folder)))
     finally:
         sut.wait()
         lg.DestroyQSL(qsl)

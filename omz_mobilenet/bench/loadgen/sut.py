@@ -62,6 +62,7 @@ class SystemUnderTest:
         self.queue = ov.AsyncInferQueue(compiled, jobs)
         self.queue.set_callback(self._done)
         self.completed = 0
+        self.stopping = False  # set on Ctrl-C (run.py): the results are thrown away
         self.errors: list[str] = []
         self._lock = threading.Lock()
 
@@ -81,10 +82,14 @@ class SystemUnderTest:
             self.completed += 1
 
     def issue(self, samples: list) -> None:
-        """LoadGen's issue_queries: one start_async per sample (it waits for a free request)."""
+        """LoadGen's issue_queries: one start_async per sample (it waits for a free request). After Ctrl-C
+        every sample is answered at once, empty, so LoadGen runs out of work and returns soon."""
         tensors = self.library.tensors
         for sample in samples:
-            self.queue.start_async({0: tensors[sample.index]}, sample.id)
+            if self.stopping:
+                self.lg.QuerySamplesComplete([self.lg.QuerySampleResponse(sample.id, 0, 0)])
+            else:
+                self.queue.start_async({0: tensors[sample.index]}, sample.id)
 
     def flush(self) -> None:
         """LoadGen's flush_queries: nothing is held back, every sample was issued at once."""
