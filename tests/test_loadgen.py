@@ -105,7 +105,8 @@ def test_server_far_above_capacity_is_invalid(dirs, capsys):
     )
     block = record["scenario"]
     assert code == 1 and block["result"] == "INVALID" and not block["valid"]
-    assert block["reasons"] and "INVALID" in printed
+    assert "latency bound not met (performance constraints not satisfied)" in block["reasons"]
+    assert "INVALID" in printed
     assert block["settings"]["latency_bound_ms"] == 10.0
 
 

@@ -25,6 +25,7 @@ KEYS = {
     "Min duration satisfied": "min_duration_satisfied",
     "Min queries satisfied": "min_queries_satisfied",
     "Early stopping satisfied": "early_stopping_satisfied",
+    "Performance constraints satisfied": "constraints_satisfied",
 }
 _PERCENTILE = re.compile(r"^(\d+(?:\.\d+)?) percentile latency \(ns\)\s*:\s*(\d+)")
 _EARLY = re.compile(r"^\s*\*\s*Early stopping (\d+(?:\.\d+)?)th percentile estimate\s*:\s*(\d+)")
@@ -79,7 +80,10 @@ def read_summary(folder: Path) -> dict:
 def _reasons(found: dict) -> list[str]:
     names = {"min_duration_satisfied": "min duration", "min_queries_satisfied": "min queries"}
     names["early_stopping_satisfied"] = "early stopping"
-    return [f"{name} not satisfied" for key, name in names.items() if found.get(key) is False]
+    reasons = [f"{name} not satisfied" for key, name in names.items() if found.get(key) is False]
+    if found.get("constraints_satisfied") is False:  # Server: the latency percentile over the bound
+        reasons.insert(0, "latency bound not met (performance constraints not satisfied)")
+    return reasons
 
 
 def detail_errors(folder: Path) -> list[str]:
