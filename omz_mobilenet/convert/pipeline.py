@@ -72,11 +72,15 @@ def plan_folders(entry: ModelEntry, precisions: list[str], options: QuantizeOpti
     (INT8-RQ of a float model, FP16-INT8 of an INT8 one) or a missing or empty calibration folder is
     refused here, before any download or conversion."""
     from omz_mobilenet.convert.quantize import check_quantizable
+    from omz_mobilenet.convert.requant_margin import check_margin_folder
 
     folders = list(dict.fromkeys(write_folder(entry, p) for p in precisions))
     for folder in folders:
         if needs_calibration(entry, folder):
             check_quantizable(entry, options, folder)
+        if is_requantized(folder) and options.calibration is not None:
+            # --max-drop with an unlabelled calibration folder: refused before any download or conversion
+            check_margin_folder(options.calibration, options.subset_size, options.max_drop)
     return folders
 
 
