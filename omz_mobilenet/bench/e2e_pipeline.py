@@ -58,7 +58,16 @@ def run_pipelined(model: Classifier, opts: BenchOptions, images: int) -> dict[st
     waiting: queue.Queue = queue.Queue(maxsize=2 * requests)
     errors: list[Exception] = []
     infer_queue = ov.AsyncInferQueue(model.compiled, requests)
-    infer_queue.set_callback(lambda request, _data: model.top(request.get_output_tensor(0).data))
+
+    def done(request: Any, _data: Any) -> None:
+        # runs on an OpenVINO thread: an exception must not escape into native code (it would abort the
+        # process); it is handed to the main thread like a decoder's
+        try:
+            model.top(request.get_output_tensor(0).data)
+        except Exception as exc:
+            errors.append(exc)
+
+    infer_queue.set_callback(done)
     started = time.perf_counter()
     threads = [
         threading.Thread(target=_decode_into, args=(model, range(d, images, decoders), waiting, errors), daemon=True)
