@@ -34,7 +34,9 @@ pytestmark = pytest.mark.assets  # reads ../shared/assets (see tests/conftest.py
 IMAGES = ASSETS / "imagenet" / "val_100_cropped_reencoded"
 SET = IMAGES.name
 SMALL, WIDE = "mobilenet-v1-0.25-128-quant", "mobilenet-v1-0.25-224-quant"  # 1001 classes, offline
-ROWS = {(m, p, SET) for m in (SMALL, WIDE) for p in ("FP32", "FP16")}
+# FP32 of a quantized model is its as-is import: results and the baseline name it INT8-ASIS
+ASIS = "INT8-ASIS"
+ROWS = {(m, p, SET) for m in (SMALL, WIDE) for p in (ASIS, "FP16")}
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -117,11 +119,11 @@ def test_a_channel_swap_fails_naming_the_row_and_the_flipped_images(lab, cli, tm
     code, out, err, rows = _gate(cli, tmp_path, "--dataset", IMAGES, "--baseline", lab, "-o", tmp_path / "ir")
     assert code == 1, out + err
     by_row = {(r["model"], r["precision"]): r for r in rows}
-    assert {by_row[(WIDE, p)]["status"] for p in ("FP32", "FP16")} == {"PASSED"}
-    failed = by_row[(SMALL, "FP32")]
+    assert {by_row[(WIDE, p)]["status"] for p in (ASIS, "FP16")} == {"PASSED"}
+    failed = by_row[(SMALL, ASIS)]
     assert failed["status"] == "FAILED" and failed["top1"] < failed["top1_ref"] - 1
-    base = store.load(lab).by_key()[(SMALL, "FP32", SET)]
-    line = f"FAILED {SMALL} FP32 {SET}: Top-1 {base.top1:g} -> {failed['top1']:g} ("
+    base = store.load(lab).by_key()[(SMALL, ASIS, SET)]
+    line = f"FAILED {SMALL} {ASIS} {SET}: Top-1 {base.top1:g} -> {failed['top1']:g} ("
     assert line in out, out
     lost = failed["flips"]["right_to_wrong"]
     assert len(lost) - len(failed["flips"]["wrong_to_right"]) == base.top1_hits - failed["top1"]
@@ -185,9 +187,9 @@ def test_a_baseline_row_with_no_result_now_is_incomplete(lab, cli, tmp_path):
     assert code == 3, out + err
     status = {(r["model"], r["precision"]): r["status"] for r in rows}
     assert status == {
-        (WIDE, "FP32"): "PASSED",
+        (WIDE, ASIS): "PASSED",
         (WIDE, "FP16"): "PASSED",
-        (SMALL, "FP32"): "SKIPPED",
+        (SMALL, ASIS): "SKIPPED",
         (SMALL, "FP16"): "SKIPPED",
     }
     assert all("in the baseline, no result now" in r["reason"] for r in rows if r["status"] == "SKIPPED")
