@@ -10,7 +10,7 @@ import tarfile
 import pytest
 
 from tests.helpers import tf_fixtures
-from tests.helpers.catalogue_edit import edited_catalogue
+from tests.helpers.catalogue_edit import edited_catalogue, imitate_faulty_conversion
 from tests.helpers.paths import IMAGES
 
 pytestmark = [pytest.mark.slow, pytest.mark.assets]  # assets: reads ../shared/assets
@@ -69,6 +69,7 @@ def test_frozen_graph_without_channel_reversal_fails_verify(served, tmp_path, mo
     catalogue.write_text(good.replace("color: RGB", "color: BGR"))
     assert cli("convert", name)[0] == 0
     catalogue.write_text(good)
+    imitate_faulty_conversion(served[1], name)  # else the IR store sees the edit and converts again
     code, out, _ = cli("verify", name, "--dataset", DATASET, "--json")
     result = json.loads(out)["records"][0]
     assert code == 1 and result["top1_agreement"] < 1.0 and result["max_abs_diff"] > 1e-3
