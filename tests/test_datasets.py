@@ -296,7 +296,9 @@ def test_verify_on_an_image_folder_uses_its_class_labels(tmp_path, mirror, cli):
 
 def test_verify_takes_a_csv_of_class_names_like_files_tsv(tmp_path, mirror, cli):
     rows = sorted(_rows(), key=lambda r: r["filename"])[:30]  # the 30 that --limit 30 takes
-    csv_file = _write_csv(tmp_path / "truth.csv", [["filename", "label"], *[[r["filename"], r["synset"]] for r in rows]])
+    csv_file = _write_csv(
+        tmp_path / "truth.csv", [["filename", "label"], *[[r["filename"], r["synset"]] for r in rows]]
+    )
     records = []
     for extra in ((), ("--annotations", csv_file)):
         # FILES.tsv of the 100-image set labels the same 30 images (verify then limits to them by --limit)
