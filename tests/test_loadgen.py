@@ -212,3 +212,16 @@ def test_ctrl_c_exits_130_without_a_record(dirs, tmp_path):
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
     assert not out.exists()
+
+
+def test_a_try_too_short_for_early_stopping_is_run_longer_not_judged_slow():
+    """The Server search's rule: INVALID only for early stopping means too few queries, not too slow (a
+    lower rate would give fewer still); INVALID for the latency bound means too slow."""
+    from types import SimpleNamespace
+
+    from omz_mobilenet.bench.loadgen.run import too_short
+
+    assert too_short(SimpleNamespace(valid=False, reasons=["early stopping not satisfied"]))
+    slow = ["latency bound not met (performance constraints not satisfied)", "early stopping not satisfied"]
+    assert not too_short(SimpleNamespace(valid=False, reasons=slow))
+    assert not too_short(SimpleNamespace(valid=True, reasons=[]))

@@ -28,7 +28,8 @@ from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import UsageError
 
 Log = Callable[[str], None]
-SEARCH_TRIES = 7  # Server search: runs at most
+SEARCH_TRIES = 9  # Server search: runs at most
+MAX_STRETCH = 8  # a try too short for early stopping is run again up to this many times longer
 SEARCH_PRECISION = 0.05  # stop when the VALID and INVALID rates are this close (relative)
 PROBE_S = 0.5
 
@@ -212,6 +213,13 @@ def _result(opts: ScenarioOptions, summary: dict, responses: Optional[dict], sam
     return "VALID" if summary.get("valid") else "INVALID"
 
 
+def too_short(record: ScenarioRecord) -> bool:
+    """INVALID only because LoadGen's early stopping could not yet bound the p99 (too few queries), while
+    the latency bound itself held."""
+    reasons = " ".join(record.reasons)
+    return not record.valid and "early stopping" in reasons and "latency bound" not in reasons
+
+
 def search_server_qps(target: LoadgenTarget, opts: ScenarioOptions, log: Log = lambda _m: None) -> ScenarioRecord:
     """The highest Server QPS whose run is VALID under opts.max_latency_ms, by bisection from the probe's
     throughput; every try is logged and kept in the record's `search`. The record returned is the best
@@ -220,12 +228,20 @@ def search_server_qps(target: LoadgenTarget, opts: ScenarioOptions, log: Log = l
     low: Optional[float] = None  # highest VALID rate so far
     high: Optional[float] = None  # lowest INVALID rate so far
     rate, best, last, tries = 0.8 * capacity, None, None, []
+    duration = opts.duration_s
     for number in range(1, SEARCH_TRIES + 1):
         folder = Path(opts.out_dir) / f"try{number}" if opts.out_dir is not None else None
-        last = run_scenario(target, replace(opts, target_qps=round(rate, 2), out_dir=folder))
+        last = run_scenario(target, replace(opts, target_qps=round(rate, 2), out_dir=folder, duration_s=duration))
         p99 = last.percentiles_ms.get("99.00")
-        tries.append({"try": number, "target_qps": round(rate, 2), "result": last.result, "p99_ms": p99})
-        log(f"server search try {number}: {rate:.1f} QPS -> {last.result} (p99 {p99} ms)")
+        tries.append(
+            {"try": number, "target_qps": round(rate, 2), "result": last.result, "p99_ms": p99, "duration_s": duration}
+        )
+        log(f"server search try {number}: {rate:.1f} QPS for {duration:g} s -> {last.result} (p99 {p99} ms)")
+        if too_short(last) and duration < opts.duration_s * MAX_STRETCH:
+            # too few queries to bound the p99, not too slow: a lower rate would give even fewer, so the same
+            # rate runs again, longer, before the search judges it
+            duration *= 2
+            continue
         if last.valid:
             low, best = rate, last
         else:
