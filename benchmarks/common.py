@@ -17,6 +17,18 @@ if str(REPO) not in sys.path:
 from tests.helpers.paths import OFFLINE_MODELS, OFFLINE_TFLITE  # noqa: E402, F401 (re-exported)
 
 
+def run_cli(args: tuple, cwd: Path, env: dict) -> str:
+    """`omz-mobilenet ARGS` in a subprocess, as a user runs it; its stdout, or exit with its stderr's tail."""
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "omz_mobilenet", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    if proc.returncode:
+        raise SystemExit(f"omz-mobilenet {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
 def environment() -> dict:
     """The caller's environment, with the assets as mirror and a cache/IR folder under results/."""
     env = dict(os.environ)

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from common import add_markdown_option, markdown_table, write_markdown  # noqa: E402
+from common import add_markdown_option, markdown_table, run_cli, write_markdown  # noqa: E402
 
 from tests.helpers import own_model  # noqa: E402  (numpy only at import; TF when building)
 
@@ -46,18 +45,7 @@ class User:
         self.env.update(OMZ_MOBILENET_CACHE=str(work / "cache"), OMZ_MOBILENET_OUT=str(work / "ir"))
 
     def cli(self, *args) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-m", "omz_mobilenet", *map(str, args)],
-            cwd=self.work,
-            env=self.env,
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode:
-            raise SystemExit(
-                f"omz-mobilenet {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
-            )
-        return proc.stdout
+        return run_cli(args, self.work, self.env)
 
     def measure(self, fmt: str, args: argparse.Namespace) -> dict:
         name = f"own-{fmt}"

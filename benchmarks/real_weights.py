@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from common import add_markdown_option, markdown_table, write_markdown  # noqa: E402
+from common import add_markdown_option, markdown_table, run_cli, write_markdown  # noqa: E402
 
 from tests.helpers import real_weights as rw  # noqa: E402  (numpy only at import; TF runs in a subprocess)
 
@@ -66,18 +66,7 @@ class Runner:
         }
 
     def run(self, *args) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-m", "omz_mobilenet", *map(str, args)],
-            cwd=self.work,
-            env=self.env,
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode:
-            raise SystemExit(
-                f"omz-mobilenet {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
-            )
-        return proc.stdout
+        return run_cli(args, self.work, self.env)
 
     def accuracy(self, model: str, images: int, original: bool) -> dict:
         report = self.work / f"acc-{model}-{images}.json"
