@@ -67,14 +67,24 @@ def test_offline_within_bench_throughput_spread(dirs, capsys):
 
 
 def test_singlestream_p90_within_bench_latency_spread(dirs, capsys):
-    code, _, bench = run(dirs, capsys, "--time", "3", "--pinning", "off", "--inputs", "dataset", str(DATASET))
-    assert code == 0
-    code, printed, record = scenario(dirs, capsys, "singlestream", "--duration", "3")
-    block = record["scenario"]
-    assert code == 0 and block["result"] == "VALID", block["reasons"]
-    assert block["headline"] == block["percentiles_ms"]["90.00"]
-    assert bench["latency_min_ms"] <= block["percentiles_ms"]["90.00"] <= 1.5 * bench["latency_p90_ms"]
-    assert 0.5 * bench["latency_median_ms"] <= block["percentiles_ms"]["50.00"] <= 2 * bench["latency_median_ms"]
+    """Alternated twice, like the Offline test: one noisy pair (a sub-millisecond p90 on a shared machine
+    can double) must not decide; the band is the spread of both bench runs."""
+    benches, blocks, printed = [], [], ""
+    for _ in range(2):
+        code, _, bench = run(dirs, capsys, "--time", "3", "--pinning", "off", "--inputs", "dataset", str(DATASET))
+        assert code == 0
+        benches.append(bench)
+        code, printed, record = scenario(dirs, capsys, "singlestream", "--duration", "3")
+        block = record["scenario"]
+        assert code == 0 and block["result"] == "VALID", block["reasons"]
+        assert block["headline"] == block["percentiles_ms"]["90.00"]
+        blocks.append(block)
+    p90 = [b["percentiles_ms"]["90.00"] for b in blocks]
+    p50 = [b["percentiles_ms"]["50.00"] for b in blocks]
+    assert min(b["latency_min_ms"] for b in benches) <= min(p90), (p90, benches)
+    assert min(p90) <= 1.5 * max(b["latency_p90_ms"] for b in benches), (p90, [b["latency_p90_ms"] for b in benches])
+    medians = [b["latency_median_ms"] for b in benches]
+    assert 0.5 * min(medians) <= min(p50) and min(p50) <= 2 * max(medians), (p50, medians)
     assert "exploratory, not MLPerf-compliant" in printed and block["compliance"] == "exploratory, not MLPerf-compliant"
     assert record["environment"]["cpu_model"] and record["environment"]["isa"]  # the machine stamp is in the record
 
@@ -93,7 +103,9 @@ def test_official_says_how_long():
     from omz_mobilenet.commands.bench_scenario import official_note
 
     assert "at least 10 minutes" in official_note(ScenarioOptions("offline", official=True))
-    assert "up to 7" in official_note(ScenarioOptions("server", official=True))
+    from omz_mobilenet.bench.loadgen.run import SEARCH_TRIES
+
+    assert f"up to {SEARCH_TRIES}" in official_note(ScenarioOptions("server", official=True))
     assert official_note(ScenarioOptions("offline")) is None
 
 
@@ -121,6 +133,35 @@ def test_server_search_ends_valid(dirs, capsys, tmp_path):
     assert block["settings"]["target_qps"] == best and block["headline"] > 0
     assert "server search try 1" in printed
     assert (tmp_path / "try1" / "mlperf_log_summary.txt").is_file()
+    # every try asked LoadGen for the queries its early stopping needs, so none was refused for being short
+    from omz_mobilenet.bench.loadgen.run import early_stopping_minimum
+
+    assert all(t["min_queries"] >= early_stopping_minimum() for t in block["search"])
+    assert block["settings"]["min_query_count"] >= early_stopping_minimum()
+
+
+def test_early_stopping_minimum_is_loadgens_own_count(dirs, capsys, tmp_path):
+    """A Server run too short for early stopping (few queries, all under a generous bound): LoadGen's summary
+    says how many queries it needs in all, and that is the count the search asks for up front."""
+    from omz_mobilenet.bench.loadgen.logs import read_summary
+    from omz_mobilenet.bench.loadgen.run import early_stopping_minimum
+
+    code, _, record = scenario(
+        dirs,
+        capsys,
+        "server",
+        "--target-qps",
+        "50",
+        "--max-latency",
+        "500",
+        "--duration",
+        "1",
+        "--loadgen-out",
+        str(tmp_path),
+    )
+    block = record["scenario"]
+    assert code == 1 and block["reasons"] == ["early stopping not satisfied"], block["reasons"]
+    assert block["queries_needed"] == read_summary(tmp_path)["queries_needed"] == early_stopping_minimum() == 459
 
 
 def test_accuracy_mode_equals_accuracy(dirs, capsys, tmp_path):
@@ -225,3 +266,27 @@ def test_a_try_too_short_for_early_stopping_is_run_longer_not_judged_slow():
     slow = ["latency bound not met (performance constraints not satisfied)", "early stopping not satisfied"]
     assert not too_short(SimpleNamespace(valid=False, reasons=slow))
     assert not too_short(SimpleNamespace(valid=True, reasons=[]))
+
+
+def test_a_rerun_asks_for_loadgens_count_with_a_margin():
+    from types import SimpleNamespace
+
+    from omz_mobilenet.bench.loadgen.run import STRETCH_MARGIN, stretched_queries
+
+    assert stretched_queries(SimpleNamespace(queries_needed=1000), 459) == round(STRETCH_MARGIN * 1000)
+    assert stretched_queries(SimpleNamespace(queries_needed=500), 459) == 918  # at least twice the last try
+    assert stretched_queries(SimpleNamespace(queries_needed=None), 459) == 918
+
+
+def test_a_bound_under_the_fastest_query_ends_the_search():
+    """Halving the rate cannot help when even the fastest query missed the bound: the search stops there
+    instead of running ever slower tries (each at least early stopping's queries long)."""
+    from types import SimpleNamespace
+
+    from omz_mobilenet.bench.loadgen import ScenarioOptions
+    from omz_mobilenet.bench.loadgen.run import hopeless
+
+    opts = ScenarioOptions("server", max_latency_ms=0.01)
+    assert hopeless(SimpleNamespace(min_ms=0.3), opts)
+    assert not hopeless(SimpleNamespace(min_ms=0.3), ScenarioOptions("server", max_latency_ms=10))
+    assert not hopeless(SimpleNamespace(min_ms=None), opts)

@@ -170,13 +170,18 @@ def accuracy_line(acc: dict) -> str:
 
 def official_note(opts: Any) -> Optional[str]:
     from omz_mobilenet.bench.loadgen.options import MLPERF_MIN_DURATION_S
+    from omz_mobilenet.bench.loadgen.run import SEARCH_TRIES
 
     if not opts.official or opts.accuracy:
         return None
     return (
         f"--official: MLPerf's minimums (min_duration {MLPERF_MIN_DURATION_S:.0f} s, its query counts): "
         f"each run takes at least {MLPERF_MIN_DURATION_S / 60:.0f} minutes"
-        + (", and a Server search runs up to 7 of them" if opts.scenario == "server" and not opts.target_qps else "")
+        + (
+            f", and a Server search runs up to {SEARCH_TRIES} of them"
+            if opts.scenario == "server" and not opts.target_qps
+            else ""
+        )
     )
 
 

@@ -29,6 +29,9 @@ KEYS = {
 }
 _PERCENTILE = re.compile(r"^(\d+(?:\.\d+)?) percentile latency \(ns\)\s*:\s*(\d+)")
 _EARLY = re.compile(r"^\s*\*\s*Early stopping (\d+(?:\.\d+)?)th percentile estimate\s*:\s*(\d+)")
+# an unsuccessful early-stopping block: " * Processed N queries." then " * Would need to run at least M more queries,"
+_PROCESSED = re.compile(r"^\s*\*\s*Processed (\d+) queries")
+_MORE = re.compile(r"^\s*\*\s*Would need to run at least (\d+) more queries")
 
 
 def _value(key: str, text: str):
@@ -73,8 +76,16 @@ def read_summary(folder: Path) -> dict:
         if sep and field:
             found[field] = _value(key.strip(), text.strip())
     found["valid"] = found.get("result") == "VALID"
+    found["queries_needed"] = _queries_needed(lines)
     found["reasons"] = _reasons(found) + _recommendations(lines)
     return found
+
+
+def _queries_needed(lines: list[str]) -> Optional[int]:
+    """LoadGen's own count of queries early stopping needs (processed + more), when it said so."""
+    processed = [int(m.group(1)) for m in map(_PROCESSED.match, lines) if m]
+    more = [int(m.group(1)) for m in map(_MORE.match, lines) if m]
+    return processed[0] + more[0] if processed and more else None
 
 
 def _reasons(found: dict) -> list[str]:

@@ -40,6 +40,7 @@ class ScenarioOptions:
     max_latency_ms: Optional[float] = None  # Server's latency bound (p99)
     out_dir: Optional[Path] = None  # LoadGen's logs; a temporary folder otherwise
     accuracy: bool = False  # LoadGen's accuracy mode: every sample once, responses logged
+    min_queries: int = 1  # exploratory runs: LoadGen's min_query_count (the Server search raises it)
     seeds: dict = field(default_factory=dict)  # LoadGen's rng seeds as used (filled from the settings)
 
     @property
@@ -65,7 +66,7 @@ def test_settings(opts: ScenarioOptions, expected_qps: float = 1.0, expected_lat
         settings.FromConfig("", MLPERF_MODEL, opts.lg_name, 0)  # conf_type 0: mlperf.conf only
     else:
         settings.min_duration_ms = int(opts.duration_s * 1000)
-        settings.min_query_count = 1
+        settings.min_query_count = max(1, opts.min_queries)
     settings.mode = lg.TestMode.AccuracyOnly if opts.accuracy else lg.TestMode.PerformanceOnly
     # LoadGen pre-generates min_duration / expected latency queries and ends the run early (INVALID) when
     # they run out; a quarter of the probed latency leaves room for a faster loop than the probe's

@@ -40,6 +40,7 @@ class ScenarioRecord:
     samples_loaded: int = 0
     accuracy: Optional[dict] = None  # --accuracy: responses, top-1 scored by the accuracy code, MLPerf rule
     search: list[dict] = field(default_factory=list)  # Server search: every try, in order
+    queries_needed: Optional[int] = None  # INVALID by early stopping: the query count LoadGen says it needs
 
     @property
     def valid(self) -> bool:

@@ -4,6 +4,7 @@ VALID QPS (`search_server_qps`). A short probe of the compiled IR first tells Lo
 
 from __future__ import annotations
 
+import math
 import tempfile
 import threading
 import time
@@ -28,8 +29,9 @@ from omz_mobilenet.catalogue import ModelEntry
 from omz_mobilenet.errors import UsageError
 
 Log = Callable[[str], None]
-SEARCH_TRIES = 9  # Server search: runs at most
-MAX_STRETCH = 8  # a try too short for early stopping is run again up to this many times longer
+SEARCH_TRIES = 10  # Server search: runs at most
+MAX_STRETCH = 8  # a try may run this many times --duration at most to gather early stopping's queries
+STRETCH_MARGIN = 1.25  # a rerun asks for this much more than LoadGen's own count (a few more may run late)
 SEARCH_PRECISION = 0.05  # stop when the VALID and INVALID rates are this close (relative)
 PROBE_S = 0.5
 
@@ -136,7 +138,10 @@ def _drive(target: LoadgenTarget, opts: ScenarioOptions, settings: Any, folder: 
     """LoadGen's test itself: QSL and SUT constructed, the test run, both destroyed."""
     lg = loadgen()
     library = _library(target)
-    sut = SystemUnderTest(target.compiled, library, _jobs(target.compiled), classify if opts.accuracy else None)
+    synchronous = opts.scenario == "singlestream"
+    sut = SystemUnderTest(
+        target.compiled, library, _jobs(target.compiled), classify if opts.accuracy else None, synchronous
+    )
     sut_handle = lg.ConstructSUT(sut.issue, sut.flush)
     count = min(len(target.files), MLPERF_SAMPLES)
     qsl = lg.ConstructQSL(len(target.files), count, library.load, library.unload)
@@ -197,6 +202,7 @@ def run_scenario(
         environment=environment(),
         samples_loaded=library.loads,
         accuracy={"responses": responses} if responses is not None else None,
+        queries_needed=summary.get("queries_needed"),
     )
 
 
@@ -220,27 +226,63 @@ def too_short(record: ScenarioRecord) -> bool:
     return not record.valid and "early stopping" in reasons and "latency bound" not in reasons
 
 
+def early_stopping_minimum(percentile: float = 0.99, confidence: float = 0.99) -> int:
+    """The fewest queries with which LoadGen's early stopping can show the percentile under the bound: all of
+    them under it, and the chance of that with a true percentile over the bound at most 1 - confidence
+    (459 for Server's p99; LoadGen's summary gives the same count)."""
+    return math.ceil(math.log(1 - confidence) / math.log(percentile))
+
+
+def stretched_queries(record: ScenarioRecord, queries: int) -> int:
+    """The min query count for a rerun of a try that was too short: LoadGen's own count with a margin."""
+    if record.queries_needed is None:  # LoadGen gave no count: twice as long
+        return 2 * queries
+    return max(2 * queries, math.ceil(STRETCH_MARGIN * record.queries_needed))
+
+
+def _first_queries(rate: float, opts: ScenarioOptions) -> int:
+    """A try's first min query count: early stopping's minimum, unless that would run longer than
+    MAX_STRETCH x --duration at this rate (such a try may then end INVALID for too few queries)."""
+    return max(1, min(early_stopping_minimum(), math.floor(rate * opts.duration_s * MAX_STRETCH)))
+
+
+def hopeless(record: ScenarioRecord, opts: ScenarioOptions) -> bool:
+    """Even the fastest query missed the bound: no lower rate can hold it, the search stops."""
+    bound = opts.max_latency_ms
+    return bound is not None and record.min_ms is not None and record.min_ms > bound
+
+
 def search_server_qps(target: LoadgenTarget, opts: ScenarioOptions, log: Log = lambda _m: None) -> ScenarioRecord:
     """The highest Server QPS whose run is VALID under opts.max_latency_ms, by bisection from the probe's
-    throughput; every try is logged and kept in the record's `search`. The record returned is the best
-    VALID try, or the last INVALID one when no rate held the bound."""
+    throughput; every try is logged and kept in the record's `search`. Every try asks LoadGen for at least
+    the queries early stopping needs, so a low rate is not refused for being short; a try refused only for
+    that runs again at the same rate with LoadGen's own count (up to MAX_STRETCH x --duration), and is
+    judged INVALID when even that is not enough. The record returned is the best VALID try, or the last
+    INVALID one when no rate held the bound."""
     capacity, _ = probe(target)
     low: Optional[float] = None  # highest VALID rate so far
     high: Optional[float] = None  # lowest INVALID rate so far
     rate, best, last, tries = 0.8 * capacity, None, None, []
-    duration = opts.duration_s
+    queries = _first_queries(rate, opts)
     for number in range(1, SEARCH_TRIES + 1):
         folder = Path(opts.out_dir) / f"try{number}" if opts.out_dir is not None else None
-        last = run_scenario(target, replace(opts, target_qps=round(rate, 2), out_dir=folder, duration_s=duration))
+        last = run_scenario(target, replace(opts, target_qps=round(rate, 2), out_dir=folder, min_queries=queries))
         p99 = last.percentiles_ms.get("99.00")
+        seconds = max(opts.duration_s, queries / rate)
         tries.append(
-            {"try": number, "target_qps": round(rate, 2), "result": last.result, "p99_ms": p99, "duration_s": duration}
+            {
+                "try": number,
+                "target_qps": round(rate, 2),
+                "result": last.result,
+                "p99_ms": p99,
+                "min_queries": queries,
+                "duration_s": round(seconds, 1),
+            }
         )
-        log(f"server search try {number}: {rate:.1f} QPS for {duration:g} s -> {last.result} (p99 {p99} ms)")
-        if too_short(last) and duration < opts.duration_s * MAX_STRETCH:
-            # too few queries to bound the p99, not too slow: a lower rate would give even fewer, so the same
-            # rate runs again, longer, before the search judges it
-            duration *= 2
+        log(f"server search try {number}: {rate:.1f} QPS, {queries} queries or more -> {last.result} (p99 {p99} ms)")
+        more = stretched_queries(last, queries)
+        if too_short(last) and more / rate <= opts.duration_s * MAX_STRETCH:
+            queries = more  # not too slow, too few queries to bound the p99: the same rate, longer
             continue
         if last.valid:
             low, best = rate, last
@@ -248,7 +290,11 @@ def search_server_qps(target: LoadgenTarget, opts: ScenarioOptions, log: Log = l
             high = rate
         if low is not None and high is not None and (high - low) / low < SEARCH_PRECISION:
             break
+        if best is None and hopeless(last, opts):
+            log(f"server search: the fastest query took {last.min_ms} ms, over the {opts.max_latency_ms} ms bound")
+            break
         rate = (low + high) / 2 if low is not None and high is not None else (rate * 1.5 if high is None else rate / 2)
+        queries = _first_queries(rate, opts)
     chosen = best if best is not None else last
     assert chosen is not None
     chosen.search = tries
