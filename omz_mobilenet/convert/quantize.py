@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
@@ -113,13 +113,32 @@ def _top1_on(entry: ModelEntry) -> Callable[[Any, list[tuple[Path, int]]], float
     return top1
 
 
+@contextlib.contextmanager
+def quiet_nncf(progress: bool) -> Iterator[None]:
+    """NNCF draws its progress bars on stdout and its logger writes there too (accuracy control logs every
+    step), while stdout carries results (`convert --json`): bars go to stderr (or nowhere with
+    --no-progress), INFO lines are dropped (our own log says what happened), warnings go to stderr."""
+    import nncf
+
+    level = nncf.nncf_logger.level
+    handlers = [h for h in nncf.nncf_logger.handlers if isinstance(h, logging.StreamHandler)]
+    streams = [h.stream for h in handlers]
+    nncf.set_log_level(logging.WARNING)
+    for handler in handlers:
+        handler.setStream(sys.stderr)
+    try:
+        with contextlib.redirect_stdout(sys.stderr if progress else io.StringIO()):
+            yield
+    finally:
+        for handler, stream in zip(handlers, streams, strict=True):
+            handler.setStream(stream)
+        nncf.set_log_level(level)
+
+
 def _quantize(
     job: ConversionJob, model: Any, files: list[Path], record: CalibrationRecord
 ) -> tuple[Any, Optional[int]]:
-    # NNCF draws its progress bars on stdout; stdout carries results (e.g. `convert --json`), and
-    # --no-progress drops them (NNCF's warnings go through logging, to stderr, either way).
-    bars = sys.stderr if job.settings.progress else io.StringIO()
-    with contextlib.redirect_stdout(bars):
+    with quiet_nncf(job.settings.progress):
         return _nncf_quantize(job, model, files, record)
 
 
@@ -170,15 +189,10 @@ def quantize_model(entry: ModelEntry, model: Any, files: list[Path], options: Qu
     import nncf
 
     options = resolve_scope(model, options, entry.name)
-    level = nncf.nncf_logger.level
-    nncf.set_log_level(logging.WARNING)  # a search quantizes many times: its INFO lines would drown the output
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # NNCF's progress bars: stdout carries results
-            return nncf.quantize(
-                model.clone(), nncf.Dataset(files, _transform(entry)), **_common_arguments(model, options, len(files))
-            )
-    finally:
-        nncf.set_log_level(level)
+    with quiet_nncf(progress=False):  # a search quantizes many times: bars and INFO lines would drown the output
+        return nncf.quantize(
+            model.clone(), nncf.Dataset(files, _transform(entry)), **_common_arguments(model, options, len(files))
+        )
 
 
 def edge_layers(model: Any) -> list[str]:

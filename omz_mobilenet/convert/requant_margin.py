@@ -17,11 +17,6 @@ Validation images are recorded too: evaluation refuses them as it refuses calibr
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
-import sys
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
@@ -182,33 +177,17 @@ def _ir(image: np.ndarray) -> np.ndarray:
     return ir_input([image])
 
 
-@contextlib.contextmanager
-def _quiet_nncf(bars: Any) -> Iterator[None]:
-    """NNCF's progress bars and its INFO lines (accuracy control logs every step) go to stdout, which carries
-    results (`convert --json`): bars to `bars`, INFO lines dropped (our own log says what happened)."""
-    import nncf
-
-    level = nncf.nncf_logger.level
-    nncf.set_log_level(logging.WARNING)
-    try:
-        with contextlib.redirect_stdout(bars):
-            yield
-    finally:
-        nncf.set_log_level(level)
-
-
 def quantize_with_margin(job: ConversionJob, inputs: MarginInputs) -> tuple[Any, Any, MarginRecord]:
     """(the IR to write, the all-int8 model, the record). Both models are in memory; nothing is written."""
     import nncf
 
-    from omz_mobilenet.convert.quantize import _common_arguments, _transform
+    from omz_mobilenet.convert.quantize import _common_arguments, _transform, quiet_nncf
 
     validation = inputs.validation
     original, runtime = original_top1(job, validation)
     float_top1 = ir_top1(inputs.float_model, validation)
     common = _common_arguments(inputs.float_model, job.options, len(inputs.calibration))
-    bars = sys.stderr if job.settings.progress else io.StringIO()
-    with _quiet_nncf(bars):
+    with quiet_nncf(job.settings.progress):
         plain = nncf.quantize(
             inputs.float_model.clone(), nncf.Dataset(inputs.calibration, _transform(job.entry)), **common
         )
@@ -222,7 +201,7 @@ def quantize_with_margin(job: ConversionJob, inputs: MarginInputs) -> tuple[Any,
     if original - plain_top1 > inputs.max_drop:
         nncf_drop = max(MIN_NNCF_DROP, round(inputs.max_drop - (original - float_top1), 2))
         job.log(f"accuracy control: NNCF max drop {nncf_drop} points vs the float graph (margin {inputs.max_drop})")
-        with _quiet_nncf(bars):
+        with quiet_nncf(job.settings.progress):
             chosen = _accuracy_control(job, inputs, common, nncf_drop)
         record.method, record.kept_float = "accuracy-control", kept_float(plain, chosen)
         job.log(f"{job.entry.name}: kept in float: {', '.join(record.kept_float) or 'nothing'}")
