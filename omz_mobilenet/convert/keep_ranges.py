@@ -36,7 +36,7 @@ class KeepRangesRecord:
     left: int = 0  # weighted layers left as imported (weights not in the integer dequantization form)
 
 
-def _fold(node: Any, leaf: Callable[[Any], np.ndarray], subtract: Callable) -> np.ndarray:
+def _fold(node: Any, leaf: Callable[[Any], np.ndarray], subtract: Callable[[Any, Any], Any]) -> np.ndarray:
     """The value of a weight subgraph: Constant -> Convert -> Subtract -> Multiply, then shaping ops."""
     kind = node.get_type_name()
     if kind == "Constant":
@@ -50,9 +50,9 @@ def _fold(node: Any, leaf: Callable[[Any], np.ndarray], subtract: Callable) -> n
     if kind == "Convert":
         return args[0].astype(np.float64)
     if kind == "Subtract":
-        return subtract(args[0], args[1])
+        return np.asarray(subtract(args[0], args[1]))
     if kind == "Multiply":
-        return args[0] * args[1]
+        return np.asarray(args[0] * args[1])
     raise ValueError(kind)
 
 
