@@ -87,3 +87,40 @@ def test_top1_stays_within_the_unseen_rule_against_litert(as_is, kept):
     original = original_top1(entry, next((root / "cache").rglob("*.tflite")), images)
     verdict = judgement(entry, "INT8-RQ", images.name, ir_top1(entry, kept[2], images), original, UNSEEN_MAX_DROP)
     assert verdict.passed, verdict
+
+
+def test_convert_int8_writes_keep_ranges_when_it_holds_the_margin(tmp_path):
+    """`convert --precision INT8` of the uint8 source, calibration folder of one split (60 calibration and
+    100 labelled validation images): keep-ranges is judged on the validation images against LiteRT,
+    holds the 0.5-point margin, and is the INT8-RQ IR written, with the method in its records."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import openvino as ov
+
+    env = dict(os.environ, OMZ_MOBILENET_CACHE=str(tmp_path / "cache"), OMZ_MOBILENET_OUT=str(tmp_path / "ir"))
+    env["OMZ_MOBILENET_MIRROR"] = str(ASSETS)
+    for key in ("OMZ_MOBILENET_MODELS_YML", "OMZ_MOBILENET_CATALOGUE"):
+        env.pop(key, None)
+
+    def run(*args) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "omz_mobilenet", *map(str, args), "--no-progress"]
+        return subprocess.run(command, env=env, capture_output=True, text=True)
+
+    split = run("split", IMAGES / "val_1300_resized_227", "--calibration-count", 160, "--out", tmp_path / "split",
+                "--exclude", IMAGES / "val_100_cropped_reencoded", "--exclude", IMAGES / "val_original_20")  # fmt: skip
+    assert split.returncode == 0, split.stderr
+    folder = tmp_path / "split" / "calibration"
+    done = run("convert", MODEL, "--precision", "INT8", "--calibration", folder, "--calibration-limit", 60, "--json")
+    assert done.returncode == 0, done.stderr
+    (record,) = json.loads(done.stdout)["records"]  # stdout is the envelope alone
+    xml = tmp_path / "ir" / MODEL / "INT8-RQ" / f"{MODEL}.xml"
+    assert record["xml"] == str(xml)
+    margin = json.loads(xml.with_name(f"{MODEL}.calibration.json").read_text())["requant_margin"]
+    assert margin["method"] == "keep-ranges" and margin["checked"] and margin["within"], margin
+    assert margin["validation_images"] == 100 and margin["drop"] <= 0.5
+    rt = ov.Core().read_model(str(xml)).get_rt_info(["omz_mobilenet", "requant_margin"]).astype(str)
+    assert str(rt).startswith("keep-ranges")
+    assert _kernels(xml) == {"u8": 28}

@@ -1,14 +1,16 @@
 """INT8-RQ with a margin, on real NNCF and LiteRT with real ImageNet images.
 
-`convert --precision INT8 --calibration DIR` of mobilenet-v1-0.25-128-quant: 60 calibration images and
-100 held-out labelled validation images of one `split` folder (none named like an evaluation image).
+`convert --precision INT8 --calibration DIR --requant-method nncf` of mobilenet-v1-0.25-128-quant: 60
+calibration images and 100 held-out labelled validation images of one `split` folder (none named like an
+evaluation image). NNCF's path is asked for by name: by default keep-ranges is tried first and holds the
+margin on this model (tests/test_keep_ranges.py), so accuracy control would never run.
 - the IR is within 0.5 Top-1 points of the original in LiteRT on its validation images (measured again
   here by the accuracy pipeline, not read back from the record);
 - its records (sidecar and rt_info) name what stayed float, and those layers are float in the IR file;
 - evaluation on images the IR never saw (val_100_cropped_reencoded) is judged with the 0.5-point rule;
   images that validated the margin are refused like calibration images;
 - an unlabelled calibration folder with --max-drop is one line, exit 2, before any IR is written; without
-  --max-drop it is the documented fallback (all-int8, the margin recorded as unchecked).
+  --max-drop it is the documented fallback (the requantization written, the margin recorded as unchecked).
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def margin_ir(tmp_path_factory):
     )
     assert split.returncode == 0, split.stderr
     calibration = work / "split" / "calibration"
-    args = ["convert", MODEL, "--precision", "INT8", "--calibration", calibration]
+    args = ["convert", MODEL, "--precision", "INT8", "--calibration", calibration, "--requant-method", "nncf"]
     done = _run(work, *args, "--calibration-limit", CALIBRATION_LIMIT, "--json")
     assert done.returncode == 0, done.stderr
     (converted,) = json.loads(done.stdout)["records"]  # NNCF's accuracy-control log stays off stdout
@@ -223,6 +225,12 @@ def test_unlabelled_calibration_without_max_drop_falls_back_and_says_so(tmp_path
     assert done.returncode == 0, done.stderr
     assert "UNCHECKED" in done.stderr
     margin = _sidecar(tmp_path)["requant_margin"]
+    assert margin["checked"] is False and margin["method"] == "keep-ranges" and margin["kept_float"] == []
+    nncf = tmp_path / "nncf"
+    nncf.mkdir()
+    done = _run(nncf, "convert", MODEL, "--precision", "INT8", "--calibration", folder, "--requant-method", "nncf")
+    assert done.returncode == 0 and "UNCHECKED" in done.stderr, done.stderr
+    margin = _sidecar(nncf)["requant_margin"]
     assert margin["checked"] is False and margin["method"] == "unchecked" and margin["kept_float"] == []
 
 

@@ -124,6 +124,7 @@ def run_convert(args: argparse.Namespace) -> int:
         ignored_scope=scope,
         ignored_scope_file=args.ignored_scope,
         ignored_scope_positions=positions,
+        requant_method=args.requant_method,
     )
     many = many_models(args)
     entries = selected_models(args)
@@ -203,6 +204,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE|auto",
         help="INT8: layers NNCF keeps in float (NNCF IgnoredScope): a file as `diagnose --scope-out` writes "
         "(names: [...]), or auto (run the diagnose search on the calibration folder first)",
+    )
+    p.add_argument(
+        "--requant-method",
+        choices=["auto", "nncf"],
+        default="auto",
+        help="INT8 of an already-quantized source: auto keeps the original's activation ranges and exact weights "
+        "when that holds the margin, else NNCF; nncf: NNCF's requantization only (default auto)",
     )
     p.add_argument("--json", action="store_true", help="print the results as one JSON envelope")
     add_no_progress(p)

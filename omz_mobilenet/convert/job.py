@@ -44,6 +44,8 @@ class QuantizeOptions:
     ignored_scope: tuple[str, ...] = ()
     ignored_scope_file: Optional[str] = None
     ignored_scope_positions: tuple[str, ...] = ()  # "<type>#<ordinal>" per name (convert/ignored_scope.py)
+    # INT8-RQ: "auto" tries the original's own ranges first (convert/keep_ranges.py), then NNCF; "nncf": NNCF only
+    requant_method: str = "auto"
 
 
 @dataclass(frozen=True)

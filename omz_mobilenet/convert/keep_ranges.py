@@ -11,6 +11,9 @@ of the original and re-expresses only the weights as symmetric int8 per output c
 - a channel with a value outside gets m = its largest |weight|: the only rounding this adds.
 No calibration images are needed. Measured on the TF uint8 sources it kept Top-1 within 0.5 points of
 LiteRT where NNCF's all-int8 requantization lost up to 1.6 (benchmarks/requant_keep_ranges.py).
+`convert --precision INT8` of an INT8 source tries it first (`keep_ranges_candidate`): judged on the
+calibration folder's labelled held-out images like the all-int8 requantization, with NNCF's margin flow
+(requant_margin.py) as the fallback; `--requant-method nncf` or an ignored scope skips it.
 Layers whose weights are not an integer constant with a Convert/Subtract/Multiply dequantization
 (already FakeQuantize, float, other forms) are left as imported, and counted.
 """
@@ -19,9 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from omz_mobilenet.convert.calibration import CalibrationRecord
+    from omz_mobilenet.convert.job import ConversionJob
+    from omz_mobilenet.convert.requant_margin import MarginRecord
 
 WEIGHTED = ("Convolution", "GroupConvolution")
 INT8_MAX = 127
@@ -112,3 +121,45 @@ def keep_ranges(model: Any) -> KeepRangesRecord:
         record.layers += 1
     model.validate_nodes_and_infer_types()
     return record
+
+
+def wanted(job: ConversionJob) -> bool:
+    """keep-ranges is tried unless NNCF was asked for, by name or by an ignored scope (an NNCF notion)."""
+    options = job.options
+    return options.requant_method == "auto" and not options.ignored_scope and options.ignored_scope_file is None
+
+
+def keep_ranges_candidate(
+    job: ConversionJob, record: CalibrationRecord, items: Optional[list[tuple[Path, int]]], max_drop: float
+) -> Optional[tuple[Any, CalibrationRecord, MarginRecord]]:
+    """(the IR model, its calibration record, the margin record) when keep-ranges applies and holds the
+    margin on the held-out images (or there are none: then unchecked, as all-int8 would be); else None."""
+    from omz_mobilenet.convert.requant_margin import MarginRecord, ir_top1, load_validation, original_top1
+
+    model = job.model.clone()
+    found = keep_ranges(model)
+    if found.left or not found.layers:
+        job.log(f"{job.entry.name}: keep-ranges does not apply ({found.left} weighted layers of another form): NNCF")
+        return None
+    job.log(
+        f"{job.entry.name}: keep-ranges: {found.layers} layers int8, {found.exact_channels} channels exact, "
+        f"{found.rounded_channels} rounded"
+    )
+    if items is None:
+        note = "keep-ranges, no labelled held-out images in the calibration folder"
+        return model, record, MarginRecord(False, max_drop, "keep-ranges", note=note)
+    validation = load_validation(job, items)
+    original, runtime = original_top1(job, validation)
+    top1 = ir_top1(model, validation)
+    drop = round(original - top1, 2)
+    job.log(
+        f"{job.entry.name}: keep-ranges Top-1 on {len(validation.paths)} held-out images {top1:.2f}, "
+        f"original ({runtime}) {original:.2f}"
+    )
+    if drop > max_drop:
+        job.log(f"{job.entry.name}: keep-ranges loses {drop} points > {max_drop}: NNCF's requantization instead")
+        return None
+    margin = MarginRecord(
+        True, max_drop, "keep-ranges", len(validation.paths), original, runtime, None, top1, drop, True
+    )
+    return model, validation.recorded(record, job.options.calibration or Path()), margin

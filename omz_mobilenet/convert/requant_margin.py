@@ -39,7 +39,7 @@ class MarginRecord:
 
     checked: bool
     max_drop: float
-    method: str  # "all-int8" | "accuracy-control" | "unchecked"
+    method: str  # "keep-ranges" | "all-int8" | "accuracy-control" | "unchecked" (NNCF without held-out images)
     validation_images: int = 0
     original_top1: Optional[float] = None
     original_runtime: str = ""
@@ -249,7 +249,7 @@ def margin_or_error(job: ConversionJob, record: CalibrationRecord) -> Optional[l
         message = no_labels_message(job.options.calibration, exc.message.split(";")[0])
         if job.options.max_drop is not None:
             raise ToolError(message, 2) from None
-        job.log(f"[yellow]{message}: writing the all-int8 requantization, its margin UNCHECKED[/]")
+        job.log(f"[yellow]{message}: writing the requantization with its margin UNCHECKED[/]")
         return None
 
 

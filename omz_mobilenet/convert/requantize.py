@@ -25,6 +25,7 @@ import numpy as np
 from omz_mobilenet.convert.calibration import CalibrationRecord, select_calibration
 from omz_mobilenet.convert.ir_store import RT_KEY
 from omz_mobilenet.convert.job import ConversionJob
+from omz_mobilenet.convert.keep_ranges import keep_ranges_candidate, wanted
 from omz_mobilenet.convert.requant_margin import (
     DEFAULT_MAX_DROP,
     MarginInputs,
@@ -129,6 +130,11 @@ def requantize_to_ir(job: ConversionJob) -> Path:
     assert options.calibration is not None
     files, record = select_calibration(options.calibration, options.subset_size, job.log)
     items = margin_or_error(job, record)  # labelled held-out images, or exit 2, before the graph work
+    if wanted(job):
+        max_drop = DEFAULT_MAX_DROP if options.max_drop is None else options.max_drop
+        kept = keep_ranges_candidate(job, record, items, max_drop)
+        if kept is not None:
+            return _write_rq(job, *kept)
     job.log(f"{entry.name}: folding the source's quantization into a float graph before NNCF")
     float_model = strip_quantization(job.model.clone())
     float_model.set_rt_info(entry.source_precision, [RT_KEY, "requantized_from"])
@@ -144,9 +150,7 @@ def _write_margin_ir(
     from dataclasses import replace
 
     from omz_mobilenet.convert.ignored_scope import resolve_scope
-    from omz_mobilenet.convert.ir_store import write_ir
-    from omz_mobilenet.convert.quantize import _attach, _write_sidecar, quantize_model
-    from omz_mobilenet.precision import compress_to_fp16
+    from omz_mobilenet.convert.quantize import quantize_model
 
     record, items = chosen
     entry = job.entry
@@ -162,6 +166,18 @@ def _write_margin_ir(
         validation = load_validation(job, items)
         quantized, _all_int8, margin = quantize_with_margin(job, MarginInputs(float_model, files, validation, max_drop))
         record = validation.recorded(record, job.options.calibration or Path())
+    return _write_rq(job, quantized, record, margin)
+
+
+def _write_rq(job: ConversionJob, quantized: Model, record: CalibrationRecord, margin: MarginRecord) -> Path:
+    """The INT8-RQ folder: the IR with its calibration record, the margin's findings and validation images."""
+    from dataclasses import replace
+
+    from omz_mobilenet.convert.ir_store import write_ir
+    from omz_mobilenet.convert.quantize import _attach, _write_sidecar
+    from omz_mobilenet.precision import compress_to_fp16
+
+    entry = job.entry
     record = dc_replace(record, requant_margin=margin.as_dict())
     job.label_ir(quantized, REQUANTIZED)
     _attach(quantized, record, replace(job.options, max_drop=None), None)
