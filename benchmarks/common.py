@@ -14,7 +14,7 @@ ASSETS = Path(os.environ.get("OMZ_MOBILENET_ASSETS", REPO.parent / "shared" / "a
 # The offline models: one list, the tests' (tests/helpers/paths.py), so the two never disagree.
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-from tests.helpers.paths import OFFLINE_MODELS, OFFLINE_TFLITE  # noqa: E402, F401 (re-exported)
+from tests.helpers.paths import OFFLINE_MODELS, OFFLINE_QUANTIZED, OFFLINE_TFLITE  # noqa: E402, F401 (re-exported)
 
 
 def run_cli(args: tuple, cwd: Path, env: dict) -> str:

@@ -20,13 +20,12 @@ import os
 import sys
 from pathlib import Path
 
-from common import OFFLINE_MODELS, RESULTS, add_markdown_option, environment, write_markdown
+from common import OFFLINE_QUANTIZED, RESULTS, add_markdown_option, environment, write_markdown
 from vs_original import markdown as vs_markdown
 from vs_original import measure_model
 
 WORK = RESULTS / "requant_keep_ranges"
 STORE = WORK / "store"
-FLOAT_MODELS = {"mobilenet-v1-0.25-224-tflite"}
 
 
 def build(name: str, source_store: Path) -> dict:
@@ -52,8 +51,7 @@ def build(name: str, source_store: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    default_models = [m for m in OFFLINE_MODELS if m not in FLOAT_MODELS]
-    parser.add_argument("--models", default=",".join(default_models), help="comma list (default: every INT8 source)")
+    parser.add_argument("--models", default=",".join(OFFLINE_QUANTIZED), help="comma list (default: every INT8 source)")
     parser.add_argument("--split", type=Path, default=RESULTS / "requant_margin" / "split_300_300" / "evaluation",
                         help="held-out images (default: requant_margin.py's evaluation split)")  # fmt: skip
     parser.add_argument("--images", type=int, default=700)

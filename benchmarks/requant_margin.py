@@ -34,13 +34,12 @@ import sys
 import time
 from pathlib import Path
 
-from common import ASSETS, OFFLINE_MODELS, RESULTS, add_markdown_option, environment, markdown_table, write_markdown
+from common import ASSETS, OFFLINE_QUANTIZED, RESULTS, add_markdown_option, environment, markdown_table, write_markdown
 
 WORK = RESULTS / "requant_margin"
 STORE = WORK / "store"  # FP32 and margin INT8-RQ IRs in the IR store's layout: vs_original.py times them
 SOURCE = ASSETS / "imagenet" / "val_1300_resized_227"
 EXCLUDE = [ASSETS / "imagenet" / "val_100_cropped_reencoded", ASSETS / "imagenet" / "val_original_20"]
-FLOAT_MODELS = {"mobilenet-v1-0.25-224-tflite"}
 
 
 def make_split(args) -> Path:
@@ -188,8 +187,7 @@ def markdown(rows: list[dict], args, evaluation_name: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    default_models = [m for m in OFFLINE_MODELS if m not in FLOAT_MODELS]
-    parser.add_argument("--models", default=",".join(default_models), help="comma list (default: every INT8 source)")
+    parser.add_argument("--models", default=",".join(OFFLINE_QUANTIZED), help="comma list (default: every INT8 source)")
     parser.add_argument("--calibration-limit", type=int, default=300)
     parser.add_argument("--validation", type=int, default=300, help="held-out labelled validation images (default 300)")
     parser.add_argument("--images", type=int, default=700, help="evaluation images of the split (default 700)")

@@ -51,7 +51,7 @@ def counters(core, xml: Path, threads: int) -> dict:
     import openvino as ov
 
     from omz_mobilenet.bench.stats import median
-    from omz_mobilenet.diagnose.counters import Kernel, kernel_mix, mix_text
+    from omz_mobilenet.diagnose.counters import kernel_mix, kernels_of, mix_text
     from omz_mobilenet.runtime import compile_ir
 
     config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1}
@@ -69,9 +69,7 @@ def counters(core, xml: Path, threads: int) -> dict:
         started = time.perf_counter()
         request.infer()
         wall.append((time.perf_counter() - started) * 1e6)
-        items = [i for i in request.profiling_info if str(i.status).endswith("EXECUTED")]
-        kernels = {i.node_name: Kernel(i.node_name, i.node_type, i.exec_type, i.real_time.total_seconds() * 1e6)
-                   for i in items}  # fmt: skip
+        kernels = kernels_of(request)
         layers.append(sum(k.mean_us for k in kernels.values()))
         overhead.append(wall[-1] - layers[-1])  # the same call's wall time minus its layers' times
         for category in CATEGORIES:
@@ -178,6 +176,7 @@ def main() -> int:
     if not args.chosen.is_file():
         raise SystemExit(f"{args.chosen} is missing: run benchmarks/vs_original.py first (it chooses the IRs)")
 
+    from omz_mobilenet.environment import environment as machine
     from omz_mobilenet.runtime import new_core
     from omz_mobilenet.settings import Settings
 
@@ -187,8 +186,6 @@ def main() -> int:
     core = new_core()
     rows = [measure_model(core, name, chosen[name], settings, args) for name in names]
     pairs = [float_pair(core, name, settings) for name in names if chosen[name]["source"] == "FP32"]
-    from omz_mobilenet.environment import environment as machine
-
     out = RESULTS / "small_models.json"
     out.write_text(json.dumps({"machine": machine(), "rows": rows, "pairs": pairs}, indent=1))
     table = markdown(rows, pairs, args)

@@ -1,4 +1,4 @@
-"""Requantization that keeps the original's own quantization ("keep ranges"): an experiment beside INT8-RQ.
+"""Requantization that keeps the original's own quantization ("keep ranges"): INT8-RQ's first candidate.
 
 The as-is import of a TF uint8 model runs f32 kernels only because its weights are asymmetric uint8 per
 tensor (a zero point), which OpenVINO's CPU plugin does not run as int8. Its activations are already

@@ -38,6 +38,11 @@ def read_counters(request: Any, images: list[np.ndarray]) -> dict[str, Kernel]:
     """Run the images through a request compiled with PERF_COUNT and read its counters once."""
     for image in images:
         request.infer({0: image})
+    return kernels_of(request)
+
+
+def kernels_of(request: Any) -> dict[str, Kernel]:
+    """The executed layers of the request's last inference, by name."""
     return {
         item.node_name: Kernel(item.node_name, item.node_type, item.exec_type, item.real_time.total_seconds() * 1e6)
         for item in request.profiling_info

@@ -22,6 +22,8 @@ OFFLINE_TFLITE = [
 ]
 # Every model whose files are in ../shared/assets (its MANIFEST.md): the TFLite ones and the ONNX int8.
 OFFLINE_MODELS = [*OFFLINE_TFLITE, "mobilenetv2-12-int8"]
+# The already-quantized ones among them (INT8 sources: INT8-RQ, keep-ranges); the other is the float TFLite.
+OFFLINE_QUANTIZED = [m for m in OFFLINE_MODELS if m != "mobilenet-v1-0.25-224-tflite"]
 
 
 def error_lines(stderr: str) -> list[str]:
