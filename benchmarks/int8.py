@@ -1,12 +1,14 @@
 """INT8 (NNCF) vs FP32 (f32 hint): throughput in alternation, and Top-1 on images calibration never saw.
 
 Models: the float offline model `mobilenet-v1-0.25-224-tflite` and a MobileNetV2 1.0 224 float graph
-built with TensorFlow (FACTS section 4; random weights, so only its speed means anything).
+built with TensorFlow (FACTS section 4; random weights, so only its speed means anything). For the float
+model a third IR runs in the same rounds: NNCF INT8 with its depthwise convolutions (every GroupConvolution)
+kept in f32 through `convert --ignored-scope`.
 Split: `omz-mobilenet split` puts 300 images of val_1300_resized_227 (content-sha256 order, never an
 image whose name is in the other two sets) into calibration; accuracy is measured on the other
 1000 images of that set plus val_100_cropped_reencoded and val_original_20.
 
-    python benchmarks/int8.py [--rounds 5] [--time 5] [--assets ../shared/assets] [--markdown [PATH]]
+    python benchmarks/int8.py [--rounds 5] [--time 5] [--batches 1,8] [--assets ../shared/assets] [--markdown [PATH]]
 Writes results/int8.json and prints the tables (with --markdown also into docs/results/int8.md).
 """
 
@@ -27,6 +29,7 @@ from common import REPO, RESULTS, add_markdown_option, markdown_table, write_mar
 
 FLOAT_MODEL = "mobilenet-v1-0.25-224-tflite"
 V2_MODEL = "mobilenet-v2-1.0-224"
+DW_F32 = "INT8, depthwise in f32"  # NNCF INT8 with every GroupConvolution in the ignored scope
 
 
 def cli(env: dict, *args: str) -> str:
@@ -62,21 +65,22 @@ def json_of(env: dict, *args: str):
         return json.loads(target.read_text())
 
 
-def throughput(env: dict, model: str, precision: str, seconds: float) -> dict:
-    payload = json_of(env, "bench", model, "--precision", precision, "--hint", "throughput", "--time", str(seconds))
+def throughput(env: dict, model: str, precision: str, seconds: float, batch: int) -> dict:
+    payload = json_of(env, "bench", model, "--precision", precision, "--hint", "throughput", "--time", str(seconds),
+                      "--batch", str(batch))  # fmt: skip
     records = payload["records"] if isinstance(payload, dict) else payload
     return records[0]
 
 
-def alternate(env: dict, model: str, rounds: int, seconds: float) -> dict:
-    fps = {"FP32": [], "INT8": []}
+def alternate(configs: list[tuple[str, dict, str]], model: str, rounds: int, seconds: float, batch: int) -> dict:
+    """Throughput of each (label, env, precision) at `batch` in `rounds` rounds, the order rotated every round."""
+    fps: dict[str, list[float]] = {label: [] for label, _env, _precision in configs}
     meta = {}
     for i in range(rounds):
-        order = ["FP32", "INT8"] if i % 2 == 0 else ["INT8", "FP32"]
-        for precision in order:
-            record = throughput(env, model, precision, seconds)
-            fps[precision].append(record["throughput_fps"])
-            meta[precision] = {
+        for label, env, precision in configs[i % len(configs) :] + configs[: i % len(configs)]:
+            record = throughput(env, model, precision, seconds, batch)
+            fps[label].append(record["throughput_fps"])
+            meta[label] = {
                 k: record.get(k)
                 for k in (
                     "infer_precision_hint",
@@ -87,15 +91,29 @@ def alternate(env: dict, model: str, rounds: int, seconds: float) -> dict:
                     "openvino",
                 )
             }
-    medians = {p: statistics.median(v) for p, v in fps.items()}
+    medians = {label: statistics.median(v) for label, v in fps.items()}
     return {
         "model": model,
+        "batch": batch,
         "rounds": rounds,
         "fps": fps,
         "median_fps": medians,
         "int8_over_fp32": medians["INT8"] / medians["FP32"],
+        "dw_f32_over_fp32": medians[DW_F32] / medians["FP32"] if DW_F32 in medians else None,
         "meta": meta,
     }
+
+
+def depthwise_scope(env: dict, model: str, work: Path) -> Path:
+    """An ignored-scope file naming every GroupConvolution (the depthwise layers) of the model's FP32 IR."""
+    import openvino as ov
+
+    xml = Path(env["OMZ_MOBILENET_OUT"]) / model / "FP32" / f"{model}.xml"
+    ops = ov.Core().read_model(xml).get_ordered_ops()
+    names = [op.get_friendly_name() for op in ops if op.get_type_name() == "GroupConvolution"]
+    scope = work / "depthwise_scope.yml"
+    scope.write_text(yaml.safe_dump({"names": names}))
+    return scope
 
 
 def accuracy(env: dict, model: str, datasets: list[Path]) -> list[dict]:
@@ -116,6 +134,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--time", type=float, default=5.0)
+    parser.add_argument("--batches", type=lambda t: [int(b) for b in t.split(",")], default=[1, 8],
+                        help="images per request, each measured in its own alternating rounds (default 1,8)")  # fmt: skip
     parser.add_argument(
         "--assets", default=os.environ.get("OMZ_MOBILENET_ASSETS", str(REPO.parent / "shared" / "assets"))
     )
@@ -149,7 +169,16 @@ def main() -> None:
     (work / "mirror" / "synset_words.txt").write_bytes((images / "labels" / "synset_words.txt").read_bytes())
     cli(v2_env, "convert", V2_MODEL, "--precisions", "FP32,INT8", "--calibration", calibration)
 
-    speed = [alternate(env, FLOAT_MODEL, args.rounds, args.time), alternate(v2_env, V2_MODEL, args.rounds, args.time)]
+    dw_env = dict(env, OMZ_MOBILENET_OUT=str(work / "ir_depthwise_f32"))
+    cli(dw_env, "convert", FLOAT_MODEL, "--precisions", "FP32,INT8", "--calibration", calibration,
+        "--ignored-scope", str(depthwise_scope(env, FLOAT_MODEL, work)))  # fmt: skip
+    float_configs = [("FP32", env, "FP32"), ("INT8", env, "INT8")]
+    v2_configs = [("FP32", v2_env, "FP32"), ("INT8", v2_env, "INT8")]
+    speed = []
+    for batch in args.batches:  # batch 1 first: the published tables' setting; larger batches amortize each call
+        dw = [(DW_F32, dw_env, "INT8")] if batch == 1 else []  # the depthwise question is asked once
+        speed.append(alternate(float_configs + dw, FLOAT_MODEL, args.rounds, args.time, batch))
+        speed.append(alternate(v2_configs, V2_MODEL, args.rounds, args.time, batch))
     acc = accuracy(
         env,
         FLOAT_MODEL,
@@ -158,7 +187,7 @@ def main() -> None:
     print("\nINT8 vs FP32 throughput (throughput hint, f32 inference hint, medians of alternating rounds)")
     for s in speed:
         print(
-            f"  {s['model']}: FP32 {s['median_fps']['FP32']:.1f} FPS, INT8 {s['median_fps']['INT8']:.1f} FPS, ratio {s['int8_over_fp32']:.2f}"
+            f"  {s['model']} batch {s['batch']}: FP32 {s['median_fps']['FP32']:.1f} FPS, INT8 {s['median_fps']['INT8']:.1f} FPS, ratio {s['int8_over_fp32']:.2f}"
         )
     print("\nTop-1 / Top-5 on images disjoint from calibration")
     for row in acc:
@@ -175,13 +204,15 @@ def main() -> None:
 def markdown(speed: list[dict], acc: list[dict], rounds: int) -> str:
     labels = {V2_MODEL: "MobileNetV2 1.0 224 (TF-built graph, random weights: only its speed means anything)"}
     fps = markdown_table(
-        ["model", "FP32 FPS", "INT8 FPS", "INT8 / FP32"],
+        ["model", "batch", "FP32 FPS", "INT8 FPS", "INT8 / FP32", f"{DW_F32}: FPS, / FP32"],
         [
             [
                 labels.get(s["model"], s["model"]),
+                s["batch"],
                 f"{s['median_fps']['FP32']:.1f}",
                 f"{s['median_fps']['INT8']:.1f}",
                 f"{s['int8_over_fp32']:.2f}",
+                f"{s['median_fps'][DW_F32]:.1f}, {s['dw_f32_over_fp32']:.2f}" if s.get("dw_f32_over_fp32") else "-",
             ]
             for s in speed
         ],
@@ -205,7 +236,8 @@ def markdown(speed: list[dict], acc: list[dict], rounds: int) -> str:
         ["images (disjoint from calibration)", "FP32 Top-1 / Top-5", "INT8 Top-1 / Top-5", "Top-1 drop"], top
     )
     return (
-        f"Throughput hint, f32 inference hint, FP32 and INT8 in {rounds} alternating rounds (medians):\n\n{fps}\n\n"
+        f"Throughput hint, f32 inference hint, the IRs in {rounds} rounds, the order rotated every round (medians). "
+        f"{DW_F32}: NNCF INT8 of the float model with every GroupConvolution in `--ignored-scope`.\n\n{fps}\n\n"
         f"Top-1 / Top-5 of {FLOAT_MODEL} on images disjoint from calibration:\n\n{accuracy_table}"
     )
 

@@ -1,6 +1,6 @@
 """`make sweep` and `make report` from an empty IR folder and results folder: wall times, cells, chart.
 
-Runs the Makefile's own targets (every offline model x FP32, FP16, INT8 on the CPU over the 1,000
+Runs the Makefile's own targets (every offline model x FP32, FP16, INT8 on the CPU over the 700
 evaluation images of the split, then the report) with RESULTS and OMZ_MOBILENET_OUT in a fresh
 folder, so every IR is converted and the calibration split made inside the timed run, then reads
 the database back (`omz-mobilenet results --json`) for the cells and their status. With --markdown

@@ -28,6 +28,7 @@ from common import RESULTS, add_markdown_option, environment, markdown_table, wr
 from vs_original import _time_against_original
 
 COUNTED_CALLS = 300  # inferences whose counters are summed; the median of the per-call sums is reported
+PAIR_ROUNDS = 10  # FP32 against INT8 of the float model: counted in 10 alternating rounds of 30 calls
 
 
 def _category(kernel) -> str:
@@ -45,13 +46,11 @@ def _category(kernel) -> str:
 CATEGORIES = ("pointwise conv", "depthwise conv", "first conv", "classifier", "reorders", "other layers")
 
 
-def counters(core, xml: Path, threads: int) -> dict:
-    """Medians over COUNTED_CALLS calls: wall time, the sum of the layers' times, and per category."""
+def _request(core, xml: Path, threads: int):
+    """A warmed-up infer request with PERF_COUNT on, fed one fixed random input."""
     import numpy as np
     import openvino as ov
 
-    from omz_mobilenet.bench.stats import median
-    from omz_mobilenet.diagnose.counters import kernel_mix, kernels_of, mix_text
     from omz_mobilenet.runtime import compile_ir
 
     config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1}
@@ -62,29 +61,63 @@ def counters(core, xml: Path, threads: int) -> dict:
     request.set_input_tensor(ov.Tensor(tensor))
     for _ in range(30):
         request.infer()
-    wall, layers, overhead = [], [], []
-    booked: dict[str, list[float]] = {c: [] for c in CATEGORIES}
-    kernels: dict = {}
-    for _ in range(COUNTED_CALLS):
+    return request
+
+
+def _calls(request, calls: int, into: dict) -> None:
+    """Per call: wall time, the sum of the layers' times, their difference, and each category's sum (us)."""
+    from omz_mobilenet.diagnose.counters import kernels_of
+
+    for _ in range(calls):
         started = time.perf_counter()
         request.infer()
-        wall.append((time.perf_counter() - started) * 1e6)
+        wall = (time.perf_counter() - started) * 1e6
         kernels = kernels_of(request)
-        layers.append(sum(k.mean_us for k in kernels.values()))
-        overhead.append(wall[-1] - layers[-1])  # the same call's wall time minus its layers' times
+        layers = sum(k.mean_us for k in kernels.values())
+        into.setdefault("wall", []).append(wall)
+        into.setdefault("layers", []).append(layers)
+        into.setdefault("overhead", []).append(wall - layers)  # the same call's wall time minus its layers' times
         for category in CATEGORIES:
-            booked[category].append(sum(k.mean_us for k in kernels.values() if _category(k) == category))
-    wall_us, layer_us = median(wall), median(layers)
+            booked = sum(k.mean_us for k in kernels.values() if _category(k) == category)
+            into.setdefault(category, []).append(booked)
+        into["kernels"] = kernels
+
+
+def _summary(samples: dict, threads: int) -> dict:
+    from omz_mobilenet.bench.stats import median
+    from omz_mobilenet.diagnose.counters import kernel_mix, mix_text
+
+    wall_us, overhead_us, kernels = median(samples["wall"]), median(samples["overhead"]), samples["kernels"]
     return {
         "threads": threads,
         "wall_us": round(wall_us, 1),
-        "layers_us": round(layer_us, 1),
-        "overhead_us": round(median(overhead), 1),
-        "overhead_share": round(median(overhead) / wall_us, 3),
-        "categories_us": {c: round(median(v), 1) for c, v in booked.items()},
+        "layers_us": round(median(samples["layers"]), 1),
+        "overhead_us": round(overhead_us, 1),
+        "overhead_share": round(overhead_us / wall_us, 3),
+        "categories_us": {c: round(median(samples[c]), 1) for c in CATEGORIES},
         "reorders": sum(1 for k in kernels.values() if k.op_type == "Reorder"),
         "kernels": mix_text(kernel_mix(kernels)),
     }
+
+
+def counters(core, xml: Path, threads: int) -> dict:
+    """Medians over COUNTED_CALLS calls: wall time, the sum of the layers' times, and per category."""
+    samples: dict = {}
+    _calls(_request(core, xml, threads), COUNTED_CALLS, samples)
+    return _summary(samples, threads)
+
+
+def alternated_counters(core, xmls: list[Path], threads: int, rounds: int) -> list[dict]:
+    """counters() of several IRs in alternating rounds (the order rotated every round), COUNTED_CALLS calls
+    each in all: this VM's speed drifts between minutes, and IRs counted one after the other drift apart."""
+    from omz_mobilenet.sweep.rounds import rotated
+
+    requests = [_request(core, xml, threads) for xml in xmls]
+    samples: list[dict] = [{} for _ in xmls]
+    for round_index in range(rounds):
+        for i in rotated(list(range(len(xmls))), round_index):
+            _calls(requests[i], COUNTED_CALLS // rounds, samples[i])
+    return [_summary(s, threads) for s in samples]
 
 
 def measure_model(core, name: str, chosen: dict, settings, args) -> dict:
@@ -105,13 +138,13 @@ def measure_model(core, name: str, chosen: dict, settings, args) -> dict:
     return row
 
 
-def float_pair(core, name: str, settings) -> dict:
-    """A float model's FP32 and FP32-INT8 IRs, per category at 1 thread."""
+def float_pair(core, name: str, settings, rounds: int) -> dict:
+    """A float model's FP32 and FP32-INT8 IRs, per category at 1 thread, counted in alternating rounds."""
     from omz_mobilenet.convert.ir_store import ir_xml
 
-    pair = {"model": name}
-    for label, folder in (("FP32", "FP32"), ("INT8", "FP32-INT8")):
-        pair[label] = counters(core, ir_xml(settings.out_dir, name, folder), 1)
+    xmls = [ir_xml(settings.out_dir, name, folder) for folder in ("FP32", "FP32-INT8")]
+    fp32, int8 = alternated_counters(core, xmls, 1, rounds)
+    pair = {"model": name, "FP32": fp32, "INT8": int8, "rounds": rounds}
     print(f"  {json.dumps(pair)}", file=sys.stderr)
     return pair
 
@@ -159,7 +192,8 @@ def pairs_table(pairs: list[dict]) -> str:
             body.append([pair["model"], where, a, b, f"{a / b:.2f}x" if b else "-"])
     return (
         f"FP32 against NNCF INT8 of the float model, 1 thread (what each stream of the throughput hint runs on "
-        f"2 cores), {COUNTED_CALLS} calls each, medians of per-call sums:\n\n" + markdown_table(header, body)
+        f"2 cores), {COUNTED_CALLS} calls each in {pairs[0]['rounds']} alternating rounds, medians of per-call sums:"
+        "\n\n" + markdown_table(header, body)
     )
 
 
@@ -185,7 +219,7 @@ def main() -> int:
     settings = Settings.resolve(progress=False)
     core = new_core()
     rows = [measure_model(core, name, chosen[name], settings, args) for name in names]
-    pairs = [float_pair(core, name, settings) for name in names if chosen[name]["source"] == "FP32"]
+    pairs = [float_pair(core, name, settings, PAIR_ROUNDS) for name in names if chosen[name]["source"] == "FP32"]
     out = RESULTS / "small_models.json"
     out.write_text(json.dumps({"machine": machine(), "rows": rows, "pairs": pairs}, indent=1))
     table = markdown(rows, pairs, args)

@@ -8,10 +8,11 @@ rule of the original's (LiteRT with XNNPACK / ONNX Runtime) on the same images: 
 reported, timed against the original with the same thread count in alternating rounds
 (bench.compare). The machine's CPU and ISA head the table: numbers mean nothing without them.
 
-    python benchmarks/vs_original.py [--images 1000] [--rounds 4] [--time 4] [--out DIR]
+    python benchmarks/vs_original.py [--images 700] [--rounds 4] [--time 4] [--out DIR]
 The IRs must exist in OMZ_MOBILENET_OUT (default results/ir), e.g. made with
 `omz-mobilenet convert MODEL --precision FP32,INT8 --calibration results/split/calibration`;
-the evaluation split is results/split/evaluation (`make results/split/calibration`).
+the evaluation split is results/split/evaluation (`make results/split/calibration`: 700 images; its
+calibration folder holds the 300 held-out images that convert checked the INT8-RQ margin on, column "convert chose").
 Writes results/vs_original.json and prints the table (with --markdown also into docs/results/vs_original.md).
 """
 
@@ -87,6 +88,7 @@ def measure_model(core, name: str, image_set, settings, args) -> dict:
         tried.append(
             {
                 "ir": folder,
+                "name": _name(entry, folder),
                 "faithful": judged.passed,
                 "top1": judged.top1,
                 "original_top1": judged.original_top1,
@@ -115,8 +117,39 @@ def measure_model(core, name: str, image_set, settings, args) -> dict:
         **best,
         "images": judged.images,
         "note": "" if best["faithful"] else "no faithful IR: fastest shown",
+        "convert_chose": _margin(dict(candidates).get(candidates[-1][0])),
         "candidates": tried,
     }
+
+
+def _name(entry, folder: str) -> str:
+    """The IR's one name in results (precision.label), with its folder where they differ: INT8 (INT8-RQ/)."""
+    from omz_mobilenet.precision import label
+
+    name = label(folder, entry)
+    return name if name == folder else f"{name} ({folder}/)"
+
+
+def _margin(xml) -> str:
+    """How convert made the INT8 IR, from `<model>.calibration.json` beside it: the method and, for INT8-RQ,
+    its Top-1 against the original's on the calibration folder's held-out images (requant_margin.py)."""
+    record = xml.parent / f"{xml.stem}.calibration.json" if xml else None
+    if record is None or not record.is_file():
+        return ""
+    margin = json.loads(record.read_text()).get("requant_margin")
+    if not margin:
+        return "NNCF"
+    if margin.get("top1") is None:
+        return f"{margin['method']} (unchecked)"
+    within = "within" if margin.get("within") else "NOT within"
+    return (
+        f"{margin['method']}: {margin['top1']:.1f} vs {margin['original_top1']:.1f} on "
+        f"{margin['validation_images']} ({within} {margin['max_drop']})"
+    )
+
+
+def rows_images(rows: list[dict]) -> str:
+    return ", ".join(sorted({str(r["images"]) for r in rows if "images" in r}))
 
 
 SHORT = {
@@ -147,7 +180,7 @@ def _other(row: dict) -> str:
             continue
         faithful = "" if c["faithful"] else f" (NOT faithful: needs {c['top1_min']})"
         texts.append(
-            f"{c['ir']}: {c['openvino_median_ms']:.2f} vs {c['original_median_ms']:.2f} ms, Top-1 {c['top1']}{faithful}"
+            f"{c.get('name', c['ir'])}: {c['openvino_median_ms']:.2f} vs {c['original_median_ms']:.2f} ms, Top-1 {c['top1']}{faithful}"
         )
     return "; ".join(texts)
 
@@ -158,14 +191,15 @@ def markdown(rows: list[dict], args, image_set: str) -> str:
     table = []
     for r in rows:
         if "ir" not in r:
-            table.append([r["model"], "", "", "", "", "", "", "", "", r.get("note", "")])
+            table.append([r["model"], "", "", "", "", "", "", "", "", "", r.get("note", "")])
             continue
         ratio = r["ratio_original_to_openvino"]
         table.append(
             [
                 r["model"],
                 r["source"],
-                r["ir"] + ("" if r["faithful"] else " (not faithful)"),
+                r.get("name", r["ir"]) + ("" if r["faithful"] else " (not faithful)"),
+                r.get("convert_chose", ""),
                 r["kernels"],
                 f"{r['openvino_median_ms']:.2f}",
                 f"{r['original_median_ms']:.2f}",
@@ -179,6 +213,7 @@ def markdown(rows: list[dict], args, image_set: str) -> str:
         "model",
         "source",
         "fastest faithful IR",
+        "convert chose (held-out Top-1 vs original)",
         "kernels",
         "OpenVINO ms",
         "original ms",
@@ -187,9 +222,12 @@ def markdown(rows: list[dict], args, image_set: str) -> str:
         "original Top-1",
         "other candidate",
     ]
+    if not any(r.get("convert_chose") for r in rows):  # IRs not made by convert (another script's store)
+        chose = header.index("convert chose (held-out Top-1 vs original)")
+        header, table = header[:chose] + header[chose + 1 :], [row[:chose] + row[chose + 1 :] for row in table]
     return (
         f"{args.threads} threads each, CPU pinning {'on' if args.pinning else 'off'}, latency, 1 request, synchronous "
-        f"calls, {args.rounds} alternating rounds; Top-1 on {args.images} images of {image_set} (disjoint from "
+        f"calls, {args.rounds} alternating rounds; Top-1 on {rows_images(rows)} images of {image_set} (disjoint from "
         f"calibration). Faithful: Top-1 at most {REQUANT_MAX_DROP} points below the original's.\n\n"
         + markdown_table(header, table)
     )
@@ -197,7 +235,7 @@ def markdown(rows: list[dict], args, image_set: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", type=int, default=1000, help="evaluation images (default 1000)")
+    parser.add_argument("--images", type=int, default=700, help="evaluation images (default 700)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per IR vs original (default 4)")
     parser.add_argument("--time", type=float, default=4.0, help="seconds per IR vs original comparison (default 4)")
     parser.add_argument(
