@@ -117,7 +117,7 @@ def measure_model(core, name: str, image_set, settings, args) -> dict:
         **best,
         "images": judged.images,
         "note": "" if best["faithful"] else "no faithful IR: fastest shown",
-        "convert_chose": _margin(dict(candidates).get(candidates[-1][0])),
+        "convert_chose": _margin(candidates[-1][1]),  # the INT8 IR when there is one (listed last)
         "candidates": tried,
     }
 
@@ -130,11 +130,11 @@ def _name(entry, folder: str) -> str:
     return name if name == folder else f"{name} ({folder}/)"
 
 
-def _margin(xml) -> str:
+def _margin(xml: Path) -> str:
     """How convert made the INT8 IR, from `<model>.calibration.json` beside it: the method and, for INT8-RQ,
     its Top-1 against the original's on the calibration folder's held-out images (requant_margin.py)."""
-    record = xml.parent / f"{xml.stem}.calibration.json" if xml else None
-    if record is None or not record.is_file():
+    record = xml.parent / f"{xml.stem}.calibration.json"
+    if not record.is_file():  # an FP32 IR, or an IR another script wrote
         return ""
     margin = json.loads(record.read_text()).get("requant_margin")
     if not margin:
