@@ -212,7 +212,9 @@ def markdown(speed: list[dict], acc: list[dict], rounds: int) -> str:
                 f"{s['median_fps']['FP32']:.1f}",
                 f"{s['median_fps']['INT8']:.1f}",
                 f"{s['int8_over_fp32']:.2f}",
-                f"{s['median_fps'][DW_F32]:.1f}, {s['dw_f32_over_fp32']:.2f}" if s.get("dw_f32_over_fp32") else "-",
+                f"{s['median_fps'][DW_F32]:.1f}, {s['dw_f32_over_fp32']:.2f} ({s['meta'][DW_F32]['runtime_precisions']})"
+                if s.get("dw_f32_over_fp32")
+                else "-",
             ]
             for s in speed
         ],
