@@ -105,8 +105,8 @@ def test_convert_int8_writes_keep_ranges_when_it_holds_the_margin(tmp_path):
     for key in ("OMZ_MOBILENET_MODELS_YML", "OMZ_MOBILENET_CATALOGUE"):
         env.pop(key, None)
 
-    def run(*args) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "omz_mobilenet", *map(str, args), "--no-progress"]
+    def run(*args, progress_flag: bool = True) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "omz_mobilenet", *map(str, args), *(["--no-progress"] if progress_flag else [])]
         return subprocess.run(command, env=env, capture_output=True, text=True)
 
     split = run("split", IMAGES / "val_1300_resized_227", "--calibration-count", 160, "--out", tmp_path / "split",
@@ -124,3 +124,10 @@ def test_convert_int8_writes_keep_ranges_when_it_holds_the_margin(tmp_path):
     rt = ov.Core().read_model(str(xml)).get_rt_info(["omz_mobilenet", "requant_margin"]).astype(str)
     assert str(rt).startswith("keep-ranges")
     assert _kernels(xml) == {"u8": 28}
+    # `info` says how the INT8 IR was checked, in its table and its JSON status
+    info = run("info", MODEL, "--json", progress_flag=False)  # info shows no progress: it has no such flag
+    assert info.returncode == 0, info.stderr
+    assert json.loads(info.stdout)["status"]["requant_margin"] == margin
+    table = run("info", MODEL, "--wide", progress_flag=False)
+    assert "INT8 margin" in table.stdout and "keep-ranges: Top-1" in table.stdout, table.stdout
+    assert "held-out images: within 0.5 points" in table.stdout

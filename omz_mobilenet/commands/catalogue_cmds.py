@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import Any, Optional
 
 from omz_mobilenet.catalogue import ModelEntry, catalogue_label, load_catalogue
 from omz_mobilenet.commands.common import add_location_args, offline_models, settings_from
@@ -59,6 +59,18 @@ def status(entry: ModelEntry, settings: Settings, converted: dict[str, list[str]
     return {"offline": availability(entry, settings), "converted": folders, "irs": names_of(entry, folders)}
 
 
+def requant_margin(entry: ModelEntry, settings: Settings, folders: list[str]) -> Optional[dict[str, Any]]:
+    """The INT8-RQ IR's margin record (how convert checked it against the original), when that IR exists."""
+    from omz_mobilenet.convert.calibration import read_record
+    from omz_mobilenet.convert.ir_store import ir_xml
+    from omz_mobilenet.precision import REQUANTIZED
+
+    if REQUANTIZED not in folders:
+        return None
+    record = read_record(ir_xml(settings.out_dir, entry.name, REQUANTIZED))
+    return record.requant_margin if record else None
+
+
 def converted_irs(settings: Settings) -> dict[str, list[str]]:
     from omz_mobilenet.convert.ir_store import find_irs
 
@@ -102,12 +114,14 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    from omz_mobilenet.convert.calibration import margin_summary
     from omz_mobilenet.output.envelope import dumps
 
     entry = load_catalogue().get(args.model)
     settings = settings_from(args)
     data = {**entry.model_dump(exclude_none=True, exclude={"catalogue_file"}), "catalogue": catalogue_label(entry)}
     state = status(entry, settings, converted_irs(settings))
+    state["requant_margin"] = requant_margin(entry, settings, state["converted"])
     if args.json:
         print(dumps("info", [data], status=state))
         return 0
@@ -119,6 +133,9 @@ def run_info(args: argparse.Namespace) -> int:
         {"field": "offline", "value": state["offline"] or "no (needs a download)"},
         {"field": "IRs", "value": ", ".join(state["irs"]) or "none"},
     ]
+    margin = margin_summary(state["requant_margin"])
+    if margin:
+        rows.append({"field": "INT8 margin", "value": margin})
     print_table(entry.name, rows)
     return 0
 

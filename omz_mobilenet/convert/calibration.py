@@ -111,6 +111,23 @@ def read_record(xml: Path) -> CalibrationRecord | None:
         raise ToolError(f"{path}: unreadable calibration record ({exc}); convert the INT8 IR again", 2) from None
 
 
+def margin_summary(margin: Optional[dict[str, Any]]) -> Optional[str]:
+    """One line on how an INT8-RQ IR was checked against the original (its record's `requant_margin`), for
+    `info`: the method, the two Top-1 values and the verdict; None for IRs with no margin record."""
+    if not margin:
+        return None
+    if not margin.get("checked") or margin.get("top1") is None:
+        return f"{margin.get('method')}: UNCHECKED (no labelled held-out images in the calibration folder)"
+    verdict = "within" if margin.get("within") else "NOT within"
+    text = (
+        f"{margin['method']}: Top-1 {margin['top1']:.2f} against the original's {margin['original_top1']:.2f} "
+        f"({margin.get('original_runtime')}) on {margin.get('validation_images')} held-out images: {verdict} "
+        f"{margin.get('max_drop')} points"
+    )
+    kept = margin.get("kept_float") or []
+    return text + (f"; kept in float: {len(kept)} layer(s)" if kept else "")
+
+
 def overlapping(record: CalibrationRecord, images: list[Path]) -> list[Path]:
     """The images that calibrated (or validated an INT8-RQ margin): the same bytes, or the same file name (a re-encoded copy of the same
     ILSVRC image). A name recorded below a class folder counts for an image of the same class folder, or
