@@ -121,7 +121,9 @@ def run_info(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     data = {**entry.model_dump(exclude_none=True, exclude={"catalogue_file"}), "catalogue": catalogue_label(entry)}
     state = status(entry, settings, converted_irs(settings))
-    state["requant_margin"] = requant_margin(entry, settings, state["converted"])
+    margin = requant_margin(entry, settings, state["converted"])
+    if margin:  # additive: only a quantized model's INT8-RQ IR has one
+        state["requant_margin"] = margin
     if args.json:
         print(dumps("info", [data], status=state))
         return 0
@@ -133,9 +135,8 @@ def run_info(args: argparse.Namespace) -> int:
         {"field": "offline", "value": state["offline"] or "no (needs a download)"},
         {"field": "IRs", "value": ", ".join(state["irs"]) or "none"},
     ]
-    margin = margin_summary(state["requant_margin"])
     if margin:
-        rows.append({"field": "INT8 margin", "value": margin})
+        rows.append({"field": "INT8 margin", "value": margin_summary(margin)})
     print_table(entry.name, rows)
     return 0
 
