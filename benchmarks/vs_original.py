@@ -131,21 +131,14 @@ def _name(entry, folder: str) -> str:
 
 
 def _margin(xml: Path) -> str:
-    """How convert made the INT8 IR, from `<model>.calibration.json` beside it: the method and, for INT8-RQ,
-    its Top-1 against the original's on the calibration folder's held-out images (requant_margin.py)."""
-    record = xml.parent / f"{xml.stem}.calibration.json"
-    if not record.is_file():  # an FP32 IR, or an IR another script wrote
+    """How convert made the INT8 IR: its calibration record's margin line (the one `info` shows), "NNCF" for
+    a float model's NNCF IR, "" for an IR with no record (an FP32 IR, or one another script wrote)."""
+    from omz_mobilenet.convert.calibration import margin_summary, read_record
+
+    record = read_record(xml)
+    if record is None:
         return ""
-    margin = json.loads(record.read_text()).get("requant_margin")
-    if not margin:
-        return "NNCF"
-    if margin.get("top1") is None:
-        return f"{margin['method']} (unchecked)"
-    within = "within" if margin.get("within") else "NOT within"
-    return (
-        f"{margin['method']}: {margin['top1']:.1f} vs {margin['original_top1']:.1f} on "
-        f"{margin['validation_images']} ({within} {margin['max_drop']})"
-    )
+    return margin_summary(record.requant_margin) or "NNCF"
 
 
 def rows_images(rows: list[dict]) -> str:
